@@ -1,0 +1,272 @@
+"""Payload models of the labdcs MQTT contract, version 1.
+
+These models are the contract: JSON Schema and the AsyncAPI document are generated from them, device
+services publish only what they serialise, and consumers validate what they receive with them.
+
+Type stability matters downstream (Telegraf and InfluxDB drop a field whose type changes), so every
+numeric reading is a ``float`` that serialises as a JSON number with a fraction or exponent, never
+as an integer or a boolean; NaN and infinity are refused (JSON has no spelling for them).
+Timestamps are integer milliseconds since the Unix epoch (UTC): exact in every JSON parser,
+JavaScript's included, and directly usable by Telegraf (``unix_ms``) and InfluxDB (``precision=ms``).
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic.config import JsonDict
+
+from labdcs.contract.topics import IDENT_PATTERN
+
+CONTRACT: Final = "labdcs/v1"
+
+Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
+CommandId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+TimestampMs = Annotated[int, Field(ge=0, description="Milliseconds since the Unix epoch (UTC)")]
+Reading = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def now_ms() -> int:
+    """The current wall-clock time in contract units."""
+    return time.time_ns() // 1_000_000
+
+
+class _Published(BaseModel):
+    """Messages devices publish: consumers ignore fields a newer v1 minor release adds."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+
+
+class DeviceKind(StrEnum):
+    HV = "hv"
+    LV = "lv"
+    ENV = "env"
+    CYCLER = "cycler"
+
+
+class ChannelKind(StrEnum):
+    POWER = "power"
+    SENSOR = "sensor"
+
+
+class PowerStatus(StrEnum):
+    OFF = "off"
+    ON = "on"
+    RAMPING = "ramping"
+    FAULT = "fault"
+
+
+class SensorStatus(StrEnum):
+    OK = "ok"
+    FAULT = "fault"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+class AckResult(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class Verb(StrEnum):
+    """Command verbs of power channels."""
+
+    SET_VOLTAGE = "set_voltage"
+    SET_CURRENT_LIMIT = "set_current_limit"
+    SET_RAMP_RATE = "set_ramp_rate"
+    ON = "on"
+    OFF = "off"
+
+
+# --- meta ---------------------------------------------------------------------------------------
+
+
+class InstrumentIdentity(_Published):
+    manufacturer: str
+    model: str
+    serial: str
+    firmware: str
+
+
+class QuantityMeta(_Published):
+    """A value a channel's state carries, with its unit and range."""
+
+    name: Ident
+    unit: str = Field(description="SI unit symbol, e.g. V, A, degC, %, V/s; empty for booleans")
+    type: Literal["number", "boolean", "string"] = "number"
+    description: str = ""
+    min: float | None = None
+    max: float | None = None
+
+
+class CommandMeta(_Published):
+    """A command a channel accepts on ``.../<channel>/cmd/<verb>``."""
+
+    verb: Ident
+    value: Literal["number", "boolean", "none"] = Field(
+        description="Type of the command's `value` field; `none` means the command takes no value"
+    )
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    description: str = ""
+
+
+class PowerLimits(_Published):
+    """The effective limits of a power channel: the tighter of configuration and instrument."""
+
+    max_voltage: float = Field(description="V; setpoints above are rejected")
+    min_voltage: float = Field(default=0.0, description="V; setpoints below are rejected")
+    max_current: float = Field(description="A; current limits above are rejected")
+    ramp_rate: float = Field(gt=0, description="V/s; the configured ramp rate")
+    max_ramp_rate: float = Field(gt=0, description="V/s; ramp rates above are rejected")
+
+
+class ChannelMeta(_Published):
+    id: Ident
+    label: str = ""
+    kind: ChannelKind
+    quantities: list[QuantityMeta]
+    limits: PowerLimits | None = None
+    commands: list[CommandMeta] = Field(default_factory=list)
+
+
+class DeviceMeta(_Published):
+    """Retained self-description on ``labdcs/v1/<device>/meta``: enough to build a UI or a mapping."""
+
+    contract: Literal["labdcs/v1"] = CONTRACT
+    device: Ident
+    kind: DeviceKind
+    description: str = ""
+    model: str = Field(description="Instrument model as configured, e.g. 'Keithley 2410'")
+    driver: str
+    identity: InstrumentIdentity | None = Field(
+        default=None, description="What the instrument reported; null until it has been reached"
+    )
+    software: str = Field(description="labdcs version of the service")
+    boot: str = Field(description="Changes at every start of the service process")
+    started: TimestampMs
+    publish_period: float = Field(gt=0, description="s; state is published at least this often")
+    channels: list[ChannelMeta]
+
+
+# --- online -------------------------------------------------------------------------------------
+
+
+class Online(_Published):
+    """Retained on ``labdcs/v1/<device>/online``. The broker publishes ``online: false`` as last will."""
+
+    online: bool
+    boot: str
+    ts: TimestampMs | None = Field(
+        default=None, description="When the device said so; null in the last will (sent by the broker)"
+    )
+    reason: str | None = None
+
+
+# --- state --------------------------------------------------------------------------------------
+
+
+def _kind_required(schema: JsonDict) -> None:
+    """``kind`` has a default for building states in Python, but it is always sent and decoding needs it."""
+    properties = schema.get("properties")
+    required = schema.get("required")
+    if isinstance(properties, dict) and isinstance(required, list) and "kind" in properties:
+        schema["required"] = [name for name in properties if name in required or name == "kind"]
+
+
+class _StateCommon(_Published):
+    model_config = ConfigDict(json_schema_extra=_kind_required)
+
+    ts: TimestampMs
+    seq: int = Field(ge=0, description="Per device, +1 for every state message of any channel")
+    boot: str = Field(description="Service start id: a new boot restarts `seq` at 0")
+    fault: str | None = Field(default=None, description="Why the channel is in fault; absent otherwise")
+
+
+class PowerChannelState(_StateCommon):
+    """State of one output of an HV or LV supply."""
+
+    kind: Literal[ChannelKind.POWER] = ChannelKind.POWER
+    status: PowerStatus
+    output: bool = Field(description="Output switched on")
+    ramping: bool = Field(description="The setpoint is walking towards v_target")
+    v_set: Reading = Field(description="V; setpoint programmed now (walks during a ramp)")
+    v_target: Reading = Field(
+        description="V; setpoint the operator asked for: the ramp goes there while the output is on"
+    )
+    i_limit: Reading = Field(description="A; current limit (compliance)")
+    ramp_rate: Reading = Field(description="V/s; ramp rate in use")
+    v_mon: Reading | None = Field(default=None, description="V; measured; absent when unreadable")
+    i_mon: Reading | None = Field(default=None, description="A; measured; absent when unreadable")
+    compliance: bool | None = Field(default=None, description="Current limit reached")
+
+
+class SensorChannelState(_StateCommon):
+    """State of one sensor channel: each quantity named in the channel's meta, in its unit."""
+
+    kind: Literal[ChannelKind.SENSOR] = ChannelKind.SENSOR
+    status: SensorStatus
+    values: dict[Ident, Reading] = Field(default_factory=dict)
+
+
+ChannelState = Annotated[PowerChannelState | SensorChannelState, Field(discriminator="kind")]
+CHANNEL_STATE: TypeAdapter[PowerChannelState | SensorChannelState] = TypeAdapter(ChannelState)
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+class Command(BaseModel):
+    """Body of ``labdcs/v1/<device>/<channel>/cmd/<verb>``; strict: a typo is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    id: CommandId = Field(description="Chosen by the client; repeated in the ack")
+    value: float | bool | None = Field(default=None, description="Argument of the verb, see meta")
+    user: str | None = Field(default=None, max_length=128, description="Who sent it, for the audit")
+    ts: TimestampMs | None = Field(
+        default=None, description="When it was sent; commands older than the device's max age are rejected"
+    )
+
+
+class Ack(_Published):
+    """The one answer to every command, on ``labdcs/v1/<device>/ack``."""
+
+    id: str | None = Field(
+        default=None, description="The command's id; absent when the command could not be parsed"
+    )
+    device: Ident
+    channel: str
+    verb: str
+    result: AckResult
+    reason: str | None = Field(default=None, description="Why it was rejected or failed, for a person")
+    ts: TimestampMs
+    value: float | bool | None = None
+
+
+# --- alarms -------------------------------------------------------------------------------------
+
+
+class Alarm(_Published):
+    """Retained on ``labdcs/v1/<device>/alarm/<alarm>`` while active; an empty payload removes it."""
+
+    alarm: Ident
+    device: Ident
+    channel: Ident | None = None
+    severity: Severity
+    message: str
+    active: bool
+    raised: TimestampMs
+    cleared: TimestampMs | None = None
+    acknowledged: TimestampMs | None = None
+    acknowledged_by: str | None = None

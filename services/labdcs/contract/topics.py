@@ -1,0 +1,136 @@
+"""Topic names of the labdcs MQTT contract, version 1.
+
+Every topic lives under ``labdcs/v1/<device>/``: no leading slash, lowercase identifiers, one JSON
+object per message. Builders and the parser live together so the scheme is written down once.
+
+=========================================  ========  ==========================================
+topic                                      retained  payload (models in labdcs.contract.models)
+=========================================  ========  ==========================================
+``labdcs/v1/<device>/meta``                yes       DeviceMeta
+``labdcs/v1/<device>/online``              yes       Online (the last will sets it false)
+``labdcs/v1/<device>/<channel>/state``     yes       PowerChannelState or SensorChannelState
+``labdcs/v1/<device>/<channel>/cmd/<v>``   no        Command
+``labdcs/v1/<device>/ack``                 no        Ack
+``labdcs/v1/<device>/alarm/<alarm>``       yes       Alarm (an empty payload removes it)
+=========================================  ========  ==========================================
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+ROOT = "labdcs"
+VERSION = "v1"
+PREFIX = f"{ROOT}/{VERSION}"
+
+#: Device, channel, alarm ids and verbs: lowercase, digits, ``_`` and ``-``; they become topic
+#: levels and InfluxDB tag values, so no wildcards, slashes or spaces.
+IDENT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+_IDENT = re.compile(IDENT_PATTERN)
+
+#: Topic levels that have a meaning right under a device, so they cannot be channel ids.
+RESERVED_CHANNEL_IDS = frozenset({"meta", "online", "ack", "alarm", "cmd", "state", "events"})
+
+
+class TopicKind(StrEnum):
+    META = "meta"
+    ONLINE = "online"
+    STATE = "state"
+    COMMAND = "cmd"
+    ACK = "ack"
+    ALARM = "alarm"
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    """What a contract topic addresses."""
+
+    kind: TopicKind
+    device: str
+    channel: str | None = None
+    verb: str | None = None
+    alarm: str | None = None
+
+
+def is_ident(value: str) -> bool:
+    """True when ``value`` is a valid device/channel/verb/alarm id."""
+    # fullmatch: with match(), ``$`` also matches before a trailing newline ("hv1\n" passed).
+    return _IDENT.fullmatch(value) is not None
+
+
+def check_ident(value: str, what: str) -> str:
+    """Return ``value`` or raise ValueError saying why it cannot be a topic level."""
+    if not is_ident(value):
+        raise ValueError(
+            f"{what} {value!r} is not a valid id: use 1-63 characters a-z, 0-9, '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def meta(device: str) -> str:
+    return f"{PREFIX}/{device}/meta"
+
+
+def online(device: str) -> str:
+    return f"{PREFIX}/{device}/online"
+
+
+def state(device: str, channel: str) -> str:
+    return f"{PREFIX}/{device}/{channel}/state"
+
+
+def command(device: str, channel: str, verb: str) -> str:
+    return f"{PREFIX}/{device}/{channel}/cmd/{verb}"
+
+
+def ack(device: str) -> str:
+    return f"{PREFIX}/{device}/ack"
+
+
+def alarm(device: str, alarm_id: str) -> str:
+    return f"{PREFIX}/{device}/alarm/{alarm_id}"
+
+
+def commands_of(device: str) -> str:
+    """Subscription filter for every command addressed to one device."""
+    return f"{PREFIX}/{device}/+/cmd/+"
+
+
+#: Subscription filters for consumers.
+ALL_META = f"{PREFIX}/+/meta"
+ALL_ONLINE = f"{PREFIX}/+/online"
+ALL_STATE = f"{PREFIX}/+/+/state"
+ALL_ACKS = f"{PREFIX}/+/ack"
+ALL_ALARMS = f"{PREFIX}/+/alarm/+"
+ALL_COMMANDS = f"{PREFIX}/+/+/cmd/+"
+
+
+def parse(topic: str) -> TopicInfo | None:
+    """Classify a topic of this contract version; None for anything else."""
+    parts = topic.split("/")
+    if len(parts) < 4 or parts[0] != ROOT or parts[1] != VERSION:
+        return None
+    device = parts[2]
+    if not is_ident(device):
+        return None
+    rest = parts[3:]
+    if rest == ["meta"]:
+        return TopicInfo(TopicKind.META, device)
+    if rest == ["online"]:
+        return TopicInfo(TopicKind.ONLINE, device)
+    if rest == ["ack"]:
+        return TopicInfo(TopicKind.ACK, device)
+    if len(rest) == 2 and rest[0] == "alarm" and is_ident(rest[1]):
+        return TopicInfo(TopicKind.ALARM, device, alarm=rest[1])
+    channel = rest[0]
+    if channel in RESERVED_CHANNEL_IDS or not is_ident(channel):
+        return None
+    if rest[1:] == ["state"]:
+        return TopicInfo(TopicKind.STATE, device, channel=channel)
+    if len(rest) == 3 and rest[1] == "cmd":
+        # The verb is returned even when it is not a valid id, so the device can reject it by name.
+        return TopicInfo(TopicKind.COMMAND, device, channel=channel, verb=rest[2])
+    return None

@@ -1,0 +1,62 @@
+"""Configuration shared by every labdcs process.
+
+Settings come from YAML files and environment variables (prefix ``LABDCS_``, ``__`` between nested
+names, e.g. ``LABDCS_MQTT__HOST``). Every secret can instead be read from a file named by the
+matching ``*_file`` setting (``LABDCS_MQTT__PASSWORD_FILE=/run/secrets/mqtt``), the way Docker
+secrets are mounted, so secrets never need to sit in the process environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+
+def read_secret_file(path: Path, what: str) -> SecretStr:
+    """Read a secret from a file (trailing newline removed); a clear error when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read {what} from {path}: {exc.strerror or exc}") from None
+    secret = text.rstrip("\r\n")
+    if not secret:
+        raise ValueError(f"{what} file {path} is empty")
+    return SecretStr(secret)
+
+
+class MqttSettings(BaseModel):
+    """How a labdcs process reaches the broker. Username/password and TLS are supported throughout."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "localhost"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = Field(default=None, description="Read the password from this file")
+    tls: bool = Field(default=False, description="Connect with TLS (port 8883 by convention)")
+    ca_file: Path | None = Field(default=None, description="CA bundle that signed the broker certificate")
+    cert_file: Path | None = Field(default=None, description="Client certificate (mutual TLS)")
+    key_file: Path | None = Field(default=None, description="Client key (mutual TLS)")
+    keepalive: int = Field(default=10, ge=2, le=3600, description="s; the last will fires after 1.5x this")
+    reconnect_min_s: int = Field(default=1, ge=1, description="s; first reconnect delay (doubles)")
+    reconnect_max_s: int = Field(default=10, ge=1, description="s; longest reconnect delay")
+    max_queued_messages: int = Field(
+        default=100_000, ge=0, description="Outgoing QoS 1 messages held while the broker is away"
+    )
+
+    @model_validator(mode="after")
+    def _load_secrets(self) -> Self:
+        if self.password_file is not None:
+            self.password = read_secret_file(self.password_file, "MQTT password")
+        if self.password is not None and self.username is None:
+            raise ValueError("an MQTT password is set but no username")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("set both cert_file and key_file for a TLS client certificate, or neither")
+        if (self.ca_file or self.cert_file) and not self.tls:
+            raise ValueError("ca_file/cert_file are set but tls is false")
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must not be smaller than reconnect_min_s")
+        return self
