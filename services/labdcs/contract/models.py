@@ -216,7 +216,10 @@ class SensorChannelState(_StateCommon):
 
     kind: Literal[ChannelKind.SENSOR] = ChannelKind.SENSOR
     status: SensorStatus
-    values: dict[Ident, Reading] = Field(default_factory=dict)
+    # additionalProperties: false, so the JSON Schema too refuses a quantity name that is not an id.
+    values: dict[Ident, Reading] = Field(
+        default_factory=dict, json_schema_extra={"additionalProperties": False}
+    )
 
 
 ChannelState = Annotated[PowerChannelState | SensorChannelState, Field(discriminator="kind")]
