@@ -1,0 +1,118 @@
+"""The one small interface device logic uses to talk to an instrument.
+
+Device services never see SCPI strings or CAN frames: they call these methods. A driver is
+synchronous and not thread-safe; the device service owns it from a single worker thread.
+Every communication problem (timeout, closed socket, bus error, garbled answer) surfaces as
+:class:`InstrumentError`, so the service can mark the device faulty and reconnect.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+
+class InstrumentError(RuntimeError):
+    """The instrument did not answer, answered nonsense, or reported an error."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the instrument says it is (``*IDN?`` or the CAN node's identity frame)."""
+
+    manufacturer: str
+    model: str
+    serial: str
+    firmware: str
+
+
+@dataclass(frozen=True)
+class OutputLimits:
+    """What the instrument itself can do on one output: the hard ceiling for any configured limit."""
+
+    max_voltage: float
+    max_current: float
+    min_voltage: float = 0.0
+
+
+@dataclass(frozen=True)
+class OutputReading:
+    """One consistent snapshot of a power output, as read from the instrument."""
+
+    voltage_setpoint: float
+    current_limit: float
+    voltage: float
+    current: float
+    output_on: bool
+    in_compliance: bool = False
+
+
+@dataclass(frozen=True)
+class SensorReading:
+    """One snapshot of a sensor channel: quantity name -> value in the quantity's unit."""
+
+    values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A measured quantity a sensor channel provides."""
+
+    name: str
+    unit: str
+    description: str = ""
+
+
+class Driver(ABC):
+    """Common part of every driver: open, close, identify."""
+
+    #: Driver name used in configuration files (``driver: keithley2410``).
+    name: str = ""
+
+    @abstractmethod
+    def open(self) -> None:
+        """Connect to the instrument (idempotent). Raises InstrumentError when it cannot."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; never raises."""
+
+    @abstractmethod
+    def identify(self) -> Identity:
+        """Ask the instrument who it is."""
+
+
+class PowerSupplyDriver(Driver):
+    """A source with one or more outputs addressed by a 1-based hardware channel number."""
+
+    @abstractmethod
+    def output_limits(self, channel: int) -> OutputLimits:
+        """The instrument's own ratings for this output."""
+
+    @abstractmethod
+    def set_voltage(self, channel: int, volts: float) -> None:
+        """Program the voltage setpoint (the service does the ramping, step by step)."""
+
+    @abstractmethod
+    def set_current_limit(self, channel: int, amps: float) -> None:
+        """Program the current limit (compliance)."""
+
+    @abstractmethod
+    def set_output(self, channel: int, on: bool) -> None:
+        """Switch the output on or off."""
+
+    @abstractmethod
+    def read(self, channel: int) -> OutputReading:
+        """Read setpoints and measured values of one output."""
+
+
+class SensorDriver(Driver):
+    """A read-only instrument with one or more sensor channels."""
+
+    @abstractmethod
+    def quantities(self, channel: int) -> list[Quantity]:
+        """What the channel measures, with units (published in the device's meta)."""
+
+    @abstractmethod
+    def read(self, channel: int) -> SensorReading:
+        """Read every quantity of one channel."""

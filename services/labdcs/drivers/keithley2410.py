@@ -1,0 +1,124 @@
+"""Keithley 2410 high-voltage SourceMeter (2400-series SCPI, ±1100 V, one output).
+
+Built on PyMeasure's :class:`~pymeasure.instruments.keithley.Keithley2400`: its declarative
+properties carry the SCPI for the output state, voltage setpoint and compliance current. Two
+things differ from a 2400 and from PyMeasure's defaults:
+
+* The 2410 sources up to ±1100 V (the 2400: ±210 V), so the voltage setpoint property is
+  redeclared with that range. Above 21 V (the 1000 V source range) the instrument itself caps
+  the compliance at 21 mA; up to 21 V it allows 1.05 A.
+* Measurements are taken with ``:READ?`` (PyMeasure's ``measure_all``), and only while the
+  output is on. PyMeasure 0.16's ``voltage``/``current`` properties send ``:MEASure:...?``,
+  which on the 2400 series *switches the output on* (manual, section 17, ":MEASure?") — not
+  something a slow-control poll may do to a high-voltage supply. With the output off the driver
+  reports 0 V / 0 A without measuring: the output relay is open, there is nothing to measure.
+
+Constructing PyMeasure's class sends ``:FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME,
+STATUS``; the simulators understand it. ``open()`` then sends ``*CLS`` and, only if the
+instrument is in current-source mode with its output off, ``:SOURCE:FUNCTION VOLT``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.keithley import Keithley2400
+from pymeasure.instruments.validators import strict_range
+
+from labdcs.drivers.base import InstrumentError, OutputLimits, OutputReading, PowerSupplyDriver
+from labdcs.drivers.scpi import ScpiDriver, as_bool, as_float, check_range
+
+#: Ratings of the 2410 (datasheet): ±1100 V; 1.05 A compliance on the 21 V range, 21 mA above.
+MAX_VOLTAGE = 1100.0
+MAX_CURRENT = 1.05
+HIGH_VOLTAGE_RANGE_MAX_CURRENT = 0.021
+#: Bit 3 of the 2400-series reading status word: "in real compliance".
+STATUS_COMPLIANCE = 1 << 3
+#: The only output.
+CHANNEL = 1
+
+
+class Keithley2410(Keithley2400):  # type: ignore[misc]
+    """PyMeasure's 2400 model with the 2410's voltage range."""
+
+    source_voltage = Instrument.control(
+        ":SOURCE:VOLTAGE?",
+        ":SOURCE:VOLTAGE %g",
+        """Control the source voltage in volts (float, strictly from -1100 to 1100).""",
+        validator=strict_range,
+        values=[-MAX_VOLTAGE, MAX_VOLTAGE],
+    )
+
+
+class Keithley2410Driver(ScpiDriver, PowerSupplyDriver):
+    """Keithley 2410 as a one-output high-voltage supply (channel 1), sourcing voltage."""
+
+    name = "keithley2410"
+
+    def _create_instrument(self, adapter: Any) -> Any:
+        return Keithley2410(adapter, name=self.label)
+
+    def _on_open(self, instrument: Any) -> None:
+        instrument.clear()  # *CLS: stale errors must not be blamed on our next setting
+        mode = instrument.source_mode
+        if mode != "voltage":
+            if as_bool(instrument.source_enabled, "output state"):
+                raise InstrumentError(
+                    f"{self.label}: the instrument sources {mode} with its output on; refusing to "
+                    "switch it to voltage mode under load. Switch the output off at the front panel."
+                )
+            instrument.source_mode = "voltage"
+        self._raise_instrument_errors(instrument, "selecting voltage-source mode")
+
+    def output_limits(self, channel: int) -> OutputLimits:
+        self._check_channel(channel, range(CHANNEL, CHANNEL + 1))
+        return OutputLimits(max_voltage=MAX_VOLTAGE, max_current=MAX_CURRENT, min_voltage=-MAX_VOLTAGE)
+
+    def set_voltage(self, channel: int, volts: float) -> None:
+        self._check_channel(channel, range(CHANNEL, CHANNEL + 1))
+        value = check_range(volts, -MAX_VOLTAGE, MAX_VOLTAGE, "voltage", self.label)
+        self._set(f"setting the voltage to {value:g} V", lambda smu: setattr(smu, "source_voltage", value))
+
+    def set_current_limit(self, channel: int, amps: float) -> None:
+        self._check_channel(channel, range(CHANNEL, CHANNEL + 1))
+        value = check_range(amps, 0.0, MAX_CURRENT, "current limit", self.label)
+        self._set(
+            f"setting the compliance current to {value:g} A",
+            lambda smu: setattr(smu, "compliance_current", value),
+        )
+
+    def set_output(self, channel: int, on: bool) -> None:
+        self._check_channel(channel, range(CHANNEL, CHANNEL + 1))
+        self._set(
+            f"switching the output {'on' if on else 'off'}", lambda smu: setattr(smu, "source_enabled", on)
+        )
+
+    def read(self, channel: int) -> OutputReading:
+        self._check_channel(channel, range(CHANNEL, CHANNEL + 1))
+        return self._io("reading the output", self._snapshot)
+
+    @staticmethod
+    def _snapshot(smu: Any) -> OutputReading:
+        output_on = as_bool(smu.source_enabled, "output state")
+        setpoint = as_float(smu.source_voltage, "voltage setpoint")
+        limit = as_float(smu.compliance_current, "compliance current")
+        voltage = current = 0.0
+        in_compliance = False
+        if output_on:
+            reading = smu.measure_all()  # one :READ?: voltage, current, ..., status word together
+            voltage = as_float(reading["voltage"], "measured voltage")
+            current = as_float(reading["current"], "measured current")
+            status = as_float(reading["status"], "status word")
+            if math.isnan(status):
+                raise ValueError("status word missing from the reading")
+            in_compliance = bool(int(status) & STATUS_COMPLIANCE)
+        return OutputReading(
+            voltage_setpoint=setpoint,
+            current_limit=limit,
+            voltage=voltage,
+            current=current,
+            output_on=output_on,
+            in_compliance=in_compliance,
+        )

@@ -1,0 +1,142 @@
+"""Driver names used in configuration files, their settings, and the factory.
+
+A device's configuration names its driver and how to reach the instrument::
+
+    driver: {name: keithley2410, resource: "TCPIP::10.0.0.5::5025::SOCKET"}
+    driver: {name: canpsu, interface: socketcan, channel: can0, node_id: 3}
+
+:class:`DriverSettings` validates that block (unknown keys are errors, so a typo does not
+silently fall back to a default) and :func:`create_driver` turns it into a driver.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from labdcs.drivers.base import PowerSupplyDriver, SensorDriver
+from labdcs.drivers.canpsu import NODE_ID_MASK, CanPsuDriver
+from labdcs.drivers.envmon import EnvMonDriver
+from labdcs.drivers.hmp4040 import HMP4040Driver
+from labdcs.drivers.keithley2410 import Keithley2410Driver
+from labdcs.drivers.scpi import check_resource_name
+
+DriverKind = Literal["hv", "lv", "env"]
+DriverClass = type[PowerSupplyDriver] | type[SensorDriver]
+
+#: name -> (driver class, kind of device it serves).
+KNOWN_DRIVERS: dict[str, tuple[DriverClass, DriverKind]] = {
+    "keithley2410": (Keithley2410Driver, "hv"),
+    "hmp4040": (HMP4040Driver, "lv"),
+    "envmon": (EnvMonDriver, "env"),
+    "canpsu": (CanPsuDriver, "lv"),
+}
+SCPI_DRIVERS = frozenset({"keithley2410", "hmp4040", "envmon"})
+CAN_DRIVERS = frozenset({"canpsu"})
+_CAN_FIELDS = ("interface", "channel", "bitrate", "node_id", "simulate")
+
+
+class DriverSettings(BaseModel):
+    """How to reach one instrument. SCPI drivers use ``resource``/``visa_library``; CAN ones the bus."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="driver name: " + ", ".join(KNOWN_DRIVERS))
+    # SCPI (PyVISA)
+    resource: str | None = Field(None, description="VISA resource, e.g. TCPIP::10.0.0.5::5025::SOCKET")
+    visa_library: str = Field("@py", description='"@py" (pyvisa-py) or "<file>.yaml@sim" (pyvisa-sim)')
+    timeout_s: float = Field(
+        2.0, gt=0, description="answer timeout (SCPI) / write confirmation timeout (CAN)"
+    )
+    # CAN (python-can)
+    interface: str = Field("socketcan", description="python-can interface: socketcan, virtual, pcan, ...")
+    channel: str = Field("can0", description="python-can channel, e.g. can0")
+    bitrate: int = Field(500000, gt=0, description="CAN bit rate in bit/s")
+    node_id: int = Field(1, ge=1, le=NODE_ID_MASK, description="CAN node id of the supply (1..63)")
+    simulate: bool = Field(
+        False, description="canpsu: start the simulated node from labdcs_dummy on the same virtual bus"
+    )
+    # multi-head sensors
+    channels: int = Field(1, ge=1, le=64, description="envmon: number of sensor heads")
+
+    @field_validator("name")
+    @classmethod
+    def _known_name(cls, name: str) -> str:
+        if name not in KNOWN_DRIVERS:
+            raise ValueError(f"unknown driver {name!r}; known drivers: {', '.join(sorted(KNOWN_DRIVERS))}")
+        return name
+
+    @field_validator("resource")
+    @classmethod
+    def _parsable_resource(cls, resource: str | None) -> str | None:
+        return None if resource is None else check_resource_name(resource)
+
+    @model_validator(mode="after")
+    def _fields_fit_driver(self) -> DriverSettings:
+        if self.name in SCPI_DRIVERS:
+            if not self.resource:
+                raise ValueError(
+                    f"driver {self.name!r} talks SCPI and needs 'resource' (a VISA resource string, "
+                    "e.g. TCPIP::192.168.1.20::5025::SOCKET or ASRL/dev/ttyUSB0::INSTR)"
+                )
+            misplaced = [f for f in _CAN_FIELDS if getattr(self, f) != type(self).model_fields[f].default]
+            if misplaced:
+                raise ValueError(
+                    f"driver {self.name!r} talks SCPI; {', '.join(misplaced)} only apply to CAN drivers"
+                    + (
+                        " (for a simulated instrument use visa_library='<file>.yaml@sim')"
+                        if self.simulate
+                        else ""
+                    )
+                )
+        if self.name in CAN_DRIVERS:
+            if (
+                self.resource is not None
+                or self.visa_library != type(self).model_fields["visa_library"].default
+            ):
+                raise ValueError(
+                    f"driver {self.name!r} is a CAN driver; resource and visa_library do not apply"
+                )
+            if self.simulate and self.interface != "virtual":
+                raise ValueError(
+                    f"simulate=True starts a simulated node on a python-can virtual bus: "
+                    f"it needs interface 'virtual', not {self.interface!r}"
+                )
+        if self.channels != 1 and self.name != "envmon":
+            raise ValueError(f"'channels' only applies to envmon; {self.name!r} has a fixed channel count")
+        return self
+
+
+def create_driver(settings: DriverSettings) -> PowerSupplyDriver | SensorDriver:
+    """A driver for ``settings`` (not yet opened)."""
+    if settings.name == "keithley2410":
+        assert settings.resource is not None
+        return Keithley2410Driver(settings.resource, settings.visa_library, settings.timeout_s)
+    if settings.name == "hmp4040":
+        assert settings.resource is not None
+        return HMP4040Driver(settings.resource, settings.visa_library, settings.timeout_s)
+    if settings.name == "envmon":
+        assert settings.resource is not None
+        return EnvMonDriver(
+            settings.resource, settings.visa_library, settings.timeout_s, channels=settings.channels
+        )
+    if settings.name == "canpsu":
+        simulator = None
+        if settings.simulate:
+            # Dummy-stack code, imported only when asked for (production installs may lack it).
+            can_node = importlib.import_module("labdcs_dummy.can_node")
+            simulator = can_node.CanPsuNode(
+                channel=settings.channel, node_id=settings.node_id, interface=settings.interface
+            )
+            simulator.start()
+        return CanPsuDriver(
+            interface=settings.interface,
+            channel=settings.channel,
+            bitrate=settings.bitrate,
+            node_id=settings.node_id,
+            timeout_s=settings.timeout_s,
+            simulator=simulator,
+        )
+    raise AssertionError(f"driver {settings.name!r} is in KNOWN_DRIVERS but create_driver cannot build it")
