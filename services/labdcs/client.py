@@ -1,0 +1,187 @@
+"""A contract client for scripts, the CLI and tests: send commands and wait for their acks,
+and take a snapshot of every device's retained meta, online status and state."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from labdcs.contract import topics
+from labdcs.contract.codec import ContractError, decode, encode
+from labdcs.contract.models import (
+    Ack,
+    Command,
+    DeviceMeta,
+    Online,
+    PowerChannelState,
+    SensorChannelState,
+    now_ms,
+)
+from labdcs.contract.topics import TopicKind
+from labdcs.mqtt import MqttConnection
+from labdcs.settings import MqttSettings
+
+log = logging.getLogger(__name__)
+
+
+class NoAck(TimeoutError):
+    """No answer to a command in time: the device is offline or the broker is not reachable."""
+
+
+@dataclass
+class DeviceSnapshot:
+    device: str
+    meta: DeviceMeta | None = None
+    online: Online | None = None
+    states: dict[str, PowerChannelState | SensorChannelState] = field(default_factory=dict)
+
+
+class ContractClient:
+    """An MQTT client that speaks the contract from the operator's side."""
+
+    def __init__(self, settings: MqttSettings, name: str = "cli") -> None:
+        self.connection = MqttConnection(settings, client_id=f"labdcs-{name}-{secrets.token_hex(4)}")
+        self._acks: dict[str, Ack] = {}
+        self._ack_arrived = threading.Condition()
+        self.connection.subscribe(topics.ALL_ACKS, self._on_ack)
+
+    def __enter__(self) -> ContractClient:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self, timeout: float = 5.0) -> None:
+        self.connection.start()
+        if not self.connection.wait_connected(timeout):
+            self.connection.stop()
+            settings = self.connection.settings
+            raise ConnectionError(f"cannot reach the MQTT broker at {settings.host}:{settings.port}")
+
+    def stop(self) -> None:
+        self.connection.stop()
+
+    def _on_ack(self, topic: str, payload: bytes, retained: bool) -> None:
+        try:
+            _, ack = decode(topic, payload)
+        except ContractError as exc:
+            log.warning("malformed ack: %s", exc)
+            return
+        if isinstance(ack, Ack) and ack.id is not None:
+            with self._ack_arrived:
+                self._acks[ack.id] = ack
+                self._ack_arrived.notify_all()
+
+    def command(
+        self,
+        device: str,
+        channel: str,
+        verb: str,
+        value: float | bool | None = None,
+        *,
+        timeout: float = 5.0,
+        user: str | None = None,
+    ) -> Ack:
+        """Send one command and return its ack; NoAck when none arrives within ``timeout``."""
+        command_id = f"cli-{secrets.token_hex(6)}"
+        body = Command(id=command_id, value=value, user=user, ts=now_ms())
+        self.connection.publish(topics.command(device, channel, verb), encode(body), qos=1)
+        return self.wait_ack(command_id, timeout)
+
+    def wait_ack(self, command_id: str, timeout: float) -> Ack:
+        deadline = time.monotonic() + timeout
+        with self._ack_arrived:
+            while command_id not in self._acks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise NoAck(f"no ack for command {command_id} within {timeout:g} s")
+                self._ack_arrived.wait(remaining)
+            return self._acks.pop(command_id)
+
+
+@contextmanager
+def _collector(
+    settings: MqttSettings,
+) -> Iterator[tuple[MqttConnection, dict[str, DeviceSnapshot], list[float]]]:
+    connection = MqttConnection(settings, client_id=f"labdcs-status-{secrets.token_hex(4)}")
+    devices: dict[str, DeviceSnapshot] = {}
+    last_message = [time.monotonic()]
+
+    def on_message(topic: str, payload: bytes, retained: bool) -> None:
+        last_message[0] = time.monotonic()
+        if not payload:
+            return
+        try:
+            info, message = decode(topic, payload)
+        except ContractError as exc:
+            log.warning("%s", exc)
+            return
+        snapshot = devices.setdefault(info.device, DeviceSnapshot(info.device))
+        if info.kind is TopicKind.META and isinstance(message, DeviceMeta):
+            snapshot.meta = message
+        elif info.kind is TopicKind.ONLINE and isinstance(message, Online):
+            snapshot.online = message
+        elif info.kind is TopicKind.STATE and isinstance(message, PowerChannelState | SensorChannelState):
+            assert info.channel is not None
+            snapshot.states[info.channel] = message
+
+    for topic_filter in (topics.ALL_META, topics.ALL_ONLINE, topics.ALL_STATE):
+        connection.subscribe(topic_filter, on_message)
+    try:
+        yield connection, devices, last_message
+    finally:
+        connection.stop()
+
+
+def snapshot(
+    settings: MqttSettings, *, timeout: float = 3.0, quiet: float = 0.3
+) -> dict[str, DeviceSnapshot]:
+    """Every device's retained meta, online and state: waits until the retained burst is over."""
+    with _collector(settings) as (connection, devices, last_message):
+        connection.start()
+        if not connection.wait_connected(timeout):
+            raise ConnectionError(f"cannot reach the MQTT broker at {settings.host}:{settings.port}")
+        deadline = time.monotonic() + timeout
+        last_message[0] = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - last_message[0] < quiet:
+            time.sleep(0.05)
+        return dict(sorted(devices.items()))
+
+
+def wait_online(settings: MqttSettings, devices: list[str], *, timeout: float) -> list[str]:
+    """Wait until every named device reports ``online: true``; returns those that did not."""
+    online: set[str] = set()
+    changed = threading.Event()
+
+    def on_online(topic: str, payload: bytes, retained: bool) -> None:
+        info = topics.parse(topic)
+        if info is None or not payload:
+            return
+        try:
+            _, message = decode(topic, payload)
+        except ContractError:
+            return
+        if isinstance(message, Online):
+            (online.add if message.online else online.discard)(info.device)
+            changed.set()
+
+    connection = MqttConnection(settings, client_id=f"labdcs-wait-{secrets.token_hex(4)}")
+    connection.subscribe(topics.ALL_ONLINE, on_online)
+    connection.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not set(devices) <= online:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            changed.wait(remaining)
+            changed.clear()
+    finally:
+        connection.stop()
+    return [device for device in devices if device not in online]

@@ -1,0 +1,637 @@
+"""The device service: one process per instrument, between its driver and the MQTT contract.
+
+A single worker thread owns the driver and all channel state; paho's network thread only queues
+incoming commands. The worker loop publishes state every period and on change, walks ramps one
+step per tick, answers every command exactly once, and survives a broker restart (paho queues QoS 1
+messages, subscriptions are renewed on reconnect) and an instrument that stops answering (fault
+state, alarm, reconnection with backoff; outputs are never switched on by a (re)connect).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from labdcs import __version__
+from labdcs.contract import topics
+from labdcs.contract.codec import ContractError, decode_as, encode
+from labdcs.contract.models import (
+    Ack,
+    AckResult,
+    ChannelKind,
+    ChannelMeta,
+    Command,
+    CommandMeta,
+    DeviceMeta,
+    InstrumentIdentity,
+    Online,
+    PowerChannelState,
+    PowerLimits,
+    PowerStatus,
+    QuantityMeta,
+    SensorChannelState,
+    SensorStatus,
+    Severity,
+    Verb,
+    now_ms,
+)
+from labdcs.contract.topics import TopicKind
+from labdcs.devices.alarms import DeviceAlarms
+from labdcs.devices.config import ChannelConfig, DeviceConfig
+from labdcs.devices.power import CommandRejected, PowerChannel
+from labdcs.drivers.base import (
+    Driver,
+    Identity,
+    InstrumentError,
+    OutputLimits,
+    PowerSupplyDriver,
+    Quantity,
+    SensorDriver,
+    SensorReading,
+)
+from labdcs.mqtt import MqttConnection, Will
+
+log = logging.getLogger(__name__)
+
+INSTRUMENT_ALARM = "instrument"
+LIMITS_ALARM = "limits"
+
+_POWER_QUANTITIES = [
+    QuantityMeta(name="v_set", unit="V", description="programmed setpoint (walks during a ramp)"),
+    QuantityMeta(name="v_target", unit="V", description="setpoint asked for"),
+    QuantityMeta(name="i_limit", unit="A", description="current limit"),
+    QuantityMeta(name="ramp_rate", unit="V/s", description="ramp rate in use"),
+    QuantityMeta(name="v_mon", unit="V", description="measured voltage"),
+    QuantityMeta(name="i_mon", unit="A", description="measured current"),
+    QuantityMeta(name="output", unit="", type="boolean", description="output on"),
+    QuantityMeta(name="ramping", unit="", type="boolean", description="a ramp is in progress"),
+    QuantityMeta(name="compliance", unit="", type="boolean", description="current limit reached"),
+    QuantityMeta(name="status", unit="", type="string", description="off, on, ramping or fault"),
+]
+
+
+@dataclass
+class SensorChannel:
+    id: str
+    hw: int
+    quantities: list[Quantity] = field(default_factory=list)
+    reading: SensorReading | None = None
+
+
+@dataclass
+class _Publication:
+    last: float = float("-inf")
+    dirty: bool = True
+
+
+class DeviceService:
+    """Runs one device until :meth:`stop`; see the module docstring for the threading model."""
+
+    def __init__(self, config: DeviceConfig, driver: Driver) -> None:
+        self.config = config
+        self.driver = driver
+        self.device = config.device
+        self.boot = secrets.token_hex(6)
+        self.started = now_ms()
+        self.seq = 0
+        self.identity: Identity | None = None
+        self.instrument_ok = False
+        self.fault: str | None = None
+        self._retry_delay = 1.0
+        self._next_retry = 0.0
+        self._stop = threading.Event()
+        self._abort_exit = threading.Event()
+        self._stopping = False
+        self._commands: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=1000)
+        self._publications: dict[str, _Publication] = {}
+        self.power: dict[str, PowerChannel] = {}
+        self.sensors: dict[str, SensorChannel] = {}
+        self._channel_configs = {channel.id: channel for channel in config.channels}
+        self._build_channels()
+        self._meta_payload = encode(self._meta())
+
+        will = Online(online=False, boot=self.boot, reason="connection lost")
+        self.connection = MqttConnection(
+            config.mqtt,
+            client_id=f"labdcs-device-{self.device}",
+            will=Will(topics.online(self.device), encode(will), qos=1, retain=True),
+        )
+        self.alarms = DeviceAlarms(self.connection, self.device)
+        self.connection.add_on_connect(self._on_connect)
+        self.connection.subscribe(topics.commands_of(self.device), self._enqueue_command, qos=1)
+
+    # --- set-up -------------------------------------------------------------------------------------
+
+    def _build_channels(self) -> None:
+        for channel in self.config.channels:
+            self._publications[channel.id] = _Publication()
+            if self.config.channel_kind is ChannelKind.POWER:
+                assert channel.ramp_rate is not None
+                self.power[channel.id] = PowerChannel(
+                    id=channel.id,
+                    hw=channel.hw,
+                    limits=self._effective_limits(channel, None),
+                    soft_switch=self.config.soft_switch(channel),
+                    ramp_rate=channel.ramp_rate,
+                )
+            else:
+                quantities: list[Quantity] = []
+                if isinstance(self.driver, SensorDriver):
+                    quantities = self.driver.quantities(channel.hw)
+                self.sensors[channel.id] = SensorChannel(channel.id, channel.hw, quantities)
+
+    @staticmethod
+    def _effective_limits(channel: ChannelConfig, instrument: OutputLimits | None) -> PowerLimits:
+        """The tighter of what the configuration allows and what the instrument can do."""
+        assert channel.max_voltage is not None and channel.max_current is not None
+        assert channel.ramp_rate is not None
+        max_voltage, min_voltage, max_current = channel.max_voltage, channel.min_voltage, channel.max_current
+        if instrument is not None:
+            max_voltage = min(max_voltage, instrument.max_voltage)
+            min_voltage = max(min_voltage, instrument.min_voltage)
+            max_current = min(max_current, instrument.max_current)
+        return PowerLimits(
+            max_voltage=max_voltage,
+            min_voltage=min_voltage,
+            max_current=max_current,
+            ramp_rate=channel.ramp_rate,
+            max_ramp_rate=channel.max_ramp_rate or channel.ramp_rate,
+        )
+
+    def _meta(self) -> DeviceMeta:
+        channels: list[ChannelMeta] = []
+        for channel in self.config.channels:
+            if channel.id in self.power:
+                limits = self.power[channel.id].limits
+                commands = [
+                    CommandMeta(
+                        verb=Verb.SET_VOLTAGE,
+                        value="number",
+                        unit="V",
+                        min=limits.min_voltage,
+                        max=limits.max_voltage,
+                        description="ramp the output to this voltage",
+                    ),
+                    CommandMeta(
+                        verb=Verb.SET_CURRENT_LIMIT,
+                        value="number",
+                        unit="A",
+                        min=0.0,
+                        max=limits.max_current,
+                        description="program the current limit",
+                    ),
+                    CommandMeta(
+                        verb=Verb.SET_RAMP_RATE,
+                        value="number",
+                        unit="V/s",
+                        min=0.0,
+                        max=limits.max_ramp_rate,
+                        description="ramp rate for later voltage changes",
+                    ),
+                    CommandMeta(verb=Verb.ON, value="none", description="switch the output on"),
+                    CommandMeta(verb=Verb.OFF, value="none", description="switch the output off"),
+                ]
+                channels.append(
+                    ChannelMeta(
+                        id=channel.id,
+                        label=channel.label,
+                        kind=ChannelKind.POWER,
+                        quantities=_POWER_QUANTITIES,
+                        limits=limits,
+                        commands=commands,
+                    )
+                )
+            else:
+                sensor = self.sensors[channel.id]
+                channels.append(
+                    ChannelMeta(
+                        id=channel.id,
+                        label=channel.label,
+                        kind=ChannelKind.SENSOR,
+                        quantities=[
+                            QuantityMeta(name=q.name, unit=q.unit, description=q.description)
+                            for q in sensor.quantities
+                        ],
+                    )
+                )
+        identity = None
+        if self.identity is not None:
+            identity = InstrumentIdentity(
+                manufacturer=self.identity.manufacturer,
+                model=self.identity.model,
+                serial=self.identity.serial,
+                firmware=self.identity.firmware,
+            )
+        return DeviceMeta(
+            device=self.device,
+            kind=self.config.kind,
+            description=self.config.description,
+            model=self.config.model,
+            driver=self.config.driver.name,
+            identity=identity,
+            software=__version__,
+            boot=self.boot,
+            started=self.started,
+            publish_period=self.config.publish_period,
+            channels=channels,
+        )
+
+    # --- network thread ---------------------------------------------------------------------------
+
+    def _on_connect(self) -> None:
+        self.connection.publish(topics.meta(self.device), self._meta_payload, qos=1, retain=True)
+        online = Online(online=True, boot=self.boot, ts=now_ms())
+        self.connection.publish(topics.online(self.device), encode(online), qos=1, retain=True)
+        self.alarms.republish()
+        for publication in self._publications.values():
+            publication.dirty = True
+
+    def _enqueue_command(self, topic: str, payload: bytes, retained: bool) -> None:
+        if retained:
+            # A retained command is a stale leftover someone published by mistake: never act on it.
+            log.warning("ignoring retained message on command topic %s", topic)
+            return
+        try:
+            self._commands.put_nowait((topic, payload))
+        except queue.Full:
+            info = topics.parse(topic)
+            channel = info.channel if info and info.channel else "?"
+            verb = info.verb if info and info.verb else "?"
+            reason = "device busy: too many commands waiting"
+            self._ack(_salvage_id(payload), channel, verb, None, AckResult.REJECTED, reason)
+
+    # --- worker thread ----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the service to finish (signal-safe). A second call abandons a ramp-down on exit."""
+        if self._stop.is_set():
+            self._abort_exit.set()
+        self._stop.set()
+
+    def run(self) -> None:
+        log.info(
+            "device %s (%s, driver %s) starting, boot %s",
+            self.device,
+            self.config.model,
+            self.config.driver.name,
+            self.boot,
+        )
+        self.connection.start()
+        self._connect_instrument()
+        try:
+            while not self._stop.is_set():
+                self._wait_and_handle_commands(self._next_tick_in())
+                self._tick()
+            self._shutdown()
+        finally:
+            self.connection.stop()
+            self.driver.close()
+            log.info("device %s stopped", self.device)
+
+    def _next_tick_in(self) -> float:
+        now = time.monotonic()
+        if any(channel.ramping for channel in self.power.values()):
+            return self.config.ramp_tick
+        due = min(p.last + self.config.publish_period for p in self._publications.values())
+        if not self.instrument_ok:
+            due = min(due, self._next_retry)
+        return max(0.0, min(due - now, self.config.publish_period))
+
+    def _wait_and_handle_commands(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                topic, payload = self._commands.get(timeout=max(0.0, remaining))
+            except queue.Empty:
+                return
+            self._handle_command(topic, payload)
+            return  # tick now, so the state shows the command's effect at once
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        self._touch_health()
+        if not self.instrument_ok:
+            if now >= self._next_retry:
+                self._connect_instrument()
+            if not self.instrument_ok:
+                self._publish_due(now, fault_only=True)
+                return
+        try:
+            for channel in self.power.values():
+                if channel.step(self._power_driver, now):
+                    self._publications[channel.id].dirty = True
+            self._publish_due(now, fault_only=False)
+        except InstrumentError as exc:
+            self._enter_fault(str(exc))
+
+    @property
+    def _power_driver(self) -> PowerSupplyDriver:
+        assert isinstance(self.driver, PowerSupplyDriver)
+        return self.driver
+
+    def _publish_due(self, now: float, *, fault_only: bool) -> None:
+        for channel_id, publication in self._publications.items():
+            if not publication.dirty and now - publication.last < self.config.publish_period:
+                continue
+            if fault_only:
+                self._publish_state(channel_id, read=False)
+            else:
+                self._publish_state(channel_id, read=True)
+            publication.last = now
+            publication.dirty = False
+
+    def _publish_state(self, channel_id: str, *, read: bool) -> None:
+        ts = now_ms()
+        state: PowerChannelState | SensorChannelState
+        if channel_id in self.power:
+            channel = self.power[channel_id]
+            if read:
+                reading = self._power_driver.read(channel.hw)
+                self._follow_instrument(channel, reading.output_on, reading.voltage_setpoint)
+                channel.reading = reading
+            reading_now = channel.reading if read and self.instrument_ok else None
+            state = PowerChannelState(
+                ts=ts,
+                seq=self.seq,
+                boot=self.boot,
+                status=channel.status if self.instrument_ok else PowerStatus.FAULT,
+                output=channel.output,
+                ramping=channel.ramping and self.instrument_ok,
+                v_set=channel.v_set,
+                v_target=channel.v_target,
+                i_limit=channel.i_limit,
+                ramp_rate=channel.ramp_rate,
+                v_mon=reading_now.voltage if reading_now else None,
+                i_mon=reading_now.current if reading_now else None,
+                compliance=reading_now.in_compliance if reading_now else None,
+                fault=None if self.instrument_ok else self.fault,
+            )
+        else:
+            sensor = self.sensors[channel_id]
+            values: dict[str, float] = {}
+            if read:
+                assert isinstance(self.driver, SensorDriver)
+                sensor.reading = self.driver.read(sensor.hw)
+                values = dict(sensor.reading.values)
+            state = SensorChannelState(
+                ts=ts,
+                seq=self.seq,
+                boot=self.boot,
+                status=SensorStatus.OK if self.instrument_ok else SensorStatus.FAULT,
+                values=values,
+                fault=None if self.instrument_ok else self.fault,
+            )
+        self.seq += 1
+        self.connection.publish(topics.state(self.device, channel_id), encode(state), qos=1, retain=True)
+
+    def _follow_instrument(self, channel: PowerChannel, output_on: bool, setpoint: float) -> None:
+        """Someone changed the instrument behind our back (front panel, hardware interlock): adopt it."""
+        if output_on != channel.output:
+            log.warning(
+                "%s/%s: output is %s on the instrument, expected %s; following the instrument",
+                self.device,
+                channel.id,
+                "on" if output_on else "off",
+                "on" if channel.output else "off",
+            )
+            channel.output = output_on
+            channel.switching_off = False
+            channel.v_set = setpoint
+            channel.v_target = setpoint
+        elif not channel.ramping and abs(setpoint - channel.v_set) > 1e-6 * max(1.0, abs(setpoint)):
+            log.warning(
+                "%s/%s: instrument setpoint is %s V, expected %s V; following the instrument",
+                self.device,
+                channel.id,
+                setpoint,
+                channel.v_set,
+            )
+            channel.v_set = setpoint
+            channel.v_target = setpoint
+
+    # --- the instrument ---------------------------------------------------------------------------
+
+    def _connect_instrument(self) -> None:
+        try:
+            self.driver.open()
+            self.identity = self.driver.identify()
+            for channel_id, channel in self.power.items():
+                config = self._channel_configs[channel_id]
+                channel.limits = self._effective_limits(config, self._power_driver.output_limits(channel.hw))
+                channel.adopt(self._power_driver.read(channel.hw))
+                self._enforce_limits_after_connect(channel)
+            for sensor in self.sensors.values():
+                assert isinstance(self.driver, SensorDriver)
+                sensor.quantities = self.driver.quantities(sensor.hw)
+        except InstrumentError as exc:
+            self._enter_fault(str(exc))
+            return
+        log.info(
+            "%s: instrument %s %s (serial %s, firmware %s) ready",
+            self.device,
+            self.identity.manufacturer,
+            self.identity.model,
+            self.identity.serial,
+            self.identity.firmware,
+        )
+        self.instrument_ok = True
+        self.fault = None
+        self._retry_delay = 1.0
+        self.alarms.clear(INSTRUMENT_ALARM)
+        self._meta_payload = encode(self._meta())
+        self.connection.publish(topics.meta(self.device), self._meta_payload, qos=1, retain=True)
+        for publication in self._publications.values():
+            publication.dirty = True
+
+    def _enforce_limits_after_connect(self, channel: PowerChannel) -> None:
+        """Found outside the limits (the configuration got tighter): bring it back in, never up."""
+        limits = channel.limits
+        if channel.i_limit > limits.max_current:
+            log.warning(
+                "%s/%s: current limit %s A above %s A; lowering it",
+                self.device,
+                channel.id,
+                channel.i_limit,
+                limits.max_current,
+            )
+            self._power_driver.set_current_limit(channel.hw, limits.max_current)
+            channel.i_limit = limits.max_current
+        inside = min(max(channel.v_set, limits.min_voltage), limits.max_voltage)
+        if inside != channel.v_set:
+            message = (
+                f"setpoint {channel.v_set} V found outside the limits "
+                f"[{limits.min_voltage}, {limits.max_voltage}] V; ramping to {inside} V"
+            )
+            self.alarms.raise_alarm(LIMITS_ALARM, Severity.WARNING, message, channel.id)
+            channel.v_target = inside
+            if not channel.output:
+                self._power_driver.set_voltage(channel.hw, inside)
+                channel.v_set = inside
+            channel.last_step = time.monotonic()
+
+    def _enter_fault(self, reason: str) -> None:
+        first = self.instrument_ok or self.fault is None
+        self.instrument_ok = False
+        self.fault = reason
+        self.driver.close()
+        if first:
+            log.error("%s: instrument not answering: %s", self.device, reason)
+        self.alarms.raise_alarm(INSTRUMENT_ALARM, Severity.ERROR, f"instrument not answering: {reason}")
+        for channel in self.power.values():
+            channel.switching_off = False
+            channel.v_target = channel.v_set
+        self._next_retry = time.monotonic() + self._retry_delay
+        self._retry_delay = min(self._retry_delay * 2, self.config.reconnect_max_s)
+        for publication in self._publications.values():
+            publication.dirty = True
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    def _handle_command(self, topic: str, payload: bytes) -> None:
+        info = topics.parse(topic)
+        if info is None or info.kind is not TopicKind.COMMAND or info.channel is None or info.verb is None:
+            log.warning("ignoring message on %s: not a command topic", topic)
+            return
+        channel_id, verb = info.channel, info.verb
+        try:
+            command = decode_as(TopicKind.COMMAND, topic, payload)
+        except ContractError as exc:
+            self._ack(_salvage_id(payload), channel_id, verb, None, AckResult.REJECTED, exc.problem)
+            return
+        assert isinstance(command, Command)
+        reason = self._precheck(command, channel_id, verb)
+        if reason is not None:
+            self._ack(command.id, channel_id, verb, command.value, AckResult.REJECTED, reason, command.user)
+            return
+        channel = self.power[channel_id]
+        try:
+            argument = channel.validate(verb, command.value)
+        except CommandRejected as exc:
+            self._ack(command.id, channel_id, verb, command.value, AckResult.REJECTED, str(exc), command.user)
+            return
+        if not self.instrument_ok:
+            reason = f"device offline: instrument not answering ({self.fault})"
+            self._ack(command.id, channel_id, verb, command.value, AckResult.REJECTED, reason, command.user)
+            return
+        try:
+            channel.apply(self._power_driver, verb, argument, time.monotonic())
+        except InstrumentError as exc:
+            self._ack(command.id, channel_id, verb, command.value, AckResult.FAILED, str(exc), command.user)
+            self._enter_fault(str(exc))
+            return
+        self._publications[channel_id].dirty = True
+        self._ack(command.id, channel_id, verb, command.value, AckResult.ACCEPTED, None, command.user)
+
+    def _precheck(self, command: Command, channel_id: str, verb: str) -> str | None:
+        if command.ts is not None:
+            age = (now_ms() - command.ts) / 1000.0
+            limit = self.config.max_command_age_s
+            if age > limit:
+                return f"command expired: sent {age:.1f} s ago, max age {limit:g} s"
+            if age < -limit:
+                return f"command timestamp is {-age:.1f} s in the future: check the sender's clock"
+        if self._stopping:
+            return "device service is stopping"
+        if channel_id not in self._channel_configs:
+            known = ", ".join(self._channel_configs)
+            return f"unknown channel '{channel_id}'; this device has: {known}"
+        if channel_id in self.sensors:
+            return f"unknown verb '{verb}'; channel {channel_id} is a sensor and accepts no commands"
+        return None
+
+    def _ack(
+        self,
+        command_id: str | None,
+        channel: str,
+        verb: str,
+        value: float | bool | None,
+        result: AckResult,
+        reason: str | None,
+        user: str | None = None,
+    ) -> None:
+        ack = Ack(
+            id=command_id,
+            device=self.device,
+            channel=channel,
+            verb=verb,
+            result=result,
+            reason=reason,
+            ts=now_ms(),
+            value=value,
+        )
+        level = logging.INFO if result is AckResult.ACCEPTED else logging.WARNING
+        log.log(
+            level,
+            "command id=%s %s/%s %s value=%s user=%s -> %s%s",
+            command_id,
+            self.device,
+            channel,
+            verb,
+            value,
+            user,
+            result.value,
+            f" ({reason})" if reason else "",
+        )
+        self.connection.publish(topics.ack(self.device), encode(ack), qos=1, retain=False)
+
+    # --- exit ---------------------------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        self._stopping = True
+        if self.config.exit_action == "ramp_down" and self.instrument_ok:
+            self._ramp_down_on_exit()
+        if self.instrument_ok:
+            try:
+                for channel_id in self._publications:
+                    self._publish_state(channel_id, read=True)
+            except InstrumentError as exc:
+                log.warning("%s: final readback failed: %s", self.device, exc)
+        offline = Online(online=False, boot=self.boot, ts=now_ms(), reason="service stopped")
+        self.connection.publish_and_wait(topics.online(self.device), encode(offline), qos=1, retain=True)
+
+    def _ramp_down_on_exit(self) -> None:
+        now = time.monotonic()
+        live = [channel for channel in self.power.values() if channel.output]
+        if not live:
+            return
+        log.info("%s: ramping %s down before exiting", self.device, ", ".join(c.id for c in live))
+        for channel in live:
+            channel.ramp_down_and_off(now)
+        deadline = now + self.config.exit_timeout_s
+        while any(channel.ramping for channel in live) and self.instrument_ok:
+            if self._abort_exit.is_set():
+                log.warning(
+                    "%s: ramp-down abandoned by a second stop request; outputs left as they are", self.device
+                )
+                return
+            if time.monotonic() > deadline:
+                log.error("%s: ramp-down did not finish within %s s", self.device, self.config.exit_timeout_s)
+                return
+            self._wait_and_handle_commands(self.config.ramp_tick)
+            self._tick()
+
+    def _touch_health(self) -> None:
+        if self.config.health_file is not None:
+            try:
+                self.config.health_file.touch()
+            except OSError as exc:
+                log.debug("cannot touch %s: %s", self.config.health_file, exc)
+
+
+def _salvage_id(payload: bytes) -> str | None:
+    """The id of a command whose body broke the schema, so the client can still match the ack."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(data, dict):
+        value = data.get("id")
+        if isinstance(value, str) and 0 < len(value) <= 64:
+            return value
+    return None

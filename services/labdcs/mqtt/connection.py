@@ -1,0 +1,210 @@
+"""One MQTT connection that survives broker restarts.
+
+paho-mqtt does the protocol; this wrapper adds what every labdcs process needs and paho leaves to
+the caller: subscriptions restored on every (re)connect (paho forgets them with a clean session),
+a bounded outgoing queue (paho's default is unbounded), reconnect backoff suited to a lab (1-10 s
+instead of 1-120 s), TLS and credentials from :class:`~labdcs.settings.MqttSettings`, and callbacks
+that never let an exception escape into paho's network thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from labdcs.settings import MqttSettings
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes, bool], None]
+"""Called with (topic, payload, retained) on paho's network thread: keep it short."""
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+class MqttConnection:
+    """A paho client with automatic reconnects and restored subscriptions.
+
+    ``on_connect`` hooks run after every successful (re)connect, before subscriptions are renewed;
+    devices use them to republish their retained self-description.
+    """
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        client_id: str,
+        *,
+        will: Will | None = None,
+        clean_session: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.client_id = client_id
+        self.connected = threading.Event()
+        self._subscriptions: dict[str, tuple[int, MessageHandler]] = {}
+        self._on_connect_hooks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+        self._started = False
+        self.connect_count = 0
+        self.dropped = 0
+
+        client = paho.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean_session,
+            protocol=paho.MQTTv311,
+        )
+        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.reconnect_delay_set(min_delay=settings.reconnect_min_s, max_delay=settings.reconnect_max_s)
+        client.max_queued_messages_set(settings.max_queued_messages)
+        if settings.username is not None:
+            password = settings.password.get_secret_value() if settings.password is not None else None
+            client.username_pw_set(settings.username, password)
+        if settings.tls:
+            client.tls_set(
+                ca_certs=str(settings.ca_file) if settings.ca_file else None,
+                certfile=str(settings.cert_file) if settings.cert_file else None,
+                keyfile=str(settings.key_file) if settings.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        if will is not None:
+            client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        client.on_connect = self._handle_connect
+        client.on_disconnect = self._handle_disconnect
+        client.on_message = self._handle_message
+        self._client = client
+
+    # --- life cycle -----------------------------------------------------------------------------
+
+    def add_on_connect(self, hook: Callable[[], None]) -> None:
+        self._on_connect_hooks.append(hook)
+
+    def start(self) -> None:
+        """Connect in the background; keeps trying until the broker answers."""
+        if self._started:
+            return
+        self._started = True
+        self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive)
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self.connected.wait(timeout)
+
+    def stop(self) -> None:
+        """Disconnect cleanly (the last will is not sent) and stop the network thread."""
+        if not self._started:
+            return
+        self._started = False
+        try:
+            self._client.disconnect()
+        finally:
+            self._client.loop_stop()
+            self.connected.clear()
+
+    # --- traffic --------------------------------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, handler: MessageHandler, qos: int = 1) -> None:
+        """Subscribe now (if connected) and again after every reconnect."""
+        with self._lock:
+            self._subscriptions[topic_filter] = (qos, handler)
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, qos)
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> bool:
+        """Queue a message. QoS 1 messages published while disconnected are sent after reconnecting.
+
+        Returns False (and counts a drop) when the outgoing queue is full.
+        """
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+            self.dropped += 1
+            log.warning("outgoing MQTT queue full: message on %s dropped (%d so far)", topic, self.dropped)
+            return False
+        if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN and qos == 0:
+            self.dropped += 1
+            return False
+        return True
+
+    def publish_and_wait(
+        self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False, timeout: float = 5.0
+    ) -> bool:
+        """Publish and wait until the broker acknowledged it (for the last words before exiting)."""
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
+
+    # --- paho callbacks (network thread) ----------------------------------------------------------
+
+    def _handle_connect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.error(
+                "broker %s:%d refused the connection: %s", self.settings.host, self.settings.port, reason
+            )
+            return
+        self.connect_count += 1
+        log.info(
+            "connected to %s:%d as %s (session present: %s)",
+            self.settings.host,
+            self.settings.port,
+            self.client_id,
+            flags.session_present,
+        )
+        for hook in list(self._on_connect_hooks):
+            try:
+                hook()
+            except Exception:
+                log.exception("on-connect hook failed")
+        with self._lock:
+            subscriptions = [(topic, qos) for topic, (qos, _) in self._subscriptions.items()]
+        if subscriptions:
+            client.subscribe(subscriptions)
+        self.connected.set()
+
+    def _handle_disconnect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self.connected.clear()
+        if self._started:
+            log.warning("lost the broker connection (%s); reconnecting", reason)
+
+    def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        with self._lock:
+            handlers = [
+                handler
+                for topic_filter, (_, handler) in self._subscriptions.items()
+                if paho.topic_matches_sub(topic_filter, message.topic)
+            ]
+        for handler in handlers:
+            try:
+                handler(message.topic, bytes(message.payload), bool(message.retain))
+            except Exception:
+                log.exception("handler for %s failed", message.topic)

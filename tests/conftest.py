@@ -1,0 +1,66 @@
+"""Fixtures shared by the whole suite: a real broker per test, device services as real processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import Broker, DeviceProcess, Probe
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    server = Broker(tmp_path / "mosquitto")
+    server.start()
+    yield server
+    if server.process and server.process.poll() is None:
+        server.process.kill()
+        server.process.wait(10)
+
+
+@pytest.fixture
+def probe(broker: Broker) -> Iterator[Callable[..., Probe]]:
+    made: list[Probe] = []
+
+    def make(*filters: str, **options: Any) -> Probe:
+        client = Probe(broker.port, **options).start(*filters)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.stop()
+
+
+@pytest.fixture
+def device_process(
+    tmp_path: Path, broker: Broker, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., DeviceProcess]]:
+    made: list[DeviceProcess] = []
+
+    def make(config: dict[str, Any], env: dict[str, str] | None = None) -> DeviceProcess:
+        process = DeviceProcess(tmp_path, config, broker.port, env).start()
+        made.append(process)
+        return process
+
+    yield make
+    for process in made:
+        process.kill()
+    failed = request.node.stash.get(_FAILED, False)
+    if failed:
+        for process in made:
+            print(f"\n--- log of {process.config_path.stem} ---\n{process.log_text()[-4000:]}")
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[_FAILED] = True
+    return report

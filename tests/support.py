@@ -1,0 +1,212 @@
+"""Test helpers: real servers started on free ports in temporary folders, and condition waits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import paho.mqtt.client as paho
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+from labdcs.stack.brokers import mosquitto_binary, render_mosquitto_conf
+from labdcs.stack.paths import free_port, port_open, project_root
+
+T = TypeVar("T")
+
+
+def wait_until(
+    predicate: Callable[[], T], timeout: float, message: str = "condition", interval: float = 0.02
+) -> T:
+    """Poll until ``predicate`` returns something truthy; fail the test with ``message`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {message}")
+        time.sleep(interval)
+
+
+class Broker:
+    """A real Mosquitto with the project's configuration, on a free port in a temporary folder."""
+
+    def __init__(self, folder: Path, port: int | None = None) -> None:
+        binary = mosquitto_binary()
+        if binary is None:
+            raise RuntimeError("mosquitto is not installed: run scripts/setup")
+        self.binary = binary
+        self.folder = folder
+        self.port = port or free_port()
+        self.data = folder / "data"
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.conf = folder / "mosquitto.conf"
+        self.conf.write_text(
+            render_mosquitto_conf(
+                project_root() / "mosquitto" / "mosquitto.conf", port=self.port, data_dir=self.data
+            )
+        )
+        self.log = folder / "mosquitto.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [self.binary, "-c", str(self.conf)], stdout=out, stderr=subprocess.STDOUT
+            )
+        wait_until(lambda: port_open("127.0.0.1", self.port), 10, "mosquitto to listen")
+
+    def stop(self) -> None:
+        """Graceful stop: Mosquitto saves its persistence database on SIGTERM."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        wait_until(lambda: not port_open("127.0.0.1", self.port), 10, "mosquitto to close its port")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retained: bool
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.payload)
+
+
+@dataclass
+class Probe:
+    """A plain paho subscriber that records everything it receives (the test's own eyes)."""
+
+    port: int
+    client_id: str = ""
+    clean_session: bool = True
+    messages: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.client_id = self.client_id or f"probe-{os.getpid()}-{id(self)}"
+        self.client = paho.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=self.clean_session,
+        )
+        self.client.reconnect_delay_set(1, 2)
+        self.filters: list[str] = []
+        self.connected = threading.Event()
+
+        def on_connect(client: paho.Client, *_: Any) -> None:
+            if self.clean_session:
+                for topic in self.filters:
+                    client.subscribe(topic, qos=1)
+            self.connected.set()
+
+        def on_disconnect(*_: Any) -> None:
+            self.connected.clear()
+
+        def on_message(client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+            with self.lock:
+                self.messages.append(
+                    Received(msg.topic, bytes(msg.payload), bool(msg.retain), time.monotonic())
+                )
+
+        self.client.on_connect = on_connect
+        self.client.on_disconnect = on_disconnect
+        self.client.on_message = on_message
+
+    def start(self, *filters: str) -> Probe:
+        self.filters = list(filters)
+        self.client.connect("127.0.0.1", self.port, keepalive=5)
+        self.client.loop_start()
+        wait_until(self.connected.is_set, 5, "probe to connect")
+        for topic in filters:
+            self.client.subscribe(topic, qos=1)
+        return self
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(5)
+
+    def on(self, topic: str) -> list[Received]:
+        with self.lock:
+            return [m for m in self.messages if paho.topic_matches_sub(topic, m.topic)]
+
+    def wait_for(
+        self,
+        topic: str,
+        predicate: Callable[[Any], bool] = lambda _: True,
+        timeout: float = 10.0,
+        after: float = float("-inf"),
+    ) -> Received:
+        """The first message on ``topic`` (received after ``after``) whose JSON satisfies ``predicate``."""
+
+        def found() -> Received | None:
+            for message in self.on(topic):
+                if message.at >= after and message.payload and predicate(message.json()):
+                    return message
+            return None
+
+        return wait_until(found, timeout, f"a message on {topic}")
+
+
+class DeviceProcess:
+    """``labdcs device run`` as a real child process, with its log kept for the test report."""
+
+    def __init__(
+        self, folder: Path, config: dict[str, Any], broker_port: int, env: dict[str, str] | None = None
+    ):
+        self.folder = folder
+        self.config_path = folder / f"{config['device']}.yaml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.log = folder / f"{config['device']}.log"
+        self.env = {
+            **os.environ,
+            "LABDCS_MQTT__HOST": "127.0.0.1",
+            "LABDCS_MQTT__PORT": str(broker_port),
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> DeviceProcess:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "labdcs", "device", "run", "--config", str(self.config_path)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+            )
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def terminate(self, timeout: float = 30) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
