@@ -1,0 +1,3 @@
+from labdcs.cli import main
+
+main()

@@ -1,0 +1,311 @@
+"""The ``labdcs`` command: one entry point for every service and tool of the stack."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from labdcs import __version__, logs
+from labdcs.contract.codec import describe_validation_error
+from labdcs.contract.models import AckResult, PowerChannelState
+from labdcs.settings import MqttSettings
+
+log = logging.getLogger("labdcs")
+
+
+class ClientSettings(BaseSettings):
+    """Broker settings of command-line clients (``LABDCS_MQTT__HOST`` etc.)."""
+
+    model_config = SettingsConfigDict(env_prefix="LABDCS_", env_nested_delimiter="__", extra="ignore")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+
+
+def _client_mqtt(host: str | None, port: int | None) -> MqttSettings:
+    try:
+        settings = ClientSettings().mqtt
+    except ValidationError as exc:
+        raise click.ClickException(f"MQTT settings: {describe_validation_error(exc)}") from None
+    update: dict[str, Any] = {}
+    if host is not None:
+        update["host"] = host
+    if port is not None:
+        update["port"] = port
+    return settings.model_copy(update=update)
+
+
+broker_host = click.option(
+    "--host", default=None, help="Broker host (default: LABDCS_MQTT__HOST or localhost)"
+)
+broker_port = click.option("--port", type=int, default=None, help="Broker port (default: 1883)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """labdcs: slow control and telemetry for laboratory test benches."""
+
+
+@cli.command()
+def version() -> None:
+    """Print the labdcs version and the contract version."""
+    from labdcs.contract.models import CONTRACT
+
+    click.echo(f"labdcs {__version__} (contract {CONTRACT})")
+
+
+# --- device -------------------------------------------------------------------------------------
+
+
+@cli.group()
+def device() -> None:
+    """Device services: one process per instrument."""
+
+
+@device.command("run")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="YAML file")
+def device_run(config_path: Path) -> None:
+    """Run one device service until SIGTERM (a second SIGTERM abandons an exit ramp-down)."""
+    from labdcs.devices.config import ConfigError, DeviceConfig
+    from labdcs.devices.service import DeviceService
+    from labdcs.drivers.registry import create_driver
+
+    try:
+        config = DeviceConfig.load(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+    logs.configure(config.log_level)
+    try:
+        driver = create_driver(config.driver)
+    except (ValueError, ValidationError) as exc:
+        raise click.ClickException(f"configuration error in {config_path}: driver: {exc}") from None
+    service = DeviceService(config, driver)
+    signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    signal.signal(signal.SIGINT, lambda *_: service.stop())
+    service.run()
+
+
+# --- simulators ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def sim() -> None:
+    """Simulated instruments (the dummy twins of real hardware)."""
+
+
+@sim.command("scpi", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def sim_scpi(ctx: click.Context) -> None:
+    """Serve a simulated SCPI instrument over TCP (options: see --help of the simulator)."""
+    from labdcs_dummy import scpi_server
+
+    sys.exit(scpi_server.main(list(ctx.args)))
+
+
+# --- stack --------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--dummy", is_flag=True, help="Start the simulated instruments and their device services")
+@click.option(
+    "--devices",
+    "devices_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Also run a device service for every *.yaml in this folder",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".labdcs"),
+    show_default=True,
+    help="Broker and database data, logs",
+)
+@click.option("--mqtt-port", type=int, default=1883, show_default=True)
+@click.option("--influx-port", type=int, default=8086, show_default=True)
+@click.option("--no-influx", is_flag=True, help="Do not start InfluxDB even when it is installed")
+def up(
+    dummy: bool, devices_dir: Path | None, data_dir: Path, mqtt_port: int, influx_port: int, no_influx: bool
+) -> None:
+    """Start the stack natively, without Docker; Ctrl-C stops everything cleanly."""
+    from labdcs.stack.processes import StartError
+    from labdcs.stack.runner import Stack, StackOptions
+
+    logs.configure("INFO")
+    options = StackOptions(
+        data_dir=data_dir.resolve(),
+        dummy=dummy,
+        devices_dir=devices_dir,
+        mqtt_port=mqtt_port,
+        influx_port=influx_port,
+        influx=False if no_influx else None,
+    )
+    stack = Stack(options)
+    signal.signal(signal.SIGTERM, lambda *_: stack.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: stack.request_stop())
+    started = time.monotonic()
+    try:
+        stack.start()
+    except StartError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"\nlabdcs stack up in {time.monotonic() - started:.1f} s:\n")
+    click.echo(stack.summary())
+    click.echo(f"\nMQTT      mqtt://127.0.0.1:{mqtt_port}   (try: labdcs status --port {mqtt_port})")
+    if stack.influx_url:
+        click.echo(f"InfluxDB  {stack.influx_url}   database 'labdcs'")
+    click.echo("\nPress Ctrl-C to stop.", err=False)
+    sys.stdout.flush()
+    try:
+        stack.supervise()
+    finally:
+        click.echo("stopping ...")
+        stack.stop()
+        click.echo("stopped.")
+
+
+@cli.command()
+@broker_host
+@broker_port
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
+@click.option("--timeout", type=float, default=3.0, show_default=True)
+def status(host: str | None, port: int | None, as_json: bool, timeout: float) -> None:
+    """Show every device: online or offline, and the last state of each channel."""
+    from labdcs.client import snapshot
+
+    settings = _client_mqtt(host, port)
+    try:
+        devices = snapshot(settings, timeout=timeout)
+    except ConnectionError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    name: {
+                        "online": snap.online.online if snap.online else None,
+                        "meta": snap.meta.model_dump(mode="json") if snap.meta else None,
+                        "states": {ch: st.model_dump(mode="json") for ch, st in snap.states.items()},
+                    }
+                    for name, snap in devices.items()
+                },
+                indent=2,
+            )
+        )
+        return
+    if not devices:
+        click.echo("no devices on the broker")
+        return
+    now = time.time() * 1000
+    for name, snap in devices.items():
+        online = snap.online is not None and snap.online.online
+        label = click.style("online", fg="green") if online else click.style("OFFLINE", fg="red")
+        model = snap.meta.model if snap.meta else "?"
+        click.echo(f"{name:<10} {label:<7}  {model}")
+        for channel, state in sorted(snap.states.items()):
+            age = (now - state.ts) / 1000
+            if isinstance(state, PowerChannelState):
+                measured = (
+                    f"{state.v_mon:.4g} V  {state.i_mon:.4g} A"
+                    if state.v_mon is not None and state.i_mon is not None
+                    else "no readback"
+                )
+                detail = (
+                    f"{state.status.value:<8} set {state.v_set:.4g} V (target {state.v_target:.4g} V)"
+                    f"  {measured}"
+                )
+            else:
+                values = "  ".join(f"{k} {v:.4g}" for k, v in state.values.items()) or "no values"
+                detail = f"{state.status.value:<8} {values}"
+            fault = f"  fault: {state.fault}" if state.fault else ""
+            click.echo(f"  {channel:<8} {detail}{fault}  ({age:.0f} s ago)")
+
+
+@cli.command()
+@click.argument("device_id")
+@click.argument("channel")
+@click.argument("verb")
+@click.argument("value", required=False)
+@broker_host
+@broker_port
+@click.option("--timeout", type=float, default=5.0, show_default=True)
+def cmd(
+    device_id: str,
+    channel: str,
+    verb: str,
+    value: str | None,
+    host: str | None,
+    port: int | None,
+    timeout: float,
+) -> None:
+    """Send a command to a channel and print its ack (exit 1 unless accepted)."""
+    from labdcs.client import ContractClient, NoAck
+
+    parsed: float | bool | None = None
+    if value is not None:
+        lowered = value.lower()
+        if lowered in ("true", "false"):
+            parsed = lowered == "true"
+        else:
+            try:
+                parsed = float(value)
+            except ValueError:
+                raise click.BadParameter(
+                    f"{value!r} is not a number or true/false", param_hint="VALUE"
+                ) from None
+    try:
+        with ContractClient(_client_mqtt(host, port)) as client:
+            ack = client.command(device_id, channel, verb, parsed, timeout=timeout)
+    except (ConnectionError, NoAck) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{ack.result.value}" + (f": {ack.reason}" if ack.reason else ""))
+    if ack.result is not AckResult.ACCEPTED:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--file", "health_file", type=click.Path(path_type=Path), required=True)
+@click.option("--max-age", type=float, default=30.0, show_default=True, help="s")
+def healthcheck(health_file: Path, max_age: float) -> None:
+    """Exit 0 when the service's health file was touched within --max-age seconds (containers)."""
+    try:
+        age = time.time() - health_file.stat().st_mtime
+    except OSError:
+        click.echo(f"unhealthy: {health_file} does not exist", err=True)
+        sys.exit(1)
+    if age > max_age:
+        click.echo(f"unhealthy: last loop {age:.0f} s ago", err=True)
+        sys.exit(1)
+    click.echo(f"healthy: last loop {age:.1f} s ago")
+
+
+@cli.group()
+def gen() -> None:
+    """Generate committed files from the code (a test checks they are current)."""
+
+
+@gen.command("asyncapi")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Default: docs/asyncapi.yaml in the project",
+)
+def gen_asyncapi(output: Path | None) -> None:
+    """The AsyncAPI document of the MQTT contract."""
+    from labdcs.contract import asyncapi
+    from labdcs.stack.paths import project_root
+
+    target = output or project_root() / "docs" / "asyncapi.yaml"
+    asyncapi.write(target)
+    click.echo(f"wrote {target}")
+
+
+def main() -> None:
+    cli()

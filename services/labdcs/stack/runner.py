@@ -1,0 +1,257 @@
+"""``labdcs up``: broker, InfluxDB, simulated instruments and device services as local processes."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labdcs.client import wait_online
+from labdcs.devices.config import ConfigError, DeviceConfig
+from labdcs.settings import MqttSettings
+from labdcs.stack.brokers import (
+    InfluxHttp,
+    influxd_binary,
+    mosquitto_binary,
+    render_influxdb_conf,
+    render_mosquitto_conf,
+)
+from labdcs.stack.paths import dummy_devices_dir, free_port, port_open, project_root
+from labdcs.stack.processes import ManagedProcess, StartError
+
+log = logging.getLogger(__name__)
+
+#: Drivers whose dummy twin is a separate simulated-instrument process (CAN nodes run in-process).
+SCPI_SIMULATED = frozenset({"keithley2410", "hmp4040", "envmon"})
+DATABASE = "labdcs"
+
+
+@dataclass
+class StackOptions:
+    data_dir: Path
+    dummy: bool = False
+    devices_dir: Path | None = None
+    mqtt_port: int = 1883
+    influx_port: int = 8086
+    influx: bool | None = None
+    """None: start InfluxDB when it is installed; False: never; True: required."""
+    start_timeout: float = 30.0
+
+
+@dataclass
+class _Device:
+    config: DeviceConfig
+    path: Path
+    process: ManagedProcess
+    simulator: ManagedProcess | None = None
+    restarts: int = 0
+    next_restart: float = 0.0
+
+
+@dataclass
+class Stack:
+    options: StackOptions
+    infrastructure: list[ManagedProcess] = field(default_factory=list)
+    devices: list[_Device] = field(default_factory=list)
+    influx_url: str | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def mqtt(self) -> MqttSettings:
+        return MqttSettings(host="127.0.0.1", port=self.options.mqtt_port)
+
+    def _log(self, name: str) -> Path:
+        return self.options.data_dir / "logs" / f"{name}.log"
+
+    # --- start ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.options.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_mosquitto()
+            self._start_influxdb()
+            self._start_devices()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_mosquitto(self) -> None:
+        binary = mosquitto_binary()
+        if binary is None:
+            raise StartError("mosquitto is not installed: run scripts/setup (apt-get install mosquitto)")
+        port = self.options.mqtt_port
+        if port_open("127.0.0.1", port):
+            raise StartError(f"port {port} is already in use: stop that broker or pass --mqtt-port")
+        folder = self.options.data_dir / "mosquitto"
+        (folder / "data").mkdir(parents=True, exist_ok=True)
+        conf = folder / "mosquitto.conf"
+        conf.write_text(
+            render_mosquitto_conf(
+                project_root() / "mosquitto" / "mosquitto.conf", port=port, data_dir=folder / "data"
+            )
+        )
+        process = ManagedProcess("mosquitto", [binary, "-c", str(conf)], self._log("mosquitto"))
+        process.address = f"mqtt://127.0.0.1:{port}"
+        process.start()
+        self.infrastructure.append(process)
+        process.wait_ready(lambda: port_open("127.0.0.1", port), self.options.start_timeout)
+
+    def _start_influxdb(self) -> None:
+        if self.options.influx is False:
+            return
+        binary = influxd_binary()
+        if binary is None:
+            if self.options.influx:
+                raise StartError("influxd is not installed: run scripts/setup (apt-get install influxdb)")
+            log.warning("InfluxDB is not installed: running without it")
+            return
+        port = self.options.influx_port
+        if port_open("127.0.0.1", port):
+            raise StartError(f"port {port} is already in use: stop that InfluxDB or pass --influx-port")
+        folder = self.options.data_dir / "influxdb"
+        folder.mkdir(parents=True, exist_ok=True)
+        conf = folder / "influxdb.conf"
+        conf.write_text(render_influxdb_conf(port=port, rpc_port=free_port(), data_dir=folder))
+        process = ManagedProcess("influxdb", [binary, "-config", str(conf)], self._log("influxdb"))
+        process.address = f"http://127.0.0.1:{port}"
+        process.start()
+        self.infrastructure.append(process)
+        influx = InfluxHttp(process.address)
+        process.wait_ready(influx.ping, self.options.start_timeout)
+        influx.create_database(DATABASE)
+        self.influx_url = process.address
+
+    def _device_configs(self) -> list[Path]:
+        folders = []
+        if self.options.dummy:
+            folders.append(dummy_devices_dir())
+        if self.options.devices_dir is not None:
+            folders.append(self.options.devices_dir)
+        return [path for folder in folders for path in sorted(folder.glob("*.yaml"))]
+
+    def _start_devices(self) -> None:
+        for path in self._device_configs():
+            try:
+                config = DeviceConfig.load(path)
+            except ConfigError as exc:
+                raise StartError(f"invalid device configuration: {exc}") from None
+            env = {
+                "LABDCS_MQTT__HOST": "127.0.0.1",
+                "LABDCS_MQTT__PORT": str(self.options.mqtt_port),
+            }
+            simulator = None
+            if (
+                self.options.dummy
+                and path.parent == dummy_devices_dir()
+                and config.driver.name in SCPI_SIMULATED
+            ):
+                simulator = self._start_simulator(config)
+                env["LABDCS_DRIVER__RESOURCE"] = (
+                    f"TCPIP::127.0.0.1::{simulator.address.rsplit(':', 1)[1]}::SOCKET"
+                )
+            process = ManagedProcess(
+                config.device,
+                [sys.executable, "-m", "labdcs", "device", "run", "--config", str(path)],
+                self._log(config.device),
+                env=env,
+                stop_timeout=config.exit_timeout_s + 10,
+            )
+            process.address = f"labdcs/v1/{config.device}"
+            process.start()
+            self.devices.append(_Device(config, path, process, simulator))
+        if self.devices:
+            names = [device.config.device for device in self.devices]
+            missing = wait_online(self.mqtt, names, timeout=self.options.start_timeout)
+            if missing:
+                details = "\n".join(
+                    f"--- {d.config.device} ---\n{d.process.log_file}"
+                    for d in self.devices
+                    if d.config.device in missing
+                )
+                raise StartError(
+                    f"devices not online within {self.options.start_timeout:g} s: "
+                    f"{', '.join(missing)}; see their logs:\n{details}"
+                )
+
+    def _start_simulator(self, config: DeviceConfig) -> ManagedProcess:
+        port = free_port()
+        name = f"sim-{config.device}"
+        process = ManagedProcess(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "labdcs",
+                "sim",
+                "scpi",
+                "--model",
+                config.driver.name,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            self._log(name),
+        )
+        process.address = f"tcp://127.0.0.1:{port}"
+        process.start()
+        self.infrastructure.append(process)
+        process.wait_ready(lambda: port_open("127.0.0.1", port), self.options.start_timeout)
+        return process
+
+    # --- run --------------------------------------------------------------------------------------
+
+    def summary(self) -> str:
+        rows = [("service", "pid", "address", "log")]
+        for process in [*self.infrastructure, *(d.process for d in self.devices)]:
+            rows.append((process.name, str(process.pid or "-"), process.address, str(process.log_file)))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        return "\n".join(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
+        )
+
+    def supervise(self) -> None:
+        """Block until asked to stop; restart a device service that died, with a growing delay."""
+        while not self._stopping.wait(0.5):
+            for process in self.infrastructure:
+                if not process.alive():
+                    log.error(
+                        "%s exited (code %s); stopping the stack",
+                        process.name,
+                        process.popen.returncode if process.popen else None,
+                    )
+                    return
+            now = time.monotonic()
+            for device in self.devices:
+                if device.process.alive():
+                    continue
+                if device.next_restart == 0.0:
+                    delay = min(30.0, 2.0**device.restarts)
+                    device.next_restart = now + delay
+                    log.error(
+                        "%s exited (code %s); restarting in %.0f s",
+                        device.config.device,
+                        device.process.popen.returncode if device.process.popen else None,
+                        delay,
+                    )
+                elif now >= device.next_restart:
+                    device.restarts += 1
+                    device.next_restart = 0.0
+                    device.process.start()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    def stop(self) -> None:
+        """Devices first (they may ramp down), in parallel; then simulators, InfluxDB, broker."""
+        self._stopping.set()
+        for device in self.devices:
+            device.process.signal(signal.SIGTERM)
+        for device in self.devices:
+            device.process.stop()
+        for process in reversed(self.infrastructure):
+            process.stop()

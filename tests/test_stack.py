@@ -1,0 +1,86 @@
+"""``labdcs up --dummy`` end to end: every dummy device comes online and publishes state; Ctrl-C
+stops everything cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from labdcs.client import snapshot
+from labdcs.contract.models import PowerChannelState, SensorChannelState
+from labdcs.settings import MqttSettings
+from labdcs.stack.brokers import influxd_binary
+from labdcs.stack.paths import free_port, port_open
+from tests.support import wait_until
+
+DUMMY_DEVICES = {"hv1": 1, "hv2": 1, "lv1": 4, "env1": 1, "can1": 2}
+
+
+def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    mqtt_port, influx_port = free_port(), free_port()
+    output = tmp_path / "up.out"
+    with output.open("wb") as out:
+        up = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "labdcs",
+                "up",
+                "--dummy",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--mqtt-port",
+                str(mqtt_port),
+                "--influx-port",
+                str(influx_port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        wait_until(
+            lambda: b"Press Ctrl-C" in output.read_bytes() or up.poll() is not None, 90, "the stack to start"
+        )
+        text = output.read_text()
+        assert up.poll() is None, text
+        for name in [*DUMMY_DEVICES, "mosquitto", "sim-hv1", "sim-lv1", "sim-env1"]:
+            assert name in text, f"{name} missing from the summary:\n{text}"
+        if influxd_binary():
+            assert port_open("127.0.0.1", influx_port) and "influxdb" in text
+
+        def all_publishing() -> dict[str, object] | None:
+            devices = snapshot(MqttSettings(host="127.0.0.1", port=mqtt_port), timeout=3)
+            ready = all(
+                name in devices
+                and devices[name].online is not None
+                and devices[name].online.online  # type: ignore[union-attr]
+                and len(devices[name].states) == channels
+                and all(s.status != "fault" for s in devices[name].states.values())
+                for name, channels in DUMMY_DEVICES.items()
+            )
+            return dict(devices) if ready else None
+
+        devices = wait_until(all_publishing, 30, "every dummy device online with a state per channel")
+        env = devices["env1"].states["box"]  # type: ignore[attr-defined]
+        assert isinstance(env, SensorChannelState) and {"temperature", "humidity", "dew_point"} <= set(
+            env.values
+        )
+        hv = devices["hv1"].states["ch1"]  # type: ignore[attr-defined]
+        assert isinstance(hv, PowerChannelState) and hv.output is False
+
+        up.send_signal(signal.SIGINT)
+        assert up.wait(60) == 0, output.read_text()
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
+    text = output.read_text()
+    assert "stopped." in text
+    assert not port_open("127.0.0.1", mqtt_port), "the broker is still listening"
+    assert not port_open("127.0.0.1", influx_port), "InfluxDB is still listening"
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
+    assert leftovers == [], f"processes left running: {leftovers}"
