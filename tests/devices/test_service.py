@@ -104,7 +104,9 @@ def test_sigkill_sends_offline_through_the_last_will(scpi_sim, device_process, p
     assert late.wait_for(topics.online("hv1")).json()["online"] is False
 
 
-def test_a_hung_service_goes_offline_within_one_and_a_half_keepalives(scpi_sim, device_process, probe) -> None:
+def test_a_hung_service_goes_offline_within_one_and_a_half_keepalives(
+    scpi_sim, device_process, probe
+) -> None:
     """SIGSTOP keeps the socket open: only the broker's keep-alive check can notice (a hung host).
 
     Mosquitto 2.0 runs that check every few seconds, so the bound is 1.5 x keep-alive plus its
@@ -116,7 +118,9 @@ def test_a_hung_service_goes_offline_within_one_and_a_half_keepalives(scpi_sim, 
     last_packet = watcher.on(STATE)[-1].at
     device.process.send_signal(signal.SIGSTOP)
     try:
-        offline = watcher.wait_for(topics.online("hv1"), lambda m: not m["online"], timeout=keepalive * 1.5 + 8)
+        offline = watcher.wait_for(
+            topics.online("hv1"), lambda m: not m["online"], timeout=keepalive * 1.5 + 8
+        )
         elapsed = offline.at - last_packet
         assert keepalive * 1.5 - 0.5 <= elapsed <= keepalive * 1.5 + 5.5, f"will after {elapsed:.2f} s"
     finally:
