@@ -72,6 +72,26 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
         hv = devices["hv1"].states["ch1"]  # type: ignore[attr-defined]
         assert isinstance(hv, PowerChannelState) and hv.output is False
 
+        cli = [sys.executable, "-m", "labdcs"]
+        status = subprocess.run([*cli, "status", "--port", str(mqtt_port)], capture_output=True, text=True)
+        assert status.returncode == 0, status.stderr
+        lines = status.stdout.splitlines()
+        for name in DUMMY_DEVICES:
+            assert any(line.startswith(name) and "online" in line for line in lines), status.stdout
+        assert any("temperature" in line and "dew_point" in line for line in lines), status.stdout
+        refused = subprocess.run(
+            [*cli, "cmd", "hv1", "ch1", "set_voltage", "900", "--port", str(mqtt_port)],
+            capture_output=True,
+            text=True,
+        )
+        assert refused.returncode == 1 and "above the channel's limit 500.0 V" in refused.stdout
+        accepted = subprocess.run(
+            [*cli, "cmd", "lv1", "ch2", "set_voltage", "1.2", "--port", str(mqtt_port)],
+            capture_output=True,
+            text=True,
+        )
+        assert accepted.returncode == 0 and accepted.stdout.strip() == "accepted", accepted.stdout
+
         up.send_signal(signal.SIGINT)
         assert up.wait(60) == 0, output.read_text()
     finally:
