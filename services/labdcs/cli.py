@@ -104,9 +104,9 @@ def sim() -> None:
 @click.pass_context
 def sim_scpi(ctx: click.Context) -> None:
     """Serve a simulated SCPI instrument over TCP (options: see --help of the simulator)."""
-    from labdcs_dummy import scpi_server
+    from labdcs_dummy.scpi_server import main as serve
 
-    sys.exit(scpi_server.main(list(ctx.args)))
+    sys.exit(serve(list(ctx.args)))
 
 
 # --- stack --------------------------------------------------------------------------------------

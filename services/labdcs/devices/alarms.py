@@ -49,10 +49,8 @@ class DeviceAlarms:
             return
         cleared = alarm.model_copy(update={"active": False, "cleared": now_ms()})
         log.info("alarm %s cleared", alarm_id)
-        topic = topics.alarm(self._device, alarm_id)
-        # Subscribers see the clearing; the empty retained payload then removes it from the broker.
-        self._connection.publish(topic, encode(cleared), qos=1, retain=False)
-        self._connection.publish(topic, b"", qos=1, retain=True)
+        # The cleared alarm stays retained: the broker holds every alarm's latest transition.
+        self._connection.publish(topics.alarm(self._device, alarm_id), encode(cleared), qos=1, retain=True)
 
     def republish(self) -> None:
         for alarm_id, alarm in self._active.items():
