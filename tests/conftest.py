@@ -8,12 +8,40 @@ from typing import Any
 
 import pytest
 
-from tests.support import Broker, DeviceProcess, Probe
+from labdcs_dummy.instruments import create_model
+from labdcs_dummy.scpi_server import ScpiServer
+from tests.support import Broker, DeviceProcess, Influx, Probe, ScpiLink
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
     server = Broker(tmp_path / "mosquitto")
+    server.start()
+    yield server
+    if server.process and server.process.poll() is None:
+        server.process.kill()
+        server.process.wait(10)
+
+
+@pytest.fixture
+def scpi_sim() -> Iterator[Callable[..., tuple[ScpiServer, ScpiLink]]]:
+    """Simulated SCPI instruments on free ports (real TCP servers, queried like hardware)."""
+    servers: list[ScpiServer] = []
+
+    def make(model: str, **options: Any) -> tuple[ScpiServer, ScpiLink]:
+        server = ScpiServer(create_model(model, **options))
+        port = server.start()
+        servers.append(server)
+        return server, ScpiLink(port)
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def influx(tmp_path: Path) -> Iterator[Influx]:
+    server = Influx(tmp_path / "influxdb")
     server.start()
     yield server
     if server.process and server.process.poll() is None:

@@ -267,7 +267,7 @@ class Ack(_Published):
 
 
 class Alarm(_Published):
-    """Retained on ``labdcs/v1/<device>/alarm/<alarm>`` while active; an empty payload removes it."""
+    """Retained on ``labdcs/v1/<device>/alarm/<alarm>``: the alarm's latest transition."""
 
     alarm: Ident
     device: Ident
@@ -279,3 +279,4 @@ class Alarm(_Published):
     cleared: TimestampMs | None = None
     acknowledged: TimestampMs | None = None
     acknowledged_by: str | None = None
+    ts: TimestampMs | None = Field(default=None, description="When this transition was published")
