@@ -47,6 +47,14 @@ OUTPUT = f"""\
   timeout = "5s"
 """
 
+HEALTH = """\
+# Answers HTTP 200 while the agent runs: the container's health check.
+[[outputs.health]]
+  service_address = "http://127.0.0.1:8080"
+  # Only its own metrics pass to this output (it stores nothing).
+  namepass = ["internal_agent"]
+"""
+
 INTERNAL = """\
 [[inputs.internal]]
   collect_memstats = false
@@ -117,5 +125,5 @@ def _consumer(mapping: Mapping_) -> str:
 
 
 def render() -> str:
-    parts = [HEADER, AGENT, OUTPUT, *(_consumer(m) for m in MAPPINGS), INTERNAL]
+    parts = [HEADER, AGENT, OUTPUT, HEALTH, *(_consumer(m) for m in MAPPINGS), INTERNAL]
     return "\n".join(parts)
