@@ -65,7 +65,7 @@ OCV_TABLES: dict[str, tuple[tuple[float, float], ...]] = {
 }
 #: V per unit of SOC beyond the table's ends (over-charge / over-discharge runaway).
 RUNAWAY_SLOPE_HIGH = 3.0
-RUNAWAY_SLOPE_LOW = 6.0
+RUNAWAY_SLOPE_LOW = 20.0
 KELVIN = 273.15
 
 
