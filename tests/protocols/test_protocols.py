@@ -87,15 +87,24 @@ GOOD = "Safety: v_min 2.5 V, v_max 4.2 V, i_min -5 A, i_max 5 A\n"
         ("Charge at 1 A until 0.5 A", r"step 1 \(cc\): a constant-current step cannot end on current alone"),
         ("Hold at 4.1 V until 4.2 V", r"step 1 \(cv\): a constant-voltage step cannot end on voltage alone"),
         ("Rest until 0.1 A", r"step 1 \(rest\): a rest cannot end on current alone"),
-        ("Charge at 1 A and hold at 4.2 V until 4.2 V", r"step 1 \(cccv\): a CC-CV step cannot end on voltage"),
+        (
+            "Charge at 1 A and hold at 4.2 V until 4.2 V",
+            r"step 1 \(cccv\): a CC-CV step cannot end on voltage",
+        ),
         ("Charge at 1 A until below 3 V", r"step 1 \(cc\): 'voltage <= 3 V' cannot end a charge step"),
         ("Discharge at 0.5C until 3 V", r"step 1 \(cc\): uses a C-rate but neither"),
         ("Charge at 6 A until 4.2 V", r"step 1 \(cc\): charge current 6 A exceeds the allowed 5 A"),
         ("Discharge at 6 A until 3 V", r"step 1 \(cc\): discharge current 6 A exceeds the allowed 5 A"),
         ("Charge at 1 A until 4.3 V", r"step 1 \(cc\): end condition 'voltage >= 4.3 V': 4.3 V is above"),
         ("Hold at 2.4 V for 1 hour", r"step 1 \(cv\): setpoint: 2.4 V is below the allowed 2.5 V"),
-        ("Charge at 1 A until 70 degC or 4.2 V", r"step 1 \(cc\): end condition 'temperature >= 70 degC' lies"),
-        ("[a] Rest for 1 hour\n[a] Rest for 1 hour", r"step 2 'a' \(rest\): id 'a' is already used by step 1"),
+        (
+            "Charge at 1 A until 70 degC or 4.2 V",
+            r"step 1 \(cc\): end condition 'temperature >= 70 degC' lies",
+        ),
+        (
+            "[a] Rest for 1 hour\n[a] Rest for 1 hour",
+            r"step 2 'a' \(rest\): id 'a' is already used by step 1",
+        ),
         ("Rest until 1 hour then goto nowhere", r"step 1 \(rest\): 'time >= 3600 s' jumps to 'nowhere'"),
     ],
 )
@@ -106,12 +115,17 @@ def test_each_rule_has_a_failing_example(text: str, message: str) -> None:
 
 def test_a_step_without_an_ending_is_refused() -> None:
     protocol = Protocol.model_validate({"name": "x", "steps": [{"type": "rest"}]})
-    assert "step 1 (rest): the step has no end condition, so it would never end" in _errors(protocol, cell=CELL)
+    assert "step 1 (rest): the step has no end condition, so it would never end" in _errors(
+        protocol, cell=CELL
+    )
 
 
 def test_limits_are_required_and_named() -> None:
     errors = _errors(parse("Rest for 1 hour"))
-    assert "protocol: no voltage limits: give the cell's limits or the protocol's safety v_min and v_max" in errors
+    assert (
+        "protocol: no voltage limits: give the cell's limits or the protocol's safety v_min and v_max"
+        in errors
+    )
 
 
 def test_the_envelope_is_the_intersection_of_cell_station_and_protocol() -> None:
@@ -127,12 +141,22 @@ def test_the_envelope_is_the_intersection_of_cell_station_and_protocol() -> None
 
 def test_schema_errors_name_the_step() -> None:
     with pytest.raises(ProtocolError) as caught:
-        load({"name": "x", "steps": [{"type": "rest", "until": []}, {"type": "loop", "count": 2, "steps": [{"type": "cc"}]}]})
+        load(
+            {
+                "name": "x",
+                "steps": [
+                    {"type": "rest", "until": []},
+                    {"type": "loop", "count": 2, "steps": [{"type": "cc"}]},
+                ],
+            }
+        )
     assert any(problem.startswith("step 2.1: direction: Field required") for problem in caught.value.problems)
 
 
 def test_estimate_of_duration_and_data_volume() -> None:
-    protocol = parse("Record: every 10 seconds\nCycle 10 times:\n    Rest for 1 hour\n    Rest for 30 minutes")
+    protocol = parse(
+        "Record: every 10 seconds\nCycle 10 times:\n    Rest for 1 hour\n    Rest for 30 minutes"
+    )
     report = validate(protocol, cell=CELL)
     assert report.ok
     assert report.estimate == estimate(protocol)
@@ -144,7 +168,9 @@ def test_estimate_of_duration_and_data_volume() -> None:
 
 
 def test_wattrex_import() -> None:
-    protocol = parse_wattrex("CC, 2.5, VOLTAGE, 4.2\nCV, 4.2, CURRENT, 0.1\nWAIT, 60\nCC, -2.5, VOLTAGE, 2.8\nCP, -10, TIME, 600")
+    protocol = parse_wattrex(
+        "CC, 2.5, VOLTAGE, 4.2\nCV, 4.2, CURRENT, 0.1\nWAIT, 60\nCC, -2.5, VOLTAGE, 2.8\nCP, -10, TIME, 600"
+    )
     cc, cv, rest, dchg, cp = protocol.steps
     assert format_protocol(protocol).splitlines()[-5:] == [
         "Charge at 2.5 A until 4.2 V",

@@ -226,6 +226,7 @@ class CyclerChannel:
         """End the run: output off first, then the statistics; returns them for publication."""
         try:
             self.driver.set_output(self.hw, False)
+            self.read()  # the state shows what the instrument does now: output off
         finally:
             stats: list[CyclerStats] = []
             if self.engine is not None and self.engine.active:
