@@ -3,6 +3,7 @@ cycler device service as a real process on a real broker (safety abort, pause/re
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -119,9 +120,7 @@ def test_cccv_cycling_on_the_simulated_cell() -> None:
     # Fade shows over 50 cycles: clearly, steadily, and about as the cell model says.
     first, final = cycles[1].discharge_capacity, cycles[-1].discharge_capacity
     assert 0.01 < (first - final) / first < 0.04
-    assert all(
-        b.discharge_capacity < a.discharge_capacity + 0.002 for a, b in zip(cycles, cycles[1:], strict=False)
-    )
+    assert all(b.discharge_capacity < a.discharge_capacity + 0.002 for a, b in itertools.pairwise(cycles))
     # The run counters are the sums of the steps.
     assert channel.engine is not None
     assert channel.engine.discharge_ah == pytest.approx(sum(s.discharge_capacity for s in steps), rel=1e-9)
@@ -130,9 +129,10 @@ def test_cccv_cycling_on_the_simulated_cell() -> None:
 
 
 def test_rest_relaxes_the_voltage_and_pulses_give_a_resistance() -> None:
-    text = "Safety: v_min 2.5 V, v_max 4.2 V\nRecord: every 1 second\nDischarge at 1C for 10 minutes\nRest for 20 minutes\n"
+    text = "Safety: v_min 2.5 V, v_max 4.2 V\nRecord: every 1 second\n"
+    text += "Discharge at 1C for 10 minutes\nRest for 20 minutes\n"
     text += "Pulse discharge at 2 A for 10 seconds, rest 30 seconds, 3 times\n"
-    channel, _, stats, trace = run_in_process(text, soc=0.8)
+    _, _, stats, _ = run_in_process(text, soc=0.8)
     steps = [s for s in stats if s.scope is StatsScope.STEP]
     rest = steps[1]
     assert rest.step_type == "rest" and rest.v_max is not None and rest.v_min is not None
@@ -203,7 +203,8 @@ def test_pause_and_resume_keep_counters_and_cycle_index(
     device_process(station_config(speed=200))
     watcher = probe("labdcs/v1/station1/#")
     watcher.wait_for(topics.online("station1"), lambda m: m["online"], timeout=30)
-    protocol = "Record: every 5 seconds\nCycle 3 times:\n    Discharge at 0.5C for 10 minutes\n    Charge at 0.5C for 10 minutes\n"
+    protocol = "Record: every 5 seconds\nCycle 3 times:\n"
+    protocol += "    Discharge at 0.5C for 10 minutes\n    Charge at 0.5C for 10 minutes\n"
     assert _command(watcher, "load_protocol", protocol=protocol)["result"] == "accepted"
     assert _command(watcher, "start", experiment="exp-pause")["result"] == "accepted"
     _state(

@@ -55,7 +55,8 @@ def test_model_round_trip_through_yaml_json_and_text() -> None:
 
 def test_pybamm_style_lines() -> None:
     protocol = parse(
-        "Charge at 1 A until 4.2 V\nHold at 4.2 V until C/50\nDischarge at 0.5C until 2.5 V\nRest for 30 minutes",
+        "Charge at 1 A until 4.2 V\nHold at 4.2 V until C/50\n"
+        "Discharge at 0.5C until 2.5 V\nRest for 30 minutes",
         name="pybamm",
     )
     cc, cv, dchg, rest = protocol.steps
@@ -171,7 +172,7 @@ def test_wattrex_import() -> None:
     protocol = parse_wattrex(
         "CC, 2.5, VOLTAGE, 4.2\nCV, 4.2, CURRENT, 0.1\nWAIT, 60\nCC, -2.5, VOLTAGE, 2.8\nCP, -10, TIME, 600"
     )
-    cc, cv, rest, dchg, cp = protocol.steps
+    assert [step.type for step in protocol.steps] == ["cc", "cv", "rest", "cc", "cp"]
     assert format_protocol(protocol).splitlines()[-5:] == [
         "Charge at 2.5 A until 4.2 V",
         "Hold at 4.2 V until 0.1 A",
