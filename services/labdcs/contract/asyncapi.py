@@ -283,8 +283,8 @@ _DESCRIPTION = f"""\
 The public API of labdcs: every device service (HV and LV supplies, environment monitors, CAN
 supplies, battery stations) publishes its self-description, liveness, channel states, command
 acknowledgements and alarms over MQTT, and takes commands, under one topic scheme. This document is
-generated from the pydantic models in `labdcs.contract` (`labdcs gen asyncapi`); do not edit it by hand. The guide with
-worked examples is `docs/contract.md`.
+generated from the pydantic models in `labdcs.contract` (`labdcs gen asyncapi`); do not edit it by
+hand. The guide with worked examples is `docs/contract.md`.
 
 ## Conventions
 
