@@ -42,6 +42,7 @@ CHANNELS = {
     "command": (TopicKind.COMMAND, False),
     "ack": (TopicKind.ACK, False),
     "alarm": (TopicKind.ALARM, True),
+    "stats": (TopicKind.STATS, False),
 }
 SAMPLE_PARAMETERS = {"device": "hv1", "channel": "ch1", "verb": "set_voltage", "alarm": "ch1-compliance"}
 

@@ -11,6 +11,7 @@ from labdcs.contract import (
     AckResult,
     ChannelMeta,
     CommandMeta,
+    CyclerLimits,
     InstrumentIdentity,
     PowerLimits,
     QuantityMeta,
@@ -28,6 +29,7 @@ MODELS: list[type[BaseModel]] = [
     CommandMeta,
     PowerLimits,
     InstrumentIdentity,
+    CyclerLimits,
 ]
 
 
@@ -46,6 +48,7 @@ def test_topics_verbs_and_results_are_described() -> None:
         topics.command("<device>", "<channel>", "<verb>"),
         topics.ack("<device>"),
         topics.alarm("<device>", "<alarm>"),
+        topics.stats("<device>", "<channel>"),
     ):
         assert f"`{topic}`" in TEXT, topic
     for word in [*Verb, *AckResult, *sorted(topics.RESERVED_CHANNEL_IDS)]:

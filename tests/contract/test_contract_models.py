@@ -16,6 +16,9 @@ from labdcs.contract import (
     ChannelMeta,
     Command,
     CommandMeta,
+    CyclerChannelState,
+    CyclerLimits,
+    CyclerStats,
     DeviceMeta,
     InstrumentIdentity,
     Online,
@@ -42,6 +45,9 @@ ALL_MODELS: set[type[BaseModel]] = {
     Command,
     Ack,
     Alarm,
+    CyclerChannelState,
+    CyclerStats,
+    CyclerLimits,
 }
 
 

@@ -14,6 +14,7 @@ from labdcs.contract.topics import TopicInfo, TopicKind
         (topics.meta("hv1"), TopicInfo(TopicKind.META, "hv1")),
         (topics.online("lv1"), TopicInfo(TopicKind.ONLINE, "lv1")),
         (topics.state("env1", "box"), TopicInfo(TopicKind.STATE, "env1", channel="box")),
+        (topics.stats("station1", "ch1"), TopicInfo(TopicKind.STATS, "station1", channel="ch1")),
         (
             topics.command("lv1", "ch4", "set_current_limit"),
             TopicInfo(TopicKind.COMMAND, "lv1", channel="ch4", verb="set_current_limit"),
@@ -23,7 +24,7 @@ from labdcs.contract.topics import TopicInfo, TopicKind
         # An alarm id may be a word that is reserved as a channel id.
         (topics.alarm("hv1", "state"), TopicInfo(TopicKind.ALARM, "hv1", alarm="state")),
     ],
-    ids=["meta", "online", "state", "command", "ack", "alarm", "alarm-named-state"],
+    ids=["meta", "online", "state", "stats", "command", "ack", "alarm", "alarm-named-state"],
 )
 def test_parse_classifies_every_kind(topic: str, expected: TopicInfo) -> None:
     assert topics.parse(topic) == expected
@@ -37,7 +38,7 @@ def test_builders_write_the_documented_scheme() -> None:
     assert topics.ack("hv1") == "labdcs/v1/hv1/ack"
     assert topics.alarm("hv1", "x") == "labdcs/v1/hv1/alarm/x"
     assert topics.commands_of("hv1") == "labdcs/v1/hv1/+/cmd/+"
-    assert {kind.value for kind in TopicKind} == {"meta", "online", "state", "cmd", "ack", "alarm"}
+    assert {kind.value for kind in TopicKind} == {"meta", "online", "state", "cmd", "ack", "alarm", "stats"}
 
 
 def test_a_command_with_an_unknown_verb_is_still_a_command() -> None:
@@ -108,3 +109,4 @@ def test_subscription_filters_cover_their_kind() -> None:
     assert topics.ALL_COMMANDS == "labdcs/v1/+/+/cmd/+"
     assert topics.ALL_ACKS == "labdcs/v1/+/ack"
     assert topics.ALL_ALARMS == "labdcs/v1/+/alarm/+"
+    assert topics.ALL_STATS == "labdcs/v1/+/+/stats"

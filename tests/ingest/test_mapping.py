@@ -12,7 +12,7 @@ import pytest
 
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError
-from labdcs.contract.models import PowerChannelState, SensorChannelState
+from labdcs.contract.models import CyclerChannelState, PowerChannelState, SensorChannelState
 from labdcs.ingest import retention, telegraf
 from labdcs.ingest.lineprotocol import Point
 from labdcs.ingest.mapping import MAPPINGS, EmptyPayload, FieldType, to_points
@@ -42,7 +42,7 @@ def test_every_field_of_every_state_model_is_mapped_with_its_type() -> None:
     state = next(m for m in MAPPINGS if m.name == "state")
     mapped = {spec.path: spec.type for spec in state.fields}
     tags = {tag.path for tag in state.tags}
-    for model in (PowerChannelState, SensorChannelState):
+    for model in (PowerChannelState, SensorChannelState, CyclerChannelState):
         for name in model.model_fields:
             if name in ("ts", "kind"):
                 continue
@@ -51,7 +51,8 @@ def test_every_field_of_every_state_model_is_mapped_with_its_type() -> None:
             )
     assert mapped["v_mon"] is FieldType.FLOAT and mapped["seq"] is FieldType.INT
     assert mapped["output"] is FieldType.BOOL and mapped["status"] is FieldType.STRING
-    assert state.measurements == ("power", "sensor")
+    assert state.measurements == ("power", "sensor", "cycler")
+    assert {tag.name for tag in state.tags} == {"kind", "experiment"}, "a cycler's experiment id is a tag"
 
 
 def test_a_power_state_becomes_one_typed_point() -> None:

@@ -17,6 +17,8 @@ from labdcs.contract.models import (
     Ack,
     Alarm,
     Command,
+    CyclerChannelState,
+    CyclerStats,
     DeviceMeta,
     Online,
     PowerChannelState,
@@ -24,7 +26,17 @@ from labdcs.contract.models import (
 )
 from labdcs.contract.topics import TopicInfo, TopicKind
 
-Message = DeviceMeta | Online | PowerChannelState | SensorChannelState | Command | Ack | Alarm
+Message = (
+    DeviceMeta
+    | Online
+    | PowerChannelState
+    | SensorChannelState
+    | CyclerChannelState
+    | Command
+    | Ack
+    | Alarm
+    | CyclerStats
+)
 
 _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
     TopicKind.META: TypeAdapter(DeviceMeta),
@@ -33,6 +45,7 @@ _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
     TopicKind.COMMAND: TypeAdapter(Command),
     TopicKind.ACK: TypeAdapter(Ack),
     TopicKind.ALARM: TypeAdapter(Alarm),
+    TopicKind.STATS: TypeAdapter(CyclerStats),
 }
 
 

@@ -12,6 +12,7 @@ topic                                      retained  payload (models in labdcs.c
 ``labdcs/v1/<device>/<channel>/cmd/<v>``   no        Command
 ``labdcs/v1/<device>/ack``                 no        Ack
 ``labdcs/v1/<device>/alarm/<alarm>``       yes       Alarm (an empty payload removes it)
+``labdcs/v1/<device>/<channel>/stats``     no        CyclerStats (end of each step and cycle)
 =========================================  ========  ==========================================
 """
 
@@ -41,6 +42,7 @@ class TopicKind(StrEnum):
     COMMAND = "cmd"
     ACK = "ack"
     ALARM = "alarm"
+    STATS = "stats"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ def alarm(device: str, alarm_id: str) -> str:
     return f"{PREFIX}/{device}/alarm/{alarm_id}"
 
 
+def stats(device: str, channel: str) -> str:
+    return f"{PREFIX}/{device}/{channel}/stats"
+
+
 def commands_of(device: str) -> str:
     """Subscription filter for every command addressed to one device."""
     return f"{PREFIX}/{device}/+/cmd/+"
@@ -106,6 +112,7 @@ ALL_STATE = f"{PREFIX}/+/+/state"
 ALL_ACKS = f"{PREFIX}/+/ack"
 ALL_ALARMS = f"{PREFIX}/+/alarm/+"
 ALL_COMMANDS = f"{PREFIX}/+/+/cmd/+"
+ALL_STATS = f"{PREFIX}/+/+/stats"
 
 
 def parse(topic: str) -> TopicInfo | None:
@@ -130,6 +137,8 @@ def parse(topic: str) -> TopicInfo | None:
         return None
     if rest[1:] == ["state"]:
         return TopicInfo(TopicKind.STATE, device, channel=channel)
+    if rest[1:] == ["stats"]:
+        return TopicInfo(TopicKind.STATS, device, channel=channel)
     if len(rest) == 3 and rest[1] == "cmd":
         # The verb is returned even when it is not a valid id, so the device can reject it by name.
         return TopicInfo(TopicKind.COMMAND, device, channel=channel, verb=rest[2])
