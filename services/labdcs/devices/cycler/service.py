@@ -42,6 +42,7 @@ from labdcs.contract.models import (
     CyclerLimits,
     CyclerRunState,
     CyclerStats,
+    DeviceKind,
     DeviceMeta,
     InstrumentIdentity,
     Online,
@@ -117,6 +118,7 @@ class CyclerChannel:
         self.safety: Safety | None = None
         self.last: Sample | None = None
         self.published: Sample | None = None
+        self._last_ts = 0
         self.applied_version = -1
         self.run_state = CyclerRunState.IDLE
         self.end_reason: str | None = None
@@ -324,8 +326,11 @@ class CyclerChannel:
         self.published = sample or self.published
         step = engine.step if engine is not None else None
         running = engine is not None and engine.run_state is not CyclerRunState.IDLE
+        # Strictly increasing per channel (the contract's rule), in the clock's own time.
+        self._last_ts = max(self.clock.time_ms(), self._last_ts + 1)
         return CyclerChannelState(
-            ts=self.clock.time_ms(),
+            ts=self._last_ts,
+            device_kind=DeviceKind.CYCLER,
             seq=seq,
             boot=boot,
             fault=fault,
