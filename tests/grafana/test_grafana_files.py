@@ -44,10 +44,11 @@ PROVIDER_KEYS = {
 
 
 def _files_on_disk(folder: Path) -> dict[str, str]:
+    """Every file but placeholders such as ``.gitkeep``."""
     return {
         path.relative_to(folder).as_posix(): path.read_text(encoding="utf-8")
         for path in sorted(folder.rglob("*"))
-        if path.is_file()
+        if path.is_file() and not path.name.startswith(".")
     }
 
 
