@@ -74,9 +74,17 @@ def custom_options(variable: dict[str, Any]) -> list[str]:
 class Dashboard:
     """A dashboard's variables against a real InfluxDB."""
 
-    def __init__(self, data: dict[str, Any], client: InfluxClient) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        client: InfluxClient,
+        time_range: str = TIME_RANGE,
+        interval_s: int = INTERVAL_S,
+    ) -> None:
         self.data = data
         self.client = client
+        self.time_range = time_range
+        self.interval_s = interval_s
         self.variables = {v["name"]: v for v in data.get("templating", {}).get("list", [])}
 
     def values(self, name: str, chosen: dict[str, str]) -> list[str]:
@@ -107,11 +115,11 @@ class Dashboard:
         def replace(match: re.Match[str]) -> str:
             name = match.group(1) or match.group(2)
             if name == "timeFilter":
-                return TIME_RANGE
+                return self.time_range
             if name == "__interval":
-                return f"{INTERVAL_S}s"
+                return f"{self.interval_s}s"
             if name == "__interval_ms":
-                return str(INTERVAL_S * 1000)
+                return str(self.interval_s * 1000)
             if name in chosen:
                 return chosen[name]
             if name in self.variables and self.is_multi(name):
