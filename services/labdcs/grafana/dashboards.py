@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
+from grafana_foundation_sdk.builders import table
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
@@ -38,6 +39,7 @@ from labdcs.grafana.panels import (
     timeseries_panel,
     unit_override,
 )
+from labdcs.ingest.mapping import Mapping_
 from labdcs.ingest.retention import RetentionSettings
 from labdcs.ingest.service import _QUANTITIES as INGEST_QUANTITIES
 from labdcs.ingest.service import STATS_CHANNEL, IngestSettings
@@ -490,29 +492,17 @@ def device_detail() -> Board:
     board.add(panel)
 
     board.row("Events")
-    device_only = (f"{q.tag(q.ALARM, q.DEVICE)} =~ {q.variable_regex('device')}",)
     board.add(
-        table_panel(
+        _event_log(
             "Alarm transitions",
             "Every alarm message of the device in the time range, newest first.",
-            [
-                Query(
-                    q.Select(
-                        (
-                            q.tag(q.ALARM, "alarm"),
-                            q.field(q.ALARM, "active"),
-                            q.tag(q.ALARM, "severity"),
-                            q.field(q.ALARM, "message"),
-                        ),
-                        q.source(q.ALARMS),
-                        where=device_only,
-                        by_interval=False,
-                        order_desc=True,
-                        limit=500,
-                    ),
-                    table=True,
-                )
-            ],
+            q.ALARM,
+            (
+                q.tag(q.ALARM, "alarm"),
+                q.field(q.ALARM, "active"),
+                q.tag(q.ALARM, "severity"),
+                q.field(q.ALARM, "message"),
+            ),
             span=10,
         ).override_by_name(
             "severity",
@@ -523,53 +513,46 @@ def device_detail() -> Board:
         )
     )
     board.add(
-        table_panel(
+        _event_log(
             "Commands",
             "Every command the device answered in the time range, with its outcome, newest first.",
-            [
-                Query(
-                    q.Select(
-                        (
-                            q.tag(q.COMMAND, q.CHANNEL),
-                            q.tag(q.COMMAND, "verb"),
-                            q.tag(q.COMMAND, "result"),
-                            q.field(q.COMMAND, "reason"),
-                            q.field(q.COMMAND, "id"),
-                        ),
-                        q.source(q.COMMANDS),
-                        where=(f"{q.tag(q.COMMAND, q.DEVICE)} =~ {q.variable_regex('device')}",),
-                        by_interval=False,
-                        order_desc=True,
-                        limit=500,
-                    ),
-                    table=True,
-                )
-            ],
+            q.COMMAND,
+            (
+                q.tag(q.COMMAND, q.CHANNEL),
+                q.tag(q.COMMAND, "verb"),
+                q.tag(q.COMMAND, "result"),
+                q.field(q.COMMAND, "reason"),
+                q.field(q.COMMAND, "id"),
+            ),
             span=9,
         )
     )
     board.add(
-        table_panel(
+        _event_log(
             "Availability",
             "The device's online/offline messages in the time range (offline with a reason: stopped, "
             "or the broker's last will when the connection was lost).",
-            [
-                Query(
-                    q.Select(
-                        (q.field(q.ONLINE, "online"), q.field(q.ONLINE, "reason")),
-                        q.source(q.DEVICE_ONLINE),
-                        where=(f"{q.tag(q.ONLINE, q.DEVICE)} =~ {q.variable_regex('device')}",),
-                        by_interval=False,
-                        order_desc=True,
-                        limit=500,
-                    ),
-                    table=True,
-                )
-            ],
+            q.ONLINE,
+            (q.field(q.ONLINE, "online"), q.field(q.ONLINE, "reason")),
             span=5,
         ).mappings(boolean_mapping(true=("online", "green"), false=("OFFLINE", "red")))
     )
     return board
+
+
+def _event_log(
+    title: str, description: str, mapping: Mapping_, columns: tuple[str, ...], *, span: int
+) -> table.Panel:
+    """The selected device's events of one kind in the time range, newest first."""
+    select = q.Select(
+        columns,
+        q.source(q.measurement_of(mapping)),
+        where=(f"{q.tag(mapping, q.DEVICE)} =~ {q.variable_regex('device')}",),
+        by_interval=False,
+        order_desc=True,
+        limit=500,
+    )
+    return table_panel(title, description, [Query(select, table=True)], span=span)
 
 
 # --- stack health ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
@@ -163,18 +163,29 @@ def unit_override(unit: str) -> model.DynamicConfigValue:
 # --- panels -------------------------------------------------------------------------------------------
 
 
+_Panel = TypeVar("_Panel", timeseries.Panel, stat.Panel, table.Panel, statetimeline.Panel)
+
+
+def _panel(
+    panel: _Panel, title: str, description: str, queries: Sequence[Query], span: int, height: int
+) -> _Panel:
+    """What every panel has: title, description for the (i) tooltip, data source, queries, size."""
+    return (
+        panel.title(title)
+        .description(description)
+        .datasource(datasource())
+        .targets(targets(queries))
+        .span(span)
+        .height(height)
+    )
+
+
 def timeseries_panel(
     title: str, description: str, queries: Sequence[Query], unit: str, *, span: int = 12, height: int = 8
 ) -> timeseries.Panel:
     return (
-        timeseries.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource())
-        .targets(targets(queries))
+        _panel(timeseries.Panel(), title, description, queries, span, height)
         .unit(unit)
-        .span(span)
-        .height(height)
         .line_width(1)
         .fill_opacity(0)
         .show_points(common.VisibilityMode.NEVER)
@@ -202,13 +213,7 @@ def stat_panel(
     if fields:
         reduce = reduce.fields(fields)
     return (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource())
-        .targets(targets(queries))
-        .span(span)
-        .height(height)
+        _panel(stat.Panel(), title, description, queries, span, height)
         .reduce_options(reduce)
         .graph_mode(common.BigValueGraphMode.NONE)
         .color_mode(common.BigValueColorMode.BACKGROUND)
@@ -221,30 +226,14 @@ def stat_panel(
 def table_panel(
     title: str, description: str, queries: Sequence[Query], *, span: int, height: int = 8
 ) -> table.Panel:
-    return (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource())
-        .targets(targets(queries))
-        .span(span)
-        .height(height)
-        .show_header(True)
-        .filterable(True)
-    )
+    return _panel(table.Panel(), title, description, queries, span, height).show_header(True).filterable(True)
 
 
 def state_timeline_panel(
     title: str, description: str, queries: Sequence[Query], *, span: int = GRID_WIDTH, height: int = 6
 ) -> statetimeline.Panel:
     return (
-        statetimeline.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource())
-        .targets(targets(queries))
-        .span(span)
-        .height(height)
+        _panel(statetimeline.Panel(), title, description, queries, span, height)
         .show_value(common.VisibilityMode.AUTO)
         .merge_values(True)
         .row_height(0.9)

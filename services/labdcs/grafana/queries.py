@@ -102,15 +102,16 @@ RAW = retention.RAW
 TREND = retention.TREND
 
 
-def _single(mapping: Mapping_) -> str:
+def measurement_of(mapping: Mapping_) -> str:
+    """The one measurement of an event mapping (states have one per kind)."""
     if mapping.measurement is None:
         raise LookupError(f"{mapping.name} has no fixed measurement")
     return mapping.measurement
 
 
-DEVICE_ONLINE = _single(ONLINE)
-ALARMS = _single(ALARM)
-COMMANDS = _single(COMMAND)
+DEVICE_ONLINE = measurement_of(ONLINE)
+ALARMS = measurement_of(ALARM)
+COMMANDS = measurement_of(COMMAND)
 
 
 def source(measurement: str, policy: str | None = None) -> str:
