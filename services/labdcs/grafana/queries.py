@@ -83,17 +83,23 @@ def field(mapping: Mapping_, name: str) -> str:
 DEVICE = STATE.topic_tags[2]
 CHANNEL = STATE.topic_tags[3]
 KIND = STATE_TAG_KEYS["device_kind"]
-for _mapping_ in MAPPINGS:
-    if _mapping_.topic_tags.get(2) != DEVICE:
-        raise LookupError(f"{_mapping_.name}: the device tag is not {DEVICE!r}")
-tag(STATE, KIND)
-
 POWER = ChannelKind.POWER.value
 SENSOR = ChannelKind.SENSOR.value
 STATE_MEASUREMENTS = tuple(retention.state_measurements())
-for _measurement in (POWER, SENSOR):
-    if _measurement not in STATE_MEASUREMENTS:
-        raise LookupError(f"no state measurement {_measurement!r} in {STATE_MEASUREMENTS}")
+
+
+def _check_names() -> None:
+    """The dashboards filter every family by one device tag and read power and sensor states."""
+    for mapping in MAPPINGS:
+        if mapping.topic_tags.get(2) != DEVICE:
+            raise LookupError(f"{mapping.name}: the device tag is not {DEVICE!r}")
+    tag(STATE, KIND)
+    for measurement in (POWER, SENSOR):
+        if measurement not in STATE_MEASUREMENTS:
+            raise LookupError(f"no state measurement {measurement!r} in {STATE_MEASUREMENTS}")
+
+
+_check_names()
 
 #: State fields that are bookkeeping, not a measured quantity.
 STATE_BOOKKEEPING = tuple(field_name(STATE, name) for name in ("seq", "boot", "status", "fault"))
