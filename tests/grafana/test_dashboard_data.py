@@ -58,14 +58,16 @@ def _missing(stack: FilledStack, target: Target) -> list[dict[str, str]]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledStack]:
     folder = tmp_path_factory.mktemp("grafana-data")
     broker = Broker(folder / "mosquitto")
-    broker.start()
     influx = Influx(folder / "influxdb")
-    influx.start()
     simulators = [ScpiServer(create_model("keithley2410")), ScpiServer(create_model("envmon"))]
-    hv_port, env_port = (simulator.start() for simulator in simulators)
     processes: list[LabdcsProcess] = []
-    probe = Probe(broker.port).start()
+    probes: list[Probe] = []
     try:
+        broker.start()
+        influx.start()
+        hv_port, env_port = (simulator.start() for simulator in simulators)
+        probe = Probe(broker.port).start()
+        probes.append(probe)
         processes.append(
             LabdcsProcess(
                 ["ingest"],
@@ -95,12 +97,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledStack]:
                 return False  # the ingester has not created the database yet
 
         wait_until(hv_readbacks, 60, "hv1 readbacks in InfluxDB", interval=0.2)
-        for command, body in (
-            ("set_voltage", {"value": 12.0}),
-            ("on", {}),
-            ("set_voltage", {"value": 999.0}),
+        for number, (command, body) in enumerate(
+            (
+                ("set_voltage", {"value": 12.0}),
+                ("on", {}),
+                ("set_voltage", {"value": 999.0}),
+            )  # 999 V: rejected
         ):
-            probe.publish(topics.command("can1", "ch1", command), json.dumps({"id": f"c-{command}", **body}))
+            probe.publish(topics.command("can1", "ch1", command), json.dumps({"id": f"c{number}", **body}))
         filled.hv.write("SIM:MUTE ON", confirm=False)  # -> the device's `instrument` alarm
 
         pending = [t for t in TARGETS if not t.requires]
@@ -114,7 +118,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledStack]:
             wait_until(all_have_data, 90, "every panel to have data", interval=0.5)
         yield filled
     finally:
-        probe.stop()
+        for client in probes:
+            client.stop()
         for process in processes:
             process.kill()
         for simulator in simulators:
