@@ -380,6 +380,25 @@ def gen_influxdb(output: Path | None) -> None:
     _write_generated(output, "influxdb/init/labdcs.iql", retention.render_iql())
 
 
+@gen.command("grafana")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder; default: grafana/ in the project",
+)
+def gen_grafana(output: Path | None) -> None:
+    """Grafana's provisioning (InfluxDB data source, dashboard provider) and the dashboards."""
+    from labdcs.grafana import provisioning
+    from labdcs.stack.paths import project_root
+
+    for relative, text in provisioning.render_all().items():
+        _write_generated(output / relative if output else None, f"grafana/{relative}", text)
+    for stale in provisioning.stale_dashboards(output or project_root() / "grafana"):
+        stale.unlink()
+        click.echo(f"removed {stale} (no longer generated)")
+
+
 def _write_generated(output: Path | None, default: str, text: str) -> None:
     from labdcs.stack.paths import project_root
 

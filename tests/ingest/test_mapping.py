@@ -127,7 +127,12 @@ def test_telegraf_conf_reads_every_mapping_with_qos1_persistent_sessions() -> No
     assert all("online" not in t and "meta" not in t for t in state_topics), "availability kept out"
     assert conf["agent"]["flush_interval"] == "1s" and conf["agent"]["metric_batch_size"] == 5000
     assert "internal" in conf["inputs"]
-    assert conf["outputs"]["influxdb"][0]["database"] == "labdcs"
+    raw_output, events_output = conf["outputs"]["influxdb"]
+    assert raw_output["database"] == events_output["database"] == "labdcs"
+    assert events_output["retention_policy"] == "events" and "retention_policy" not in raw_output
+    assert (
+        set(events_output["namepass"]) == set(raw_output["namedrop"]) == set(retention.event_measurements())
+    )
 
 
 def test_committed_influxdb_init_is_generated() -> None:
