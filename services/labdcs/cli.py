@@ -307,5 +307,19 @@ def gen_asyncapi(output: Path | None) -> None:
     click.echo(f"wrote {target}")
 
 
+@gen.command("nodered-flows")
+def gen_nodered_flows() -> None:
+    """nodered/flows.json with the code of its provisioned nodes taken from nodered/src/."""
+    from labdcs.nodered.flows import FlowsError, generate
+    from labdcs.nodered.runtime import nodered_dir
+
+    folder = nodered_dir()
+    try:
+        changed = generate(folder / "flows.json", folder / "src")
+    except FlowsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{'wrote' if changed else 'unchanged:'} {folder / 'flows.json'}")
+
+
 def main() -> None:
     cli()
