@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Broker, DeviceProcess, Probe
+from tests.support import FAILED, Broker, DeviceProcess, Probe
 
 
 @pytest.fixture
@@ -49,18 +49,15 @@ def device_process(
     yield make
     for process in made:
         process.kill()
-    failed = request.node.stash.get(_FAILED, False)
+    failed = request.node.stash.get(FAILED, False)
     if failed:
         for process in made:
             print(f"\n--- log of {process.config_path.stem} ---\n{process.log_text()[-4000:]}")
-
-
-_FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     if report.when == "call" and report.failed:
-        item.stash[_FAILED] = True
+        item.stash[FAILED] = True
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import paho.mqtt.client as paho
+import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -22,6 +24,10 @@ from labdcs.stack.brokers import mosquitto_binary, render_mosquitto_conf
 from labdcs.stack.paths import free_port, port_open, project_root
 
 T = TypeVar("T")
+
+#: Set on a test's item when its call phase failed (tests/conftest.py), so fixtures can keep logs,
+#: screenshots and the like for the report.
+FAILED = pytest.StashKey[bool]()
 
 
 def wait_until(
@@ -210,3 +216,30 @@ class DeviceProcess:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class ScpiLink:
+    """A raw SCPI connection to a simulator, for the test to check what the instrument really does."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def query(self, command: str) -> str:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=3) as sock:
+            sock.sendall(command.encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data.decode().strip()
+
+    def write(self, command: str, confirm: bool = True) -> None:
+        """Send a command; with ``confirm``, wait for ``*OPC?`` so it has been processed on return
+        (a muted instrument answers nothing, so muting is sent unconfirmed)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=3) as sock:
+            sock.sendall(command.encode() + b"\n")
+            if confirm:
+                sock.sendall(b"*OPC?\n")
+                assert sock.recv(64).strip() == b"1"

@@ -3,7 +3,7 @@
 //
 // Input: msg.payload = { device, channel, verb, value } from the ui-template.
 // Output 1: the command, to the mqtt out node (msg.topic, msg.payload, msg.qos, msg.retain).
-// Output 2: a record { id, device, channel, verb, value, user, sent, result, reason } for the
+// Output 2: a record { id, device, channel, verb, value, unit, user, sent, result, reason } for the
 //           contract model, which shows it and matches the device's ack by id. A request that
 //           fails the checks here is recorded as "refused" and never published.
 // The device service checks everything again and answers every command with an ack.
@@ -15,6 +15,9 @@ const { device, channel, verb } = request
 const value = request.value === undefined ? null : request.value
 const user = `ui:${env.get('NODERED_OPERATOR_USER') || 'operator'}`
 const id = `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+
+let unit = ''
+const withUnit = (number) => (unit ? `${number} ${unit}` : `${number}`)
 
 function check () {
     if (![device, channel, verb].every((level) => typeof level === 'string' && IDENT.test(level))) {
@@ -36,7 +39,7 @@ function check () {
         const accepted = (meta.commands || []).map((c) => c.verb).join(', ') || 'none'
         return `${device}/${channel} does not accept '${verb}'; it accepts: ${accepted}`
     }
-    const unit = command.unit ? ` ${command.unit}` : ''
+    unit = command.unit || ''
     if (command.value === 'none') {
         return value === null ? null : `${verb} takes no value`
     }
@@ -44,19 +47,19 @@ function check () {
         return typeof value === 'boolean' ? null : `${verb} needs true or false`
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-        return `${verb} needs a number${unit}`
+        return `${verb} needs a number in ${unit || 'the unit of its meta'}`
     }
     if (command.max !== undefined && command.max !== null && value > command.max) {
-        return `value ${value}${unit} is above the channel's limit ${command.max}${unit}`
+        return `value ${withUnit(value)} is above the channel's limit ${withUnit(command.max)}`
     }
     if (command.min !== undefined && command.min !== null && value < command.min) {
-        return `value ${value}${unit} is below the channel's limit ${command.min}${unit}`
+        return `value ${withUnit(value)} is below the channel's limit ${withUnit(command.min)}`
     }
     return null
 }
 
 const reason = check()
-const record = { id, device, channel, verb, value, user, sent: Date.now(), result: 'pending', reason: null }
+const record = { id, device, channel, verb, value, unit, user, sent: Date.now(), result: 'pending', reason: null }
 if (reason) {
     record.result = 'refused'
     record.reason = reason

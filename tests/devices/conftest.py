@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,33 +9,7 @@ import pytest
 
 from labdcs_dummy.instruments import create_model
 from labdcs_dummy.scpi_server import ScpiServer
-
-
-class ScpiLink:
-    """A raw SCPI connection to a simulator, for the test to check what the instrument really does."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-
-    def query(self, command: str) -> str:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=3) as sock:
-            sock.sendall(command.encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        return data.decode().strip()
-
-    def write(self, command: str, confirm: bool = True) -> None:
-        """Send a command; with ``confirm``, wait for ``*OPC?`` so it has been processed on return
-        (a muted instrument answers nothing, so muting is sent unconfirmed)."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=3) as sock:
-            sock.sendall(command.encode() + b"\n")
-            if confirm:
-                sock.sendall(b"*OPC?\n")
-                assert sock.recv(64).strip() == b"1"
+from tests.support import ScpiLink
 
 
 @pytest.fixture

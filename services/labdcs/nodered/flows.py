@@ -49,7 +49,9 @@ def sources(flows: list[dict[str, Any]]) -> dict[str, str]:
         match = SOURCE_MARK.match(str(node.get("info", "")))
         if match:
             if node.get("type") not in CODE_FIELD:
-                raise FlowsError(f"node {node.get('id')} ({node.get('type')}) names a source but holds no code")
+                raise FlowsError(
+                    f"node {node.get('id')} ({node.get('type')}) names a source but holds no code"
+                )
             found[str(node["id"])] = match["file"]
     return found
 
@@ -65,7 +67,9 @@ def with_sources(flows: list[dict[str, Any]], src_dir: Path) -> list[dict[str, A
             try:
                 code = path.read_text(encoding="utf-8")
             except OSError as exc:
-                raise FlowsError(f"node {node['id']} ({node.get('name')}): cannot read {path}: {exc}") from None
+                raise FlowsError(
+                    f"node {node['id']} ({node.get('name')}): cannot read {path}: {exc}"
+                ) from None
             node = {**node, CODE_FIELD[node["type"]]: code}
         out.append(node)
     return out

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from labdcs.client import wait_online
 from labdcs.devices.config import ConfigError, DeviceConfig
+from labdcs.nodered import runtime as nodered
 from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import (
     InfluxHttp,
@@ -39,6 +40,9 @@ class StackOptions:
     influx_port: int = 8086
     influx: bool | None = None
     """None: start InfluxDB when it is installed; False: never; True: required."""
+    nodered_port: int = 1880
+    nodered: bool | None = None
+    """None: start Node-RED when it is installed (scripts/setup); False: never; True: required."""
     start_timeout: float = 30.0
 
 
@@ -58,6 +62,11 @@ class Stack:
     infrastructure: list[ManagedProcess] = field(default_factory=list)
     devices: list[_Device] = field(default_factory=list)
     influx_url: str | None = None
+    nodered_url: str | None = None
+    nodered_logins: list[nodered.Login] = field(default_factory=list)
+    nodered_first_start: bool = False
+    """True when this start generated the Node-RED logins (their passwords are shown once)."""
+    _nodered: ManagedProcess | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -74,7 +83,9 @@ class Stack:
         try:
             self._start_mosquitto()
             self._start_influxdb()
+            self._start_nodered()
             self._start_devices()
+            self._wait_nodered()
         except BaseException:
             self.stop()
             raise
@@ -124,6 +135,44 @@ class Stack:
         process.wait_ready(influx.ping, self.options.start_timeout)
         influx.create_database(DATABASE)
         self.influx_url = process.address
+
+    def _start_nodered(self) -> None:
+        """Node-RED with nodered/settings.js and flows, on the stack's broker; its logins (and the
+        credential secret) are generated at the first start into <data dir>/secrets/nodered."""
+        if self.options.nodered is False:
+            return
+        if not nodered.installed():
+            if self.options.nodered:
+                raise StartError("Node-RED is not installed: run scripts/setup (npm ci in nodered/)")
+            log.warning("Node-RED is not installed (run scripts/setup): running without it")
+            return
+        port = self.options.nodered_port
+        if port_open("127.0.0.1", port):
+            raise StartError(f"port {port} is already in use: stop that Node-RED or pass --nodered-port")
+        secrets = self.options.data_dir / "secrets" / "nodered"
+        self.nodered_logins = nodered.logins(secrets)
+        self.nodered_first_start = any(
+            login.password_file is not None and not login.password_file.exists()
+            for login in self.nodered_logins
+        )
+        process = ManagedProcess(
+            "nodered",
+            nodered.command(user_dir=self.options.data_dir / "nodered", port=port),
+            self._log("nodered"),
+            env=nodered.environment(mqtt=self.mqtt, secrets_dir=secrets),
+        )
+        process.address = f"http://127.0.0.1:{port}"
+        process.start()
+        self.infrastructure.append(process)
+        self._nodered = process
+
+    def _wait_nodered(self) -> None:
+        if self._nodered is None:
+            return
+        url = self._nodered.address
+        # Node-RED loads its palette before it listens: allow more than the other services.
+        self._nodered.wait_ready(lambda: nodered.ready(url), max(self.options.start_timeout, 60.0))
+        self.nodered_url = url
 
     def _device_configs(self) -> list[Path]:
         folders = []
