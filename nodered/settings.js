@@ -30,9 +30,22 @@ const os = require('os')
 const path = require('path')
 const { createRequire } = require('module')
 
-// bcryptjs is a dependency of Node-RED itself: resolve it from wherever Node-RED is installed
-// (nodered/node_modules natively, /usr/src/node-red in the official image).
-const bcrypt = createRequire(require.main ? require.main.filename : __filename)('bcryptjs')
+// bcryptjs is a dependency of Node-RED itself: resolve it from wherever Node-RED runs from
+// (/usr/src/node-red in the official image), else beside this file (nodered/node_modules).
+function nodeRedDependency (name) {
+    const places = [require.main && require.main.filename, __filename].filter(Boolean)
+    for (const place of places) {
+        try {
+            return createRequire(place)(name)
+        } catch (err) {
+            if (err.code !== 'MODULE_NOT_FOUND') {
+                throw err
+            }
+        }
+    }
+    throw new Error(`labdcs Node-RED settings: cannot find ${name} (Node-RED's own dependency) from ${places.join(', ')}`)
+}
+const bcrypt = nodeRedDependency('bcryptjs')
 
 const BROKER_NODE_ID = '1abdc5b70c3e0001'
 const BCRYPT_ROUNDS = 10

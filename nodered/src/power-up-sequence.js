@@ -1,8 +1,10 @@
 // power-up sequence (an example to copy): LV on, wait for its readback, then ramp HV to a target.
 //
 // Input, by msg.topic:
-//   "start"  msg.payload = { lv: {device, channel, voltage}, hv: {device, channel, voltage},
+//   "start"  msg.payload = { lv: {device, channel, voltage, current_limit},
+//                            hv: {device, channel, voltage, current_limit},
 //                            tolerance (fraction, default 0.02), timeout_s (per step, default 60) }
+//            (current_limit, in A, is optional: without it the channel's present limit stays)
 //   "abort"  stop the sequence; HV is switched off (it ramps down) if this run switched it on
 //   "tick"   checks the step's deadline (an inject node sends it every second)
 //   labdcs/v1/<device>/ack, labdcs/v1/<device>/<channel>/state   from the mqtt in nodes
@@ -28,10 +30,13 @@ function report (text, fill) {
 
 /** The steps, in order: each sends a command and waits for its ack, or waits for a readback. */
 function steps (config) {
+    const limit = (target) => (typeof target.current_limit === 'number' ? [{ send: [target, 'set_current_limit', target.current_limit] }] : [])
     return [
+        ...limit(config.lv),
         { send: [config.lv, 'set_voltage', config.lv.voltage] },
         { send: [config.lv, 'on'] },
         { settle: config.lv },
+        ...limit(config.hv),
         { send: [config.hv, 'set_voltage', config.hv.voltage] },
         { send: [config.hv, 'on'], hvOn: true },
         { settle: config.hv }
@@ -41,7 +46,8 @@ function steps (config) {
 function describe (step) {
     if (step.send) {
         const [target, verb, value] = step.send
-        return `${target.device}/${target.channel} ${verb}${value === undefined ? '' : ' ' + value + ' V'}`
+        const unit = verb === 'set_current_limit' ? 'A' : 'V'
+        return `${target.device}/${target.channel} ${verb}${value === undefined ? '' : ` ${value} ${unit}`}`
     }
     return `waiting for ${step.settle.device}/${step.settle.channel} to read ${step.settle.voltage} V`
 }

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,8 +25,11 @@ from typing import Any
 
 import pytest
 
+from labdcs.nodered import runtime
 from labdcs.nodered.runtime import DASHBOARD_PATH, Login
+from labdcs.settings import MqttSettings
 from labdcs.stack.paths import free_port, project_root
+from labdcs.stack.processes import ManagedProcess, tail
 from labdcs.stack.runner import Stack, StackOptions
 from tests.support import FAILED
 
@@ -218,3 +223,35 @@ def node_binary() -> str:
     node = shutil.which("node")
     assert node, "node is not installed: run scripts/setup"
     return node
+
+
+def bcrypt_hash(password: str) -> str:
+    """A bcrypt hash made with Node-RED's own bcryptjs (cost 4: fast, still a valid hash)."""
+    script = "console.log(require(process.argv[1]).hashSync(process.argv[2], 4))"
+    bcryptjs = runtime.nodered_dir() / "node_modules" / "bcryptjs"
+    result = subprocess.run(
+        [node_binary(), "-e", script, str(bcryptjs), password], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+@contextmanager
+def nodered_process(folder: Path, mqtt: MqttSettings, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
+    """A Node-RED of its own with the project's settings and flows: (its URL, its log file)."""
+    port = free_port()
+    process = ManagedProcess(
+        "nodered",
+        runtime.command(user_dir=folder / "userdir", port=port),
+        folder / "nodered.log",
+        env={**runtime.environment(mqtt=mqtt, secrets_dir=folder / "secrets"), **env},
+    )
+    url = f"http://127.0.0.1:{port}"
+    process.start()
+    try:
+        process.wait_ready(lambda: runtime.ready(url), 90)
+        yield url, process.log_file
+    except BaseException:
+        print(f"--- Node-RED log ---\n{tail(process.log_file, 40)}")
+        raise
+    finally:
+        process.stop()
