@@ -10,6 +10,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from labdcs.nodered.runtime import DASHBOARD_PATH
 from labdcs.settings import MqttSettings
@@ -78,6 +79,32 @@ def test_editor_and_dashboard_refuse_without_login_and_accept_the_configured_one
         assert socket_connect(url, ("shift", "staple")).startswith("40")
     assert not (tmp_path / "secrets").exists(), "configured logins must not generate any"
     assert "correct horse" not in log.read_text()
+
+
+def test_editor_in_the_browser_asks_for_the_login_then_shows_the_flows(
+    tmp_path: Path, broker: Broker, chromium: Any
+) -> None:
+    env = {"NODERED_ADMIN_PASSWORD_HASH": bcrypt_hash("editor-pass")}
+    mqtt = MqttSettings(host="127.0.0.1", port=broker.port)
+    with nodered_process(tmp_path, mqtt, env) as (url, _):
+        context = chromium.new_context(viewport={"width": 1400, "height": 900})
+        context.set_default_timeout(60_000)
+        page = context.new_page()
+        try:
+            page.goto(url)
+            page.locator("#node-dialog-login-username").fill("admin")
+            page.locator("#node-dialog-login-password").fill("wrong")
+            page.locator("#node-dialog-login-submit").click()
+            page.locator("#node-dialog-login-failed").wait_for()
+            page.locator("#node-dialog-login-password").fill("editor-pass")
+            page.locator("#node-dialog-login-submit").click()
+            for tab in ("Control UI", "Example: power-up sequence", "Example: alarm notifications"):
+                page.locator(".red-ui-tab-label", has_text=tab).first.wait_for()
+            # Every node of the flows is known to the editor: none is drawn as an unknown type.
+            page.locator(".red-ui-flow-node-group").first.wait_for()
+            assert page.locator(".red-ui-flow-node-unknown").count() == 0
+        finally:
+            context.close()
 
 
 def test_broker_login_comes_from_the_environment(tmp_path: Path) -> None:

@@ -46,6 +46,24 @@ class StackOptions:
     start_timeout: float = 30.0
 
 
+def _wanted(option: bool | None, installed: bool, name: str, install: str) -> bool:
+    """Whether to start an optional service: never when switched off (False), else when installed;
+    missing, it is an error when required (True) and a warning otherwise (None)."""
+    if option is False:
+        return False
+    if installed:
+        return True
+    if option:
+        raise StartError(f"{name} is not installed: run scripts/setup ({install})")
+    log.warning("%s is not installed (scripts/setup: %s): running without it", name, install)
+    return False
+
+
+def _require_free(port: int, name: str, option: str) -> None:
+    if port_open("127.0.0.1", port):
+        raise StartError(f"port {port} is already in use: stop that {name} or pass {option}")
+
+
 @dataclass
 class _Device:
     config: DeviceConfig
@@ -95,8 +113,7 @@ class Stack:
         if binary is None:
             raise StartError("mosquitto is not installed: run scripts/setup (apt-get install mosquitto)")
         port = self.options.mqtt_port
-        if port_open("127.0.0.1", port):
-            raise StartError(f"port {port} is already in use: stop that broker or pass --mqtt-port")
+        _require_free(port, "broker", "--mqtt-port")
         folder = self.options.data_dir / "mosquitto"
         (folder / "data").mkdir(parents=True, exist_ok=True)
         conf = folder / "mosquitto.conf"
@@ -112,17 +129,12 @@ class Stack:
         process.wait_ready(lambda: port_open("127.0.0.1", port), self.options.start_timeout)
 
     def _start_influxdb(self) -> None:
-        if self.options.influx is False:
-            return
         binary = influxd_binary()
-        if binary is None:
-            if self.options.influx:
-                raise StartError("influxd is not installed: run scripts/setup (apt-get install influxdb)")
-            log.warning("InfluxDB is not installed: running without it")
+        if not _wanted(self.options.influx, binary is not None, "InfluxDB", "apt-get install influxdb"):
             return
+        assert binary is not None
         port = self.options.influx_port
-        if port_open("127.0.0.1", port):
-            raise StartError(f"port {port} is already in use: stop that InfluxDB or pass --influx-port")
+        _require_free(port, "InfluxDB", "--influx-port")
         folder = self.options.data_dir / "influxdb"
         folder.mkdir(parents=True, exist_ok=True)
         conf = folder / "influxdb.conf"
@@ -139,16 +151,10 @@ class Stack:
     def _start_nodered(self) -> None:
         """Node-RED with nodered/settings.js and flows, on the stack's broker; its logins (and the
         credential secret) are generated at the first start into <data dir>/secrets/nodered."""
-        if self.options.nodered is False:
-            return
-        if not nodered.installed():
-            if self.options.nodered:
-                raise StartError("Node-RED is not installed: run scripts/setup (npm ci in nodered/)")
-            log.warning("Node-RED is not installed (run scripts/setup): running without it")
+        if not _wanted(self.options.nodered, nodered.installed(), "Node-RED", "npm ci in nodered/"):
             return
         port = self.options.nodered_port
-        if port_open("127.0.0.1", port):
-            raise StartError(f"port {port} is already in use: stop that Node-RED or pass --nodered-port")
+        _require_free(port, "Node-RED", "--nodered-port")
         secrets = self.options.data_dir / "secrets" / "nodered"
         self.nodered_logins = nodered.logins(secrets)
         self.nodered_first_start = any(
