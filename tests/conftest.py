@@ -8,12 +8,40 @@ from typing import Any
 
 import pytest
 
-from tests.support import FAILED, Broker, DeviceProcess, Probe
+from labdcs_dummy.instruments import create_model
+from labdcs_dummy.scpi_server import ScpiServer
+from tests.support import Broker, DeviceProcess, Influx, Probe, ScpiLink
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
     server = Broker(tmp_path / "mosquitto")
+    server.start()
+    yield server
+    if server.process and server.process.poll() is None:
+        server.process.kill()
+        server.process.wait(10)
+
+
+@pytest.fixture
+def scpi_sim() -> Iterator[Callable[..., tuple[ScpiServer, ScpiLink]]]:
+    """Simulated SCPI instruments on free ports (real TCP servers, queried like hardware)."""
+    servers: list[ScpiServer] = []
+
+    def make(model: str, **options: Any) -> tuple[ScpiServer, ScpiLink]:
+        server = ScpiServer(create_model(model, **options))
+        port = server.start()
+        servers.append(server)
+        return server, ScpiLink(port)
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def influx(tmp_path: Path) -> Iterator[Influx]:
+    server = Influx(tmp_path / "influxdb")
     server.start()
     yield server
     if server.process and server.process.poll() is None:
@@ -49,15 +77,18 @@ def device_process(
     yield make
     for process in made:
         process.kill()
-    failed = request.node.stash.get(FAILED, False)
+    failed = request.node.stash.get(_FAILED, False)
     if failed:
         for process in made:
             print(f"\n--- log of {process.config_path.stem} ---\n{process.log_text()[-4000:]}")
+
+
+_FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     if report.when == "call" and report.failed:
-        item.stash[FAILED] = True
+        item.stash[_FAILED] = True
     return report

@@ -16,18 +16,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import paho.mqtt.client as paho
-import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from labdcs.stack.brokers import mosquitto_binary, render_mosquitto_conf
+from labdcs.ingest.influx import InfluxClient, InfluxSettings
+from labdcs.stack.brokers import influxd_binary, mosquitto_binary, render_influxdb_conf, render_mosquitto_conf
 from labdcs.stack.paths import free_port, port_open, project_root
 
 T = TypeVar("T")
-
-#: Set on a test's item when its call phase failed (tests/conftest.py), so fixtures can keep logs,
-#: screenshots and the like for the report.
-FAILED = pytest.StashKey[bool]()
 
 
 def wait_until(
@@ -82,6 +78,49 @@ class Broker:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+class Influx:
+    """A real InfluxDB 1.x on free ports with its data in a temporary folder."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = influxd_binary()
+        if binary is None:
+            raise RuntimeError("influxd is not installed: run scripts/setup")
+        self.binary = binary
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.conf = folder / "influxdb.conf"
+        self.conf.write_text(render_influxdb_conf(port=self.port, rpc_port=free_port(), data_dir=folder))
+        self.log = folder / "influxd.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.client = InfluxClient(InfluxSettings(url=self.url))
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [self.binary, "-config", str(self.conf)], stdout=out, stderr=subprocess.STDOUT
+            )
+        wait_until(self.client.ping, 30, "InfluxDB to answer /ping")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
+        wait_until(lambda: not port_open("127.0.0.1", self.port), 10, "InfluxDB to close its port")
+
+    def count(self, measurement_regex: str, field: str, where: str = "") -> dict[str, int]:
+        """count(field) per device tag."""
+        clause = f" WHERE {where}" if where else ""
+        q = f'SELECT count("{field}") FROM /^({measurement_regex})$/{clause} GROUP BY "device"'
+        counts: dict[str, int] = {}
+        for result in self.client.query(q, database="labdcs"):
+            for series in result.get("series", []):
+                device = series["tags"]["device"]
+                counts[device] = counts.get(device, 0) + int(series["values"][0][1])
+        return counts
 
 
 @dataclass
@@ -173,16 +212,14 @@ class Probe:
         return wait_until(found, timeout, f"a message on {topic}")
 
 
-class DeviceProcess:
-    """``labdcs device run`` as a real child process, with its log kept for the test report."""
+class LabdcsProcess:
+    """A ``labdcs`` command as a real child process, with its log kept for the test report."""
 
     def __init__(
-        self, folder: Path, config: dict[str, Any], broker_port: int, env: dict[str, str] | None = None
-    ):
-        self.folder = folder
-        self.config_path = folder / f"{config['device']}.yaml"
-        self.config_path.write_text(yaml.safe_dump(config))
-        self.log = folder / f"{config['device']}.log"
+        self, args: list[str], log: Path, broker_port: int, env: dict[str, str] | None = None
+    ) -> None:
+        self.args = args
+        self.log = log
         self.env = {
             **os.environ,
             "LABDCS_MQTT__HOST": "127.0.0.1",
@@ -191,10 +228,10 @@ class DeviceProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> DeviceProcess:
+    def start(self) -> LabdcsProcess:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "labdcs", "device", "run", "--config", str(self.config_path)],
+                [sys.executable, "-m", "labdcs", *self.args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=self.env,
@@ -216,6 +253,22 @@ class DeviceProcess:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class DeviceProcess(LabdcsProcess):
+    """``labdcs device run`` for a configuration written to ``folder``."""
+
+    def __init__(
+        self, folder: Path, config: dict[str, Any], broker_port: int, env: dict[str, str] | None = None
+    ):
+        self.config_path = folder / f"{config['device']}.yaml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        super().__init__(
+            ["device", "run", "--config", str(self.config_path)],
+            folder / f"{config['device']}.log",
+            broker_port,
+            env,
+        )
 
 
 class ScpiLink:
@@ -243,3 +296,21 @@ class ScpiLink:
             if confirm:
                 sock.sendall(b"*OPC?\n")
                 assert sock.recv(64).strip() == b"1"
+
+
+def hv_config(port: int, **overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "device": "hv1",
+        "kind": "hv",
+        "model": "Keithley 2410",
+        "driver": {"name": "keithley2410", "resource": f"TCPIP::127.0.0.1::{port}::SOCKET", "timeout_s": 1.0},
+        "channels": [
+            {"id": "ch1", "max_voltage": 500.0, "max_current": 1e-4, "ramp_rate": 20.0, "max_ramp_rate": 50.0}
+        ],
+        "publish_period": 0.5,
+        "ramp_tick": 0.05,
+        "mqtt": {"keepalive": 2},
+        "reconnect_max_s": 1.0,
+    }
+    config.update(overrides)
+    return config

@@ -437,7 +437,8 @@ def test_commented_device_example_is_valid() -> None:
     parsed = PyOptions(apply_merge=True).from_yaml(text)
     parsed.validate()
     model = yaml.safe_load(text)
-    (name,) = {name for name, service in model["services"].items() if is_device(service)}
+    uncommented = load(BASE)
+    (name,) = set(model["services"]) - set(uncommented["services"])
     service = model["services"][name]
     assert is_device(service), f"{name}: the example must run `device run --config ...`"
     assert service["environment"].get("LABDCS_MQTT__HOST") == "mosquitto"
@@ -542,7 +543,8 @@ def test_dev_ports_bind_loopback_by_default() -> None:
     published = [
         (name, port) for name, service in services(load(DEV)).items() for port in service.get("ports", [])
     ]
-    assert {port.rsplit(":", 1)[-1] for _, port in published} == {"1883", "8086", "1880"}
+    # MQTT, InfluxDB, Grafana, MongoDB, Node-RED.
+    assert {port.rsplit(":", 1)[-1] for _, port in published} == {"1883", "8086", "3000", "27017", "1880"}
     for name, port in published:
         assert isinstance(port, str), f"{DEV}: {name} port {port!r} must be a quoted string"
         assert port.startswith("127.0.0.1:"), f"{DEV}: {name} publishes {port} beyond loopback by default"

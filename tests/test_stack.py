@@ -11,6 +11,7 @@ from pathlib import Path
 
 from labdcs.client import snapshot
 from labdcs.contract.models import PowerChannelState, SensorChannelState
+from labdcs.ingest.influx import InfluxClient, InfluxSettings
 from labdcs.nodered import runtime as nodered
 from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import influxd_binary
@@ -50,7 +51,7 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
         )
         text = output.read_text()
         assert up.poll() is None, text
-        for name in [*DUMMY_DEVICES, "mosquitto", "sim-hv1", "sim-lv1", "sim-env1"]:
+        for name in [*DUMMY_DEVICES, "mosquitto", "sim-hv1", "sim-lv1", "sim-env1", "ingest"]:
             assert name in text, f"{name} missing from the summary:\n{text}"
         if influxd_binary():
             assert port_open("127.0.0.1", influx_port) and "influxdb" in text
@@ -99,6 +100,18 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
             text=True,
         )
         assert accepted.returncode == 0 and accepted.stdout.strip() == "accepted", accepted.stdout
+
+        if influxd_binary():
+            influx = InfluxClient(InfluxSettings(url=f"http://127.0.0.1:{influx_port}"))
+            stored = wait_until(
+                lambda: (
+                    influx.series_values('SELECT count("seq") FROM "power" GROUP BY "device"')
+                    and influx.series_values('SELECT count("temperature") FROM "sensor"')
+                ),
+                30,
+                "the ingester to store dummy data in InfluxDB",
+            )
+            assert stored[0][1] > 0
 
         up.send_signal(signal.SIGINT)
         assert up.wait(60) == 0, output.read_text()

@@ -95,6 +95,32 @@ def device_run(config_path: Path) -> None:
     service.run()
 
 
+# --- ingest ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="YAML file (optional: every setting can come from LABDCS_* variables)",
+)
+def ingest(config_path: Path | None) -> None:
+    """Write every contract message into InfluxDB (the native alternative to Telegraf)."""
+    from labdcs.ingest.service import Ingester, IngestSettings
+
+    try:
+        settings = IngestSettings.load(config_path)
+    except ValueError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+    logs.configure(settings.log_level)
+    ingester = Ingester(settings)
+    signal.signal(signal.SIGTERM, lambda *_: ingester.stop())
+    signal.signal(signal.SIGINT, lambda *_: ingester.stop())
+    ingester.run()
+
+
 # --- simulators ---------------------------------------------------------------------------------
 
 
@@ -107,9 +133,9 @@ def sim() -> None:
 @click.pass_context
 def sim_scpi(ctx: click.Context) -> None:
     """Serve a simulated SCPI instrument over TCP (options: see --help of the simulator)."""
-    from labdcs_dummy import scpi_server
+    from labdcs_dummy.scpi_server import main as serve
 
-    sys.exit(scpi_server.main(list(ctx.args)))
+    sys.exit(serve(list(ctx.args)))
 
 
 # --- stack --------------------------------------------------------------------------------------
@@ -334,10 +360,44 @@ def gen() -> None:
 def gen_asyncapi(output: Path | None) -> None:
     """The AsyncAPI document of the MQTT contract."""
     from labdcs.contract import asyncapi
+
+    _write_generated(output, "docs/asyncapi.yaml", asyncapi.render_yaml())
+
+
+@gen.command("telegraf")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Default: telegraf/telegraf.conf in the project",
+)
+def gen_telegraf(output: Path | None) -> None:
+    """Telegraf's configuration, from the time-series mapping."""
+    from labdcs.ingest import telegraf
+
+    _write_generated(output, "telegraf/telegraf.conf", telegraf.render())
+
+
+@gen.command("influxdb")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Default: influxdb/init/labdcs.iql in the project",
+)
+def gen_influxdb(output: Path | None) -> None:
+    """InfluxDB's initialisation (database, retention policies, downsampling) for the compose stack."""
+    from labdcs.ingest import retention
+
+    _write_generated(output, "influxdb/init/labdcs.iql", retention.render_iql())
+
+
+def _write_generated(output: Path | None, default: str, text: str) -> None:
     from labdcs.stack.paths import project_root
 
-    target = output or project_root() / "docs" / "asyncapi.yaml"
-    asyncapi.write(target)
+    target = output or project_root() / default
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
     click.echo(f"wrote {target}")
 
 

@@ -169,5 +169,5 @@ def test_decode_as_takes_str_and_bytes() -> None:
 
 
 def test_an_empty_payload_is_not_a_message() -> None:
-    """An empty retained payload removes an alarm: consumers check for it before decoding."""
+    """An empty payload (an administrator deleting a retained topic) is not a contract message."""
     assert _refusal(topics.alarm("hv1", "ch1-compliance"), b"").startswith("malformed JSON")

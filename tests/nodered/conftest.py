@@ -31,7 +31,6 @@ from labdcs.settings import MqttSettings
 from labdcs.stack.paths import free_port, project_root
 from labdcs.stack.processes import ManagedProcess, tail
 from labdcs.stack.runner import Stack, StackOptions
-from tests.support import FAILED
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -207,12 +206,13 @@ def dashboard(chromium: Any, nodered_stack: NodeRedStack, request: pytest.Fixtur
     )
     context.set_default_timeout(30_000)
     page = context.new_page()
+    failed_before = request.session.testsfailed
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{nodered_stack.url}{DASHBOARD_PATH}")
     page.locator("[data-device]").first.wait_for()
     yield page
-    if request.node.stash.get(FAILED, False):
+    if request.session.testsfailed > failed_before:  # this test failed: keep what the page showed
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"nodered-failed-{request.node.name}.png"), full_page=True)
     context.close()

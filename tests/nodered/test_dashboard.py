@@ -4,6 +4,7 @@ offline devices."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 from typing import Any
@@ -204,3 +205,47 @@ def test_offline_device_is_greyed_out_with_its_controls_disabled(
         can1.process.popen.wait(30)
         can1.process.start()
     dashboard.locator('[data-device="can1"][data-online="true"]').wait_for(timeout=SLOW)
+
+
+def test_services_are_listed_apart_and_removed_devices_disappear(
+    dashboard: Any, nodered_stack: NodeRedStack
+) -> None:
+    """A labdcs service reporting on itself (kind "service", e.g. the ingester) is listed under
+    Services, not counted as a device; emptying its retained topics removes it from the page."""
+    meta = {
+        "contract": "labdcs/v1",
+        "device": "ingest-x",
+        "kind": "service",
+        "model": "labdcs ingest",
+        "driver": "ingest",
+        "software": "0.1.0",
+        "boot": "b1",
+        "started": 1,
+        "publish_period": 5.0,
+        "channels": [
+            {"id": "stats", "kind": "sensor", "quantities": [{"name": "lag", "unit": "s"}], "commands": []}
+        ],
+    }
+    state = {"ts": 1, "seq": 0, "boot": "b1", "kind": "sensor", "status": "ok", "values": {"lag": 0.25}}
+    topics = {
+        "labdcs/v1/ingest-x/meta": json.dumps(meta),
+        "labdcs/v1/ingest-x/online": json.dumps({"online": True, "boot": "b1", "ts": 1}),
+        "labdcs/v1/ingest-x/stats/state": json.dumps(state),
+    }
+    publisher = Probe(nodered_stack.mqtt_port).start()
+    try:
+        for topic, payload in topics.items():
+            publisher.publish(topic, payload, retain=True)
+        card = dashboard.locator('[data-device="ingest-x"][data-kind="service"][data-online="true"]')
+        card.wait_for()
+        assert "lag 0.25 s" in " ".join(card.inner_text().split())
+        summary = dashboard.locator('[data-test="summary"]').inner_text()
+        assert "1/1 services online" in summary and "/5 devices online" in summary
+        for topic in topics:
+            publisher.publish(topic, b"", retain=True)
+        card.wait_for(state="detached")
+        assert "services" not in dashboard.locator('[data-test="summary"]').inner_text()
+    finally:
+        for topic in topics:
+            publisher.publish(topic, b"", retain=True)
+        publisher.stop()

@@ -252,8 +252,9 @@ worked examples is `docs/contract.md`.
   ack on `{topics.PREFIX}/<device>/ack` carrying that id and the result `accepted` (the action has
   started, e.g. a ramp; the channel state shows its progress), `rejected` (not acted on; `reason`
   says why) or `failed` (valid, but the instrument did not carry it out; `reason` says why).
-- **Alarms**: retained on `{topics.PREFIX}/<device>/alarm/<alarm>`; changes are republished on the
-  same topic, and an empty retained payload on that topic removes the alarm.
+- **Alarms**: retained on `{topics.PREFIX}/<device>/alarm/<alarm>`; every change (raised, cleared,
+  acknowledged) is republished on the same topic, retained, so the broker always holds each alarm's
+  latest transition; a client shows those with `active: true`.
 """
 
 
@@ -300,18 +301,19 @@ def _message(
     title: str,
     summary: str,
     description: str,
-    model: type[BaseModel] | None,
-    example: BaseModel | None,
+    model: type[BaseModel],
+    example: BaseModel,
     example_summary: str,
 ) -> dict[str, Any]:
-    message: dict[str, Any] = {"name": name, "title": title, "summary": summary, "description": description}
-    if model is None:
-        return message
-    message["contentType"] = "application/json"
-    message["payload"] = _ref(_SCHEMAS + model.__name__)
-    if example is not None:
-        message["examples"] = [{"name": name, "summary": example_summary, "payload": _wire(example)}]
-    return message
+    return {
+        "name": name,
+        "title": title,
+        "summary": summary,
+        "description": description,
+        "contentType": "application/json",
+        "payload": _ref(_SCHEMAS + model.__name__),
+        "examples": [{"name": name, "summary": example_summary, "payload": _wire(example)}],
+    }
 
 
 def _messages() -> dict[str, Any]:
@@ -392,17 +394,6 @@ def _messages() -> dict[str, Any]:
             _alarm(),
             "hv1/ch1 hit its current limit",
         ),
-        "alarmRemoved": _message(
-            "alarmRemoved",
-            "Alarm removed",
-            "Empty retained payload: removes the alarm.",
-            "A zero-length retained message on the alarm's topic deletes the retained alarm from "
-            "the broker; consumers drop the alarm from their list. It has no payload, so it is not "
-            "JSON.",
-            None,
-            None,
-            "",
-        ),
     }
 
 
@@ -458,9 +449,9 @@ def _channels() -> dict[str, Any]:
         "alarm": _channel(
             topics.alarm("{device}", "{alarm}"),
             "Alarm",
-            "Retained. One topic per alarm; an empty retained payload removes it.",
+            "Retained. One topic per alarm, holding its latest transition (active or cleared).",
             ["device", "alarm"],
-            ["alarm", "alarmRemoved"],
+            ["alarm"],
         ),
     }
 
@@ -518,10 +509,10 @@ def _operations() -> dict[str, Any]:
         "sendAlarm": _operation(
             "send",
             "alarm",
-            ["alarm", "alarmRemoved"],
+            ["alarm"],
             True,
             "Publish alarms",
-            "Raise or update an alarm; remove it with an empty retained payload.",
+            "Raise, clear or acknowledge an alarm: each transition is published retained.",
         ),
     }
 

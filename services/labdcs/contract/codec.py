@@ -39,10 +39,33 @@ _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
 class ContractError(ValueError):
     """A message that does not follow the contract; ``str()`` is meant for a person."""
 
-    def __init__(self, topic: str, problem: str) -> None:
+    def __init__(self, topic: str, problem: str, error_types: frozenset[str] = frozenset()) -> None:
         super().__init__(f"{topic}: {problem}")
         self.topic = topic
         self.problem = problem
+        #: pydantic's error types (e.g. ``float_type``), empty for malformed JSON or unknown topics.
+        self.error_types = error_types
+
+    @property
+    def is_type_conflict(self) -> bool:
+        """Every problem is a value of the wrong type (what InfluxDB would call a field type conflict)."""
+        return bool(self.error_types) and self.error_types <= _TYPE_ERRORS
+
+
+_TYPE_ERRORS = frozenset(
+    {
+        "float_type",
+        "float_parsing",
+        "finite_number",
+        "bool_type",
+        "bool_parsing",
+        "int_type",
+        "int_parsing",
+        "int_from_float",
+        "string_type",
+        "dict_type",
+    }
+)
 
 
 def encode(message: BaseModel) -> bytes:
@@ -74,7 +97,8 @@ def decode_as(kind: TopicKind, topic: str, payload: bytes | str) -> Message:
         # not a number, 1 is not a boolean, 1.0 is not a timestamp); an int is a valid float.
         message: Message = _ADAPTERS[kind].validate_json(payload, strict=True)
     except ValidationError as exc:
-        raise ContractError(topic, describe_validation_error(exc)) from None
+        error_types = frozenset(str(item["type"]) for item in exc.errors())
+        raise ContractError(topic, describe_validation_error(exc), error_types) from None
     return message
 
 

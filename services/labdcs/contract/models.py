@@ -45,6 +45,8 @@ class DeviceKind(StrEnum):
     LV = "lv"
     ENV = "env"
     CYCLER = "cycler"
+    SERVICE = "service"
+    """A labdcs service that reports on itself through the contract (e.g. the ingester)."""
 
 
 class ChannelKind(StrEnum):
@@ -187,10 +189,14 @@ def _kind_required(schema: JsonDict) -> None:
 class _StateCommon(_Published):
     model_config = ConfigDict(json_schema_extra=_kind_required)
 
-    ts: TimestampMs
+    ts: TimestampMs = Field(description="Strictly increasing per channel within a boot")
     seq: int = Field(ge=0, description="Per device, +1 for every state message of any channel")
     boot: str = Field(description="Service start id: a new boot restarts `seq` at 0")
     fault: str | None = Field(default=None, description="Why the channel is in fault; absent otherwise")
+    device_kind: DeviceKind | None = Field(
+        default=None,
+        description="The device's kind (as in its meta), so each state is self-contained for time series",
+    )
 
 
 class PowerChannelState(_StateCommon):
@@ -261,7 +267,7 @@ class Ack(_Published):
 
 
 class Alarm(_Published):
-    """Retained on ``labdcs/v1/<device>/alarm/<alarm>`` while active; an empty payload removes it."""
+    """Retained on ``labdcs/v1/<device>/alarm/<alarm>``: the alarm's latest transition."""
 
     alarm: Ident
     device: Ident
@@ -273,3 +279,4 @@ class Alarm(_Published):
     cleared: TimestampMs | None = None
     acknowledged: TimestampMs | None = None
     acknowledged_by: str | None = None
+    ts: TimestampMs | None = Field(default=None, description="When this transition was published")

@@ -28,6 +28,7 @@ class DeviceAlarms:
         self, alarm_id: str, severity: Severity, message: str, channel: str | None = None
     ) -> None:
         current = self._active.get(alarm_id)
+        now = now_ms()
         if current is not None and current.message == message and current.severity == severity:
             return
         alarm = Alarm(
@@ -37,7 +38,8 @@ class DeviceAlarms:
             severity=severity,
             message=message,
             active=True,
-            raised=current.raised if current is not None else now_ms(),
+            raised=current.raised if current is not None else now,
+            ts=now,
         )
         self._active[alarm_id] = alarm
         log.warning("alarm %s raised (%s): %s", alarm_id, severity.value, message)
@@ -47,12 +49,11 @@ class DeviceAlarms:
         alarm = self._active.pop(alarm_id, None)
         if alarm is None:
             return
-        cleared = alarm.model_copy(update={"active": False, "cleared": now_ms()})
+        now = now_ms()
+        cleared = alarm.model_copy(update={"active": False, "cleared": now, "ts": now})
         log.info("alarm %s cleared", alarm_id)
-        topic = topics.alarm(self._device, alarm_id)
-        # Subscribers see the clearing; the empty retained payload then removes it from the broker.
-        self._connection.publish(topic, encode(cleared), qos=1, retain=False)
-        self._connection.publish(topic, b"", qos=1, retain=True)
+        # The cleared alarm stays retained: the broker holds every alarm's latest transition.
+        self._connection.publish(topics.alarm(self._device, alarm_id), encode(cleared), qos=1, retain=True)
 
     def republish(self) -> None:
         for alarm_id, alarm in self._active.items():

@@ -109,6 +109,7 @@ class DeviceService:
         self._stopping = False
         self._commands: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=1000)
         self._publications: dict[str, _Publication] = {}
+        self._last_ts: dict[str, int] = {}
         self.power: dict[str, PowerChannel] = {}
         self.sensors: dict[str, SensorChannel] = {}
         self._channel_configs = {channel.id: channel for channel in config.channels}
@@ -347,7 +348,9 @@ class DeviceService:
             publication.dirty = False
 
     def _publish_state(self, channel_id: str, *, read: bool) -> None:
-        ts = now_ms()
+        # Strictly increasing per channel, so no two states of a channel share an InfluxDB timestamp.
+        ts = max(now_ms(), self._last_ts.get(channel_id, 0) + 1)
+        self._last_ts[channel_id] = ts
         state: PowerChannelState | SensorChannelState
         if channel_id in self.power:
             channel = self.power[channel_id]
@@ -371,6 +374,7 @@ class DeviceService:
                 i_mon=reading_now.current if reading_now else None,
                 compliance=reading_now.in_compliance if reading_now else None,
                 fault=None if self.instrument_ok else self.fault,
+                device_kind=self.config.kind,
             )
         else:
             sensor = self.sensors[channel_id]
@@ -386,6 +390,7 @@ class DeviceService:
                 status=SensorStatus.OK if self.instrument_ok else SensorStatus.FAULT,
                 values=values,
                 fault=None if self.instrument_ok else self.fault,
+                device_kind=self.config.kind,
             )
         self.seq += 1
         self.connection.publish(topics.state(self.device, channel_id), encode(state), qos=1, retain=True)

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 MessageHandler = Callable[[str, bytes, bool], None]
 """Called with (topic, payload, retained) on paho's network thread: keep it short."""
 
+AckingHandler = Callable[[paho.MQTTMessage], bool]
+"""For connections with ``manual_ack``: returns True when the message may be acknowledged now, or
+False when it keeps the message and calls :meth:`MqttConnection.ack` on it later."""
+
 
 @dataclass(frozen=True)
 class Will:
@@ -50,11 +54,14 @@ class MqttConnection:
         *,
         will: Will | None = None,
         clean_session: bool = True,
+        manual_ack: bool = False,
     ) -> None:
         self.settings = settings
         self.client_id = client_id
         self.connected = threading.Event()
         self._subscriptions: dict[str, tuple[int, MessageHandler]] = {}
+        self._acking: dict[str, tuple[int, AckingHandler]] = {}
+        self.manual_ack = manual_ack
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self._started = False
@@ -68,6 +75,10 @@ class MqttConnection:
             protocol=paho.MQTTv311,
         )
         client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        if manual_ack:
+            # QoS 1 messages are acknowledged to the broker only once stored: until then the broker
+            # keeps them (and, with a persistent session, redelivers them after a crash).
+            client.manual_ack_set(True)
         client.reconnect_delay_set(min_delay=settings.reconnect_min_s, max_delay=settings.reconnect_max_s)
         client.max_queued_messages_set(settings.max_queued_messages)
         if settings.username is not None:
@@ -123,6 +134,20 @@ class MqttConnection:
             self._subscriptions[topic_filter] = (qos, handler)
         if self.connected.is_set():
             self._client.subscribe(topic_filter, qos)
+
+    def subscribe_acking(self, topic_filter: str, handler: AckingHandler, qos: int = 1) -> None:
+        """Subscribe with a handler that decides when a message is acknowledged (``manual_ack``)."""
+        if not self.manual_ack:
+            raise ValueError("subscribe_acking needs a connection made with manual_ack=True")
+        with self._lock:
+            self._acking[topic_filter] = (qos, handler)
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, qos)
+
+    def ack(self, message: paho.MQTTMessage) -> None:
+        """Acknowledge a message an acking handler kept."""
+        if message.qos > 0:
+            self._client.ack(message.mid, message.qos)
 
     def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> bool:
         """Queue a message. QoS 1 messages published while disconnected are sent after reconnecting.
@@ -180,6 +205,7 @@ class MqttConnection:
                 log.exception("on-connect hook failed")
         with self._lock:
             subscriptions = [(topic, qos) for topic, (qos, _) in self._subscriptions.items()]
+            subscriptions += [(topic, qos) for topic, (qos, _) in self._acking.items()]
         if subscriptions:
             client.subscribe(subscriptions)
         self.connected.set()
@@ -203,8 +229,23 @@ class MqttConnection:
                 for topic_filter, (_, handler) in self._subscriptions.items()
                 if paho.topic_matches_sub(topic_filter, message.topic)
             ]
+            acking = [
+                handler
+                for topic_filter, (_, handler) in self._acking.items()
+                if paho.topic_matches_sub(topic_filter, message.topic)
+            ]
         for handler in handlers:
             try:
                 handler(message.topic, bytes(message.payload), bool(message.retain))
             except Exception:
                 log.exception("handler for %s failed", message.topic)
+        if not self.manual_ack:
+            return
+        acknowledge = True
+        for acking_handler in acking:
+            try:
+                acknowledge = acking_handler(message) and acknowledge
+            except Exception:
+                log.exception("handler for %s failed; the message is acknowledged and lost", message.topic)
+        if acknowledge:
+            self.ack(message)

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import getpass
-import json
-import re
 import shutil
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 _NATIVE_KEYS = ("listener", "persistence_location", "log_dest", "user")
@@ -72,31 +67,3 @@ bind-address = "127.0.0.1:{rpc_port}"
 [monitor]
   store-enabled = false
 """
-
-
-class InfluxHttp:
-    """The few calls of InfluxDB's v1 HTTP API the runner needs (works on 1.x, 2.x compat, 3.x)."""
-
-    def __init__(self, url: str, timeout: float = 5.0) -> None:
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-
-    def ping(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/ping", timeout=self.timeout) as response:
-                return bool(response.status == 204)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def query(self, q: str, db: str | None = None) -> dict[str, object]:
-        params = {"q": q} | ({"db": db} if db else {})
-        data = urllib.parse.urlencode(params).encode()
-        request = urllib.request.Request(f"{self.url}/query", data=data, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            result: dict[str, object] = json.loads(response.read())
-        return result
-
-    def create_database(self, name: str) -> None:
-        if not re.fullmatch(r"[A-Za-z0-9_]+", name):
-            raise ValueError(f"invalid database name {name!r}")
-        self.query(f'CREATE DATABASE "{name}"')

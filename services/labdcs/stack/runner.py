@@ -12,10 +12,11 @@ from pathlib import Path
 
 from labdcs.client import wait_online
 from labdcs.devices.config import ConfigError, DeviceConfig
+from labdcs.ingest import mapping, retention
+from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
 from labdcs.nodered import runtime as nodered
 from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import (
-    InfluxHttp,
     influxd_binary,
     mosquitto_binary,
     render_influxdb_conf,
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 #: Drivers whose dummy twin is a separate simulated-instrument process (CAN nodes run in-process).
 SCPI_SIMULATED = frozenset({"keithley2410", "hmp4040", "envmon"})
-DATABASE = "labdcs"
+DATABASE = mapping.DATABASE
 
 
 @dataclass
@@ -143,10 +144,33 @@ class Stack:
         process.address = f"http://127.0.0.1:{port}"
         process.start()
         self.infrastructure.append(process)
-        influx = InfluxHttp(process.address)
+        influx = InfluxClient(InfluxSettings(url=process.address, database=DATABASE))
         process.wait_ready(influx.ping, self.options.start_timeout)
-        influx.create_database(DATABASE)
+        try:
+            retention.apply(influx, retention.RetentionSettings())
+        except InfluxError as exc:
+            raise StartError(f"cannot prepare InfluxDB: {exc}") from None
         self.influx_url = process.address
+        self._start_ingest()
+
+    def _start_ingest(self) -> None:
+        assert self.influx_url is not None
+        ingest = ManagedProcess(
+            "ingest",
+            [sys.executable, "-m", "labdcs", "ingest"],
+            self._log("ingest"),
+            env={
+                "LABDCS_MQTT__HOST": "127.0.0.1",
+                "LABDCS_MQTT__PORT": str(self.options.mqtt_port),
+                "LABDCS_INFLUX__URL": self.influx_url,
+                "LABDCS_INFLUX__DATABASE": DATABASE,
+                "LABDCS_SPOOL_DIR": str(self.options.data_dir / "ingest"),
+            },
+            stop_timeout=20.0,
+        )
+        ingest.address = f"{self.influx_url} <- labdcs/v1/#"
+        ingest.start()
+        self.infrastructure.append(ingest)
 
     def _start_nodered(self) -> None:
         """Node-RED with nodered/settings.js and flows, on the stack's broker; its logins (and the

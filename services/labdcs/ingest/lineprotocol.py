@@ -1,0 +1,48 @@
+"""InfluxDB line protocol: the one wire format every InfluxDB (1.x, 2.x compat, 3.x) accepts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+FieldValue = float | int | bool | str
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    measurement: str
+    tags: dict[str, str]
+    fields: dict[str, FieldValue]
+    ts_ms: int
+
+    def line(self) -> str:
+        """The point as one line of line protocol (millisecond precision)."""
+        tags = "".join(
+            f",{_escape_key(key)}={_escape_key(value)}"
+            for key, value in sorted(self.tags.items())
+            if value != ""
+        )
+        fields = ",".join(f"{_escape_key(key)}={_field(value)}" for key, value in self.fields.items())
+        return f"{_escape_measurement(self.measurement)}{tags} {fields} {self.ts_ms}"
+
+
+def _escape_measurement(name: str) -> str:
+    return name.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
+
+
+def _escape_key(name: str) -> str:
+    return name.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _field(value: FieldValue) -> str:
+    # bool before int: bool is a subclass of int in Python.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value}i"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"line protocol has no spelling for {value}")
+        return repr(value)
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'

@@ -1,0 +1,408 @@
+"""``labdcs ingest``: the native ingester, for machines without Telegraf (and what `labdcs up` runs).
+
+MQTT (QoS 1, fixed client id, persistent session, manual acknowledgements) -> the mapping ->
+an on-disk spool -> InfluxDB in batches of about 5000 points or 1 s. A message is acknowledged to
+the broker only once its points are in the spool, and leaves the spool only once InfluxDB has
+them, so nothing acknowledged is lost: not when InfluxDB is down (the spool fills and drains when
+it returns), not when the ingester is killed (the broker redelivers what was not acknowledged;
+InfluxDB overwrites a repeated point with the same series and time, so duplicates vanish). When
+the spool is full the ingester stops acknowledging, the broker holds the rest in the session's
+queue, and memory stays bounded. Every loss that can still happen is counted and published:
+malformed messages, type conflicts, points InfluxDB refused, messages the broker dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import paho.mqtt.client as paho
+import yaml
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from labdcs import __version__
+from labdcs.contract import topics
+from labdcs.contract.codec import ContractError, describe_validation_error, encode
+from labdcs.contract.models import (
+    ChannelKind,
+    ChannelMeta,
+    DeviceKind,
+    DeviceMeta,
+    Ident,
+    Online,
+    QuantityMeta,
+    SensorChannelState,
+    SensorStatus,
+    now_ms,
+)
+from labdcs.ingest import retention
+from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
+from labdcs.ingest.mapping import MAPPINGS, EmptyPayload, to_points
+from labdcs.ingest.retention import RetentionSettings
+from labdcs.ingest.spool import Spool
+from labdcs.mqtt import MqttConnection, Will
+from labdcs.settings import MqttSettings
+
+log = logging.getLogger(__name__)
+
+BROKER_DROPPED = "$SYS/broker/publish/messages/dropped"
+STATS_CHANNEL = "stats"
+
+
+class IngestSettings(BaseSettings):
+    """Configuration of the ingester (YAML file and/or ``LABDCS_*`` environment variables)."""
+
+    model_config = SettingsConfigDict(env_prefix="LABDCS_", env_nested_delimiter="__", extra="ignore")
+
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    influx: InfluxSettings = Field(default_factory=InfluxSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    apply_retention: bool = Field(default=True, description="Create database and policies at start")
+    client_id: str = Field(default="labdcs-ingest", description="Fixed: the broker keeps its session")
+    device: Ident = Field(default="ingest", description="Id under which it reports on the contract")
+    spool_dir: Path = Field(default=Path(".labdcs/ingest"), description="On-disk buffer")
+    spool_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0, description="Size limit of the buffer")
+    batch_size: int = Field(default=5000, gt=0, le=100_000)
+    batch_interval_s: float = Field(default=1.0, gt=0)
+    stats_period_s: float = Field(default=5.0, gt=0)
+    retry_max_s: float = Field(default=10.0, gt=0)
+    health_file: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return env_settings, init_settings
+
+    @classmethod
+    def load(cls, path: Path | None) -> IngestSettings:
+        data: dict[str, Any] = {}
+        if path is not None:
+            try:
+                loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise ValueError(f"cannot read {path}: {exc}") from None
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{path}: expected a mapping at the top level")
+            data = loaded
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            raise ValueError(f"{path or 'environment'}: {describe_validation_error(exc)}") from None
+
+
+@dataclass
+class Counters:
+    """Everything the ingester counts; published as the `stats` channel's values."""
+
+    received: int = 0
+    points: int = 0
+    written: int = 0
+    parse_errors: int = 0
+    type_conflicts: int = 0
+    refused: int = 0
+    removals: int = 0
+    write_errors: int = 0
+    broker_dropped: int = 0
+
+    def as_values(self) -> dict[str, float]:
+        return {key: float(value) for key, value in asdict(self).items()}
+
+
+_QUANTITIES = [
+    ("received", "", "messages received"),
+    ("points", "", "points stored in the spool"),
+    ("written", "", "points written to InfluxDB"),
+    ("parse_errors", "", "messages outside the contract (counted, kept in rejected.jsonl)"),
+    ("type_conflicts", "", "values of the wrong type (counted, kept in rejected.jsonl)"),
+    ("refused", "", "points InfluxDB refused for good (counted, kept in rejected.jsonl)"),
+    ("removals", "", "empty retained messages (deleted topics), not data"),
+    ("write_errors", "", "failed write attempts (retried)"),
+    ("broker_dropped", "", "messages the broker dropped (all clients, from $SYS)"),
+    ("buffered", "", "points waiting in the spool"),
+    ("buffer_bytes", "B", "size of the spool"),
+    ("buffer_fill", "%", "spool size as a share of its limit"),
+    ("held", "", "messages not acknowledged because the spool is full"),
+    ("lag", "s", "age of the oldest point in the last batch when it was written"),
+    ("rate", "1/s", "points written per second since the last report"),
+]
+
+
+class Ingester:
+    def __init__(self, settings: IngestSettings) -> None:
+        self.settings = settings
+        self.influx = InfluxClient(settings.influx)
+        self.spool = Spool(settings.spool_dir, settings.spool_max_bytes)
+        self.counters = Counters()
+        self._lock = threading.Lock()
+        self._held: deque[tuple[paho.MQTTMessage, list[str]]] = deque()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lag_s = 0.0
+        self._database_ready = not settings.apply_retention
+        self._last_report = (time.monotonic(), 0)
+        self.boot = secrets.token_hex(6)
+        self.seq = 0
+        self._rejected = settings.spool_dir / "rejected.jsonl"
+        device = settings.device
+        will = Online(online=False, boot=self.boot, reason="connection lost")
+        self.connection = MqttConnection(
+            settings.mqtt,
+            client_id=settings.client_id,
+            will=Will(topics.online(device), encode(will)),
+            clean_session=False,
+            manual_ack=True,
+        )
+        self.connection.add_on_connect(self._on_connect)
+        for mapping in MAPPINGS:
+            self.connection.subscribe_acking(mapping.topic_filter, self._on_message)
+        self.connection.subscribe(BROKER_DROPPED, self._on_broker_dropped, qos=0)
+
+    # --- network thread -----------------------------------------------------------------------------
+
+    def _on_connect(self) -> None:
+        device = self.settings.device
+        self.connection.publish(topics.meta(device), encode(self._meta()), retain=True)
+        online = Online(online=True, boot=self.boot, ts=now_ms())
+        self.connection.publish(topics.online(device), encode(online), retain=True)
+
+    def _on_message(self, message: paho.MQTTMessage) -> bool:
+        payload = bytes(message.payload)
+        with self._lock:
+            self.counters.received += 1
+        try:
+            points = to_points(message.topic, payload, now_ms())
+        except EmptyPayload:
+            with self._lock:
+                self.counters.removals += 1
+            return True
+        except ContractError as exc:
+            with self._lock:
+                if exc.is_type_conflict:
+                    self.counters.type_conflicts += 1
+                else:
+                    self.counters.parse_errors += 1
+            self._reject(message.topic, payload, exc.problem)
+            return True
+        lines = [point.line() for point in points]
+        with self._lock:
+            if self._held or not self.spool.append(lines):
+                self._held.append((message, lines))
+                return False
+            self.counters.points += len(lines)
+        if self.spool.pending_lines >= self.settings.batch_size:
+            self._wake.set()
+        return True
+
+    def _on_broker_dropped(self, topic: str, payload: bytes, retained: bool) -> None:
+        try:
+            value = int(payload)
+        except ValueError:
+            return
+        with self._lock:
+            self.counters.broker_dropped = value
+
+    def _reject(self, topic: str, payload: bytes, reason: str) -> None:
+        """Keep what could not be stored, with the reason, for a person to look at (bounded file)."""
+        log.warning("rejected message on %s: %s", topic, reason)
+        record = {
+            "ts": now_ms(),
+            "topic": topic,
+            "reason": reason,
+            "payload": payload.decode(errors="replace"),
+        }
+        try:
+            if self._rejected.exists() and self._rejected.stat().st_size > 10 * 1024 * 1024:
+                self._rejected.replace(self._rejected.with_suffix(".jsonl.1"))
+            with self._rejected.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+        except OSError as exc:
+            log.error("cannot record the rejected message: %s", exc)
+
+    # --- writer thread ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until :meth:`stop`; blocks the calling thread (the writer)."""
+        log.info(
+            "ingester starting: broker %s:%d, InfluxDB %s, spool %s (%d points waiting)",
+            self.settings.mqtt.host,
+            self.settings.mqtt.port,
+            self.settings.influx.url,
+            self.settings.spool_dir,
+            self.spool.pending_lines,
+        )
+        self.connection.start()
+        next_stats = time.monotonic() + self.settings.stats_period_s
+        last_flush = time.monotonic()
+        retry_delay = 0.5
+        try:
+            while not self._stop.is_set():
+                self._release_held()
+                now = time.monotonic()
+                if now >= next_stats:
+                    self._publish_stats()
+                    next_stats = now + self.settings.stats_period_s
+                pending = self.spool.pending_lines
+                if pending < self.settings.batch_size and now - last_flush < self.settings.batch_interval_s:
+                    self._wake.wait(min(0.05, self.settings.batch_interval_s))
+                    self._wake.clear()
+                    continue
+                last_flush = now
+                if pending == 0:
+                    continue
+                try:
+                    self._flush_once()
+                    retry_delay = 0.5
+                except InfluxError as exc:
+                    with self._lock:
+                        self.counters.write_errors += 1
+                    log.warning("write failed, retrying in %.1f s: %s", retry_delay, exc)
+                    self._stop.wait(retry_delay)
+                    retry_delay = min(retry_delay * 2, self.settings.retry_max_s)
+        finally:
+            # Unacknowledged messages stay with the broker's session; what is in the spool is
+            # written now if InfluxDB takes it quickly, or at the next start.
+            self._publish_stats()
+            offline = Online(online=False, boot=self.boot, ts=now_ms(), reason="service stopped")
+            self.connection.publish_and_wait(
+                topics.online(self.settings.device), encode(offline), retain=True
+            )
+            self.connection.stop()
+            self._drain_on_exit()
+            self.spool.close()
+            log.info("ingester stopped; %d points wait in the spool", self.spool.pending_lines)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _release_held(self) -> None:
+        while True:
+            with self._lock:
+                if not self._held:
+                    return
+                message, lines = self._held[0]
+                if not self.spool.append(lines):
+                    return
+                self._held.popleft()
+                self.counters.points += len(lines)
+            self.connection.ack(message)
+
+    def _flush_once(self) -> None:
+        if not self._database_ready:
+            # Database and policies first (idempotent); until InfluxDB answers, the spool buffers.
+            retention.apply(self.influx, self.settings.retention)
+            self._database_ready = True
+        lines, cursor = self.spool.read(self.settings.batch_size)
+        if not lines:
+            return
+        groups: dict[str, list[str]] = {}
+        for line in lines:
+            measurement = line.split(",", 1)[0].split(" ", 1)[0]
+            groups.setdefault(retention.retention_policy_of(measurement), []).append(line)
+        for policy, group in groups.items():
+            self._write(group, policy)
+        self.spool.commit(cursor)
+        try:
+            oldest_ms = int(lines[0].rsplit(" ", 1)[1])
+            self._lag_s = max(0.0, (now_ms() - oldest_ms) / 1000.0)
+        except (IndexError, ValueError):
+            pass
+
+    def _write(self, lines: list[str], policy: str) -> None:
+        result = self.influx.write(lines, policy)
+        if result.whole_batch_refused and len(lines) > 1:
+            # One bad line made InfluxDB refuse the batch: split it to save the others.
+            middle = len(lines) // 2
+            self._write(lines[:middle], policy)
+            self._write(lines[middle:], policy)
+            return
+        with self._lock:
+            self.counters.written += result.written
+            self.counters.refused += result.dropped
+            self.counters.type_conflicts += result.type_conflicts
+        if result.dropped:
+            log.error("InfluxDB refused %d of %d points: %s", result.dropped, len(lines), result.error)
+            if len(lines) == 1:
+                self._reject("influxdb", lines[0].encode(), result.error)
+
+    def _drain_on_exit(self) -> None:
+        """Give InfluxDB a few seconds to take what is in the spool."""
+        deadline = time.monotonic() + 5.0
+        while self.spool.pending_lines and time.monotonic() < deadline:
+            try:
+                self._flush_once()
+            except InfluxError:
+                break
+
+    # --- reporting ------------------------------------------------------------------------------------
+
+    def _meta(self) -> DeviceMeta:
+        return DeviceMeta(
+            device=self.settings.device,
+            kind=DeviceKind.SERVICE,
+            description="labdcs native ingester: MQTT to InfluxDB",
+            model="labdcs ingest",
+            driver="ingest",
+            software=__version__,
+            boot=self.boot,
+            started=now_ms(),
+            publish_period=self.settings.stats_period_s,
+            channels=[
+                ChannelMeta(
+                    id=STATS_CHANNEL,
+                    label="Ingest statistics",
+                    kind=ChannelKind.SENSOR,
+                    quantities=[QuantityMeta(name=n, unit=u, description=d) for n, u, d in _QUANTITIES],
+                )
+            ],
+        )
+
+    def stats(self) -> dict[str, float]:
+        with self._lock:
+            values = self.counters.as_values()
+            held = len(self._held)
+        now = time.monotonic()
+        last_time, last_written = self._last_report
+        elapsed = max(1e-6, now - last_time)
+        values.update(
+            buffered=float(self.spool.pending_lines),
+            buffer_bytes=float(self.spool.size_bytes),
+            buffer_fill=100.0 * self.spool.size_bytes / self.settings.spool_max_bytes,
+            held=float(held),
+            lag=self._lag_s,
+            rate=(values["written"] - last_written) / elapsed,
+        )
+        self._last_report = (now, int(values["written"]))
+        return values
+
+    def _publish_stats(self) -> None:
+        values = self.stats()
+        state = SensorChannelState(
+            ts=now_ms(),
+            seq=self.seq,
+            boot=self.boot,
+            status=SensorStatus.OK,
+            values=values,
+            device_kind=DeviceKind.SERVICE,
+        )
+        self.seq += 1
+        self.connection.publish(topics.state(self.settings.device, STATS_CHANNEL), encode(state), retain=True)
+        if self.settings.health_file is not None:
+            with contextlib.suppress(OSError):
+                self.settings.health_file.touch()

@@ -1,0 +1,182 @@
+"""The mapping, the generated Telegraf and InfluxDB files, and retention against a real InfluxDB."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import tomllib
+
+import pytest
+
+from labdcs.contract import topics
+from labdcs.contract.codec import ContractError
+from labdcs.contract.models import PowerChannelState, SensorChannelState
+from labdcs.ingest import retention, telegraf
+from labdcs.ingest.lineprotocol import Point
+from labdcs.ingest.mapping import MAPPINGS, EmptyPayload, FieldType, to_points
+from labdcs.stack.paths import project_root
+from tests.support import Influx
+
+ROOT = project_root()
+STATE = {
+    "ts": 1767225600123,
+    "seq": 7,
+    "boot": "b1",
+    "kind": "power",
+    "status": "on",
+    "output": True,
+    "ramping": False,
+    "v_set": 100,
+    "v_target": 100.0,
+    "i_limit": 1e-6,
+    "ramp_rate": 10.0,
+    "v_mon": 99.98,
+    "i_mon": 1.2e-7,
+    "device_kind": "hv",
+}
+
+
+def test_every_field_of_every_state_model_is_mapped_with_its_type() -> None:
+    state = next(m for m in MAPPINGS if m.name == "state")
+    mapped = {spec.path: spec.type for spec in state.fields}
+    tags = {tag.path for tag in state.tags}
+    for model in (PowerChannelState, SensorChannelState):
+        for name in model.model_fields:
+            if name in ("ts", "kind"):
+                continue
+            assert name in mapped or name in tags or name in state.objects, (
+                f"{model.__name__}.{name} not mapped"
+            )
+    assert mapped["v_mon"] is FieldType.FLOAT and mapped["seq"] is FieldType.INT
+    assert mapped["output"] is FieldType.BOOL and mapped["status"] is FieldType.STRING
+    assert state.measurements == ("power", "sensor")
+
+
+def test_a_power_state_becomes_one_typed_point() -> None:
+    (point,) = to_points(topics.state("hv1", "ch1"), json.dumps(STATE).encode(), received_ms=1)
+    assert point.measurement == "power"
+    assert point.tags == {"device": "hv1", "channel": "ch1", "kind": "hv"}
+    assert point.ts_ms == STATE["ts"]
+    assert point.fields["v_set"] == 100.0 and isinstance(point.fields["v_set"], float), "int arrives as float"
+    line = point.line()
+    assert line.startswith("power,channel=ch1,device=hv1,kind=hv ")
+    assert "seq=7i" in line and "output=true" in line and 'status="on"' in line and "v_set=100.0" in line
+    assert line.endswith(" 1767225600123")
+
+
+def test_sensor_values_become_float_fields_and_events_use_their_timestamps() -> None:
+    sensor = {"ts": 5, "seq": 1, "boot": "b", "kind": "sensor", "status": "ok", "values": {"humidity": 41}}
+    (point,) = to_points(topics.state("env1", "box"), json.dumps(sensor).encode(), received_ms=1)
+    assert point.measurement == "sensor" and point.fields["humidity"] == 41.0
+    will = {"online": False, "boot": "b", "reason": "connection lost"}
+    (online,) = to_points(topics.online("hv1"), json.dumps(will).encode(), received_ms=99)
+    assert online.measurement == "device_online" and online.ts_ms == 99, "the will has no ts: receive time"
+    ack = {
+        "id": "op-1",
+        "device": "hv1",
+        "channel": "ch1",
+        "verb": "on",
+        "result": "rejected",
+        "ts": 9,
+        "reason": "r",
+    }
+    (command,) = to_points(topics.ack("hv1"), json.dumps(ack).encode(), received_ms=1)
+    assert command.measurement == "command" and command.ts_ms == 9
+    assert command.tags == {"device": "hv1", "channel": "ch1", "verb": "on", "result": "rejected"}
+
+
+def test_bad_messages_are_classified() -> None:
+    with pytest.raises(EmptyPayload):
+        to_points(topics.state("hv1", "ch1"), b"", 1)
+    with pytest.raises(ContractError) as malformed:
+        to_points(topics.state("hv1", "ch1"), b"{oops", 1)
+    assert not malformed.value.is_type_conflict
+    with pytest.raises(ContractError) as conflict:
+        to_points(topics.state("hv1", "ch1"), json.dumps({**STATE, "v_mon": "high"}).encode(), 1)
+    assert conflict.value.is_type_conflict
+
+
+def test_line_protocol_escapes_what_it_must() -> None:
+    point = Point("m", {"device": "a b,c=d"}, {"msg": 'say "hi"\\ now', "n": 3, "ok": False, "x": 1e-9}, 1)
+    assert point.line() == 'm,device=a\\ b\\,c\\=d msg="say \\"hi\\"\\\\ now",n=3i,ok=false,x=1e-09 1'
+    with pytest.raises(ValueError):
+        Point("m", {}, {"x": float("nan")}, 1).line()
+
+
+def test_committed_telegraf_conf_is_generated() -> None:
+    committed = (ROOT / "telegraf" / "telegraf.conf").read_text()
+    assert committed == telegraf.render(), "telegraf/telegraf.conf is out of date: run `labdcs gen telegraf`"
+
+
+def test_telegraf_conf_reads_every_mapping_with_qos1_persistent_sessions() -> None:
+    conf = tomllib.loads(telegraf.render())
+    consumers = conf["inputs"]["mqtt_consumer"]
+    assert [c["topics"] for c in consumers] == [[m.topic_filter] for m in MAPPINGS]
+    for consumer, mapping in zip(consumers, MAPPINGS, strict=True):
+        assert consumer["qos"] == 1 and consumer["persistent_session"] is True
+        assert consumer["client_id"] == f"labdcs-telegraf-{mapping.name}"
+        assert consumer["data_format"] == "json_v2"
+        parser = consumer["json_v2"][0]
+        assert {f["path"]: f["type"] for f in parser.get("field", [])} == {
+            f.path: f.type.value for f in mapping.fields
+        }
+    state_topics = consumers[0]["topics"]
+    assert all("online" not in t and "meta" not in t for t in state_topics), "availability kept out"
+    assert conf["agent"]["flush_interval"] == "1s" and conf["agent"]["metric_batch_size"] == 5000
+    assert "internal" in conf["inputs"]
+    assert conf["outputs"]["influxdb"][0]["database"] == "labdcs"
+
+
+def test_committed_influxdb_init_is_generated() -> None:
+    committed = (ROOT / "influxdb" / "init" / "labdcs.iql").read_text()
+    assert committed == retention.render_iql(), (
+        "influxdb/init/labdcs.iql is out of date: run `labdcs gen influxdb`"
+    )
+
+
+def test_retention_applies_idempotently_and_the_trend_query_downsamples(influx: Influx) -> None:
+    settings = retention.RetentionSettings(raw="14d")
+    retention.apply(influx.client, settings)
+    retention.apply(influx.client, settings.model_copy(update={"raw": "7d"}))
+    policies = {row[0]: row for row in influx.client.series_values("SHOW RETENTION POLICIES")}
+    assert policies["raw"][1] == "168h0m0s" and policies["raw"][4] is True, "raw altered, and the default"
+    assert {"trend", "events"} <= set(policies)
+    queries = influx.client.query("SHOW CONTINUOUS QUERIES", database="")
+    names = [row[0] for r in queries for s in r.get("series", []) for row in s.get("values", [])]
+    assert names == [retention.TREND_CQ]
+    points = [
+        to_points(
+            topics.state("hv1", "ch1"),
+            json.dumps({**STATE, "ts": STATE["ts"] + i * 1000, "v_mon": float(i)}).encode(),
+            1,
+        )[0]
+        for i in range(120)
+    ]
+    now_base = (int(time.time()) // 60 - 10) * 60_000  # a whole minute, inside the raw policy
+    lines = [Point(p.measurement, p.tags, p.fields, now_base + i * 1000).line() for i, p in enumerate(points)]
+    assert influx.client.write(lines).written == 120
+    select = retention.trend_select(settings).replace(
+        "GROUP BY", f"WHERE time >= {now_base}ms AND time < {now_base + 120_000}ms GROUP BY"
+    )
+    influx.client.query(select)
+    rows = influx.client.series_values('SELECT "mean_v_mon" FROM "trend"."power"')
+    assert [row[1] for row in rows] == [29.5, 89.5], "two one-minute means"
+
+
+def test_influxdb_init_file_runs_the_way_the_image_runs_it(influx: Influx) -> None:
+    """The InfluxDB image passes each .iql file to `influx -execute` as one string."""
+    cli = shutil.which("influx")
+    if cli is None:
+        pytest.skip("the influx CLI (Debian package influxdb-client) is not installed: run scripts/setup")
+    script = (ROOT / "influxdb" / "init" / "labdcs.iql").read_text().rstrip("\n")  # as "$(cat file)" gives it
+    result = subprocess.run(
+        [cli, "-host", "127.0.0.1", "-port", str(influx.port), "-execute", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    policies = {row[0]: row for row in influx.client.series_values("SHOW RETENTION POLICIES")}
+    assert policies["raw"][4] is True and {"trend", "events"} <= set(policies)
