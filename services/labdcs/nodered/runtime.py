@@ -45,14 +45,15 @@ def command(*, user_dir: Path, port: int) -> list[str]:
     return [node, str(script), "--settings", str(settings), "--userDir", str(user_dir), "--port", str(port)]
 
 
-def environment(*, mqtt: MqttSettings, secrets_dir: Path, host: str = "127.0.0.1") -> dict[str, str]:
+def environment(*, mqtt: MqttSettings, secrets_dir: Path) -> dict[str, str]:
     """What settings.js reads: the broker (the project's LABDCS_MQTT__* names) and where the
-    generated secrets go. Logins and the credential secret already in the environment win."""
+    generated secrets go. Logins and the credential secret already in the environment win, and so
+    does NODERED_HOST (loopback unless set, e.g. to 0.0.0.0 for a trusted bench network)."""
     env = {
         "LABDCS_MQTT__HOST": mqtt.host,
         "LABDCS_MQTT__PORT": str(mqtt.port),
         "NODERED_SECRETS_DIR": str(secrets_dir),
-        "NODERED_HOST": host,
+        "NODERED_HOST": os.environ.get("NODERED_HOST", "127.0.0.1"),
     }
     if mqtt.username is not None:
         env["LABDCS_MQTT__USERNAME"] = mqtt.username
