@@ -15,12 +15,13 @@ from typing import Any, Literal, TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-from grafana_foundation_sdk.builders import stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.builders import stat, statetimeline, table, timeseries, xychart
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models import xychart as xymodel
 
 from labdcs.grafana.queries import Select
 
@@ -106,6 +107,11 @@ _UNITS = {
     "V": "volt",
     "A": "amp",
     "°C": "celsius",
+    "degC": "celsius",
+    "W": "watt",
+    "Ah": "amph",
+    "Wh": "watth",
+    "Ohm": "ohm",
     "%": "percent",
     "s": "s",
     "B": "bytes",
@@ -163,7 +169,7 @@ def unit_override(unit: str) -> model.DynamicConfigValue:
 # --- panels -------------------------------------------------------------------------------------------
 
 
-_Panel = TypeVar("_Panel", timeseries.Panel, stat.Panel, table.Panel, statetimeline.Panel)
+_Panel = TypeVar("_Panel", timeseries.Panel, stat.Panel, table.Panel, statetimeline.Panel, xychart.Panel)
 
 
 def _panel(
@@ -199,6 +205,32 @@ def timeseries_panel(
         .tooltip(
             common_builders.VizTooltipOptions()
             .mode(common.TooltipDisplayMode.MULTI)
+            .sort(common.SortOrder.NONE)
+        )
+    )
+
+
+def xy_panel(
+    title: str, description: str, queries: Sequence[Query], unit: str, *, span: int = 12, height: int = 8
+) -> xychart.Panel:
+    """Y against X instead of time: in each frame the first numeric column is X, the others are
+    plotted against it (Grafana's automatic series mapping), as points joined by lines."""
+    return (
+        _panel(xychart.Panel(), title, description, queries, span, height)
+        .unit(unit)
+        .mapping(xymodel.SeriesMapping.AUTO)
+        .show(xymodel.XYShowMode.POINTS_AND_LINES)
+        .point_size(xychart.XychartFieldConfigPointSize().fixed(4))
+        .line_width(1)
+        .legend(
+            common_builders.VizLegendOptions()
+            .display_mode(common.LegendDisplayMode.LIST)
+            .placement(common.LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+        .tooltip(
+            common_builders.VizTooltipOptions()
+            .mode(common.TooltipDisplayMode.SINGLE)
             .sort(common.SortOrder.NONE)
         )
     )

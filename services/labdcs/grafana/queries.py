@@ -36,6 +36,7 @@ STATE = _mapping("state")
 ONLINE = _mapping("online")
 ALARM = _mapping("alarm")
 COMMAND = _mapping("command")
+STATS = _mapping("cycler_stats")
 
 
 def ident(name: str) -> str:
@@ -85,6 +86,8 @@ CHANNEL = STATE.topic_tags[3]
 KIND = STATE_TAG_KEYS["device_kind"]
 POWER = ChannelKind.POWER.value
 SENSOR = ChannelKind.SENSOR.value
+CYCLER = ChannelKind.CYCLER.value
+EXPERIMENT = STATE_TAG_KEYS["experiment"]
 STATE_MEASUREMENTS = tuple(retention.state_measurements())
 
 
@@ -94,7 +97,9 @@ def _check_names() -> None:
         if mapping.topic_tags.get(2) != DEVICE:
             raise LookupError(f"{mapping.name}: the device tag is not {DEVICE!r}")
     tag(STATE, KIND)
-    for measurement in (POWER, SENSOR):
+    tag(STATE, EXPERIMENT)
+    tag(STATS, EXPERIMENT)
+    for measurement in (POWER, SENSOR, CYCLER):
         if measurement not in STATE_MEASUREMENTS:
             raise LookupError(f"no state measurement {measurement!r} in {STATE_MEASUREMENTS}")
 
@@ -118,6 +123,7 @@ def measurement_of(mapping: Mapping_) -> str:
 DEVICE_ONLINE = measurement_of(ONLINE)
 ALARMS = measurement_of(ALARM)
 COMMANDS = measurement_of(COMMAND)
+CYCLER_STATS = measurement_of(STATS)
 
 
 def source(measurement: str, policy: str | None = None) -> str:
