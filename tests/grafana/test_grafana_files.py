@@ -220,9 +220,7 @@ def test_queries_read_what_the_ingester_writes_where_it_writes_it() -> None:
                     assert name.startswith("internal_") and not policy, target.name
                     assert target.requires and target.requires["requires"] == "telegraf", target.name
                 seen.add(name)
-    # The battery station dashboard (issue 7, being added) reads the step/cycle statistics.
-    pending = {"cycler_stats"}
-    assert (events | states) - pending <= seen, f"no panel reads {(events | states) - pending - seen}"
+    assert events | states <= seen, f"no panel reads {(events | states) - seen}"
 
 
 def test_only_telegraf_panels_are_marked_and_they_say_why() -> None:
@@ -251,3 +249,18 @@ def test_layout_wraps_instead_of_running_off_the_grid() -> None:
         board.add(timeseries_panel("p", "p", [Query("SELECT 1")], "short", span=span))
     positions = [(p["gridPos"]["x"], p["gridPos"]["y"]) for p in board.to_json()["panels"]]
     assert positions == [(0, 0), (12, 0), (0, 8), (0, 16)]
+
+
+def test_station_dashboard_answers_the_experiments_page_link() -> None:
+    """The experiments page links to ``/d/labdcs-station/?var-station=<device>&var-experiment=<id>``."""
+    station = DASHBOARDS["labdcs-station.json"]
+    assert station["uid"] == "labdcs-station"
+    variables = {v["name"]: v for v in station["templating"]["list"]}
+    assert variables["station"]["type"] == "query" and not variables["station"]["multi"]
+    experiment = variables["experiment"]
+    assert experiment["type"] == "query" and "$station" in experiment["query"]
+    assert experiment["includeAll"] and experiment["allValue"] == ".*"
+    for target in targets(station):
+        assert '"device" =~ /^$station$/' in target.query, target.name
+        if "cycler" in target.query:
+            assert '"experiment" =~ /^$experiment$/' in target.query, target.name
