@@ -918,29 +918,41 @@ def station() -> Board:
     cycler = q.source(q.CYCLER, q.RAW)
 
     board.row("Now")
-    run_columns = ("experiment", "protocol", "step_index", "step_type", "cycle_index", "step_end_reason")
+
+    def newest_state(names: tuple[str, ...]) -> Query:
+        """Each channel's newest state point, whatever the time range. Read backwards with LIMIT 1
+        rather than with last(): InfluxDB then reads one point per series instead of the whole
+        history (see bench/dashboards.py)."""
+        return Query(
+            q.Select(
+                tuple(q.tag(q.STATE, name) if name == q.EXPERIMENT else _as(q.STATE, name) for name in names),
+                cycler,
+                where=where,
+                time_filter=False,
+                by_interval=False,
+                group_by=by_channel,
+                order_desc=True,
+                limit=1,
+            ),
+            alias=f"$tag_{q.CHANNEL} $col",
+        )
+
     board.add(
         stat_panel(
             "Run",
             "Each channel's last state, whatever the time range: run state, experiment, protocol, the "
             "step (position and type), the cycle and why the last step or the run ended.",
             [
-                Query(
-                    q.Select(
-                        (
-                            f"last({q.field(q.STATE, 'run_state')}) AS {q.ident(_label('run_state'))}",
-                            *(
-                                q.tag(q.STATE, name) if name == q.EXPERIMENT else _as(q.STATE, name)
-                                for name in run_columns
-                            ),
-                        ),
-                        cycler,
-                        where=where,
-                        time_filter=False,
-                        by_interval=False,
-                        group_by=by_channel,
-                    ),
-                    alias=f"$tag_{q.CHANNEL} $col",
+                newest_state(
+                    (
+                        "run_state",
+                        "experiment",
+                        "protocol",
+                        "step_index",
+                        "step_type",
+                        "cycle_index",
+                        "step_end_reason",
+                    )
                 )
             ],
             span=14,
@@ -956,22 +968,7 @@ def station() -> Board:
             "Cell now",
             "Each channel's last voltage with the current (+ charge, - discharge), temperature, time "
             "since the run started and the capacity charged and discharged in the run.",
-            [
-                Query(
-                    q.Select(
-                        (
-                            f"last({q.field(q.STATE, 'voltage')}) AS {q.ident('voltage')}",
-                            *(_as(q.STATE, name) for name in now_columns),
-                        ),
-                        cycler,
-                        where=where,
-                        time_filter=False,
-                        by_interval=False,
-                        group_by=by_channel,
-                    ),
-                    alias=f"$tag_{q.CHANNEL} $col",
-                )
-            ],
+            [newest_state(("voltage", *now_columns))],
             span=10,
         )
         .color_mode(common.BigValueColorMode.NONE)
