@@ -172,6 +172,16 @@ def _title(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+def _state_mean(
+    name: str, measurement: str, where: tuple[str, ...], group_by: tuple[str, ...], alias: str
+) -> Query:
+    """The mean per interval of a numeric state field, raw or trend as the resolution variable says."""
+    select = q.Select(
+        (q.mean(name, resolution=True),), q.state_source(measurement), where=where, group_by=group_by
+    )
+    return Query(select, alias=alias)
+
+
 # --- DCS overview -------------------------------------------------------------------------------------
 
 
@@ -300,17 +310,18 @@ def overview() -> Board:
         board.row(f"{label} channels")
         where = (f"{kind} = {q.literal(device_kind.value)}",)
         for name, what in (("v_mon", "voltage"), ("i_mon", "current")):
-            select = q.Select(
-                (q.mean(q.field_name(q.STATE, name), resolution=True),),
-                q.state_source(q.POWER),
-                where=where,
-                group_by=(device, channel),
+            mean = _state_mean(
+                q.field_name(q.STATE, name),
+                q.POWER,
+                where,
+                (device, channel),
+                f"$tag_{q.DEVICE} $tag_{q.CHANNEL}",
             )
             board.add(
                 timeseries_panel(
                     f"{label} {what} (measured)",
                     f"Measured {what} of every {label} channel (devices of kind '{device_kind.value}').",
-                    [Query(select, alias=f"$tag_{q.DEVICE} $tag_{q.CHANNEL}")],
+                    [mean],
                     _POWER_UNITS[name],
                 )
             )
@@ -319,17 +330,14 @@ def overview() -> Board:
     env = (f"{kind} = {q.literal(DeviceKind.ENV.value)}",)
     span = max(GRID_WIDTH // max(len(ENV_QUANTITIES), 1), 6)
     for quantity in ENV_QUANTITIES:
-        select = q.Select(
-            (q.mean(quantity.name, resolution=True),),
-            q.state_source(q.SENSOR),
-            where=env,
-            group_by=(device, channel),
+        mean = _state_mean(
+            quantity.name, q.SENSOR, env, (device, channel), f"$tag_{q.DEVICE} $tag_{q.CHANNEL}"
         )
         board.add(
             timeseries_panel(
                 _title(quantity.name),
                 f"{quantity.description.capitalize()} of every environment sensor.",
-                [Query(select, alias=f"$tag_{q.DEVICE} $tag_{q.CHANNEL}")],
+                [mean],
                 grafana_unit(quantity.unit),
                 span=span,
             )
@@ -457,15 +465,7 @@ def device_detail() -> Board:
         ("Current", "i_mon", (("i_limit", "limit"),)),
     ):
         panel_queries = [
-            Query(
-                q.Select(
-                    (q.mean(q.field_name(q.STATE, name), resolution=True),),
-                    q.state_source(q.POWER),
-                    where=where,
-                    group_by=by_channel,
-                ),
-                alias=f"{channel_alias} {label}",
-            )
+            _state_mean(q.field_name(q.STATE, name), q.POWER, where, by_channel, f"{channel_alias} {label}")
             for name, label in ((measured, "measured"), *others)
         ]
         board.add(
@@ -998,14 +998,8 @@ def station() -> Board:
 
     def over_time(names: tuple[str, ...]) -> list[Query]:
         return [
-            Query(
-                q.Select(
-                    (q.mean(q.field_name(q.STATE, name), resolution=True),),
-                    q.state_source(q.CYCLER),
-                    where=where,
-                    group_by=by_run,
-                ),
-                alias=f"{run_alias} {name.split('_')[0]}",
+            _state_mean(
+                q.field_name(q.STATE, name), q.CYCLER, where, by_run, f"{run_alias} {name.split('_')[0]}"
             )
             for name in names
         ]

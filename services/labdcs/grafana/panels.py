@@ -186,6 +186,19 @@ def _panel(
     )
 
 
+def _legend() -> common_builders.VizLegendOptions:
+    return (
+        common_builders.VizLegendOptions()
+        .display_mode(common.LegendDisplayMode.LIST)
+        .placement(common.LegendPlacement.BOTTOM)
+        .show_legend(True)
+    )
+
+
+def _tooltip(mode: common.TooltipDisplayMode) -> common_builders.VizTooltipOptions:
+    return common_builders.VizTooltipOptions().mode(mode).sort(common.SortOrder.NONE)
+
+
 def timeseries_panel(
     title: str, description: str, queries: Sequence[Query], unit: str, *, span: int = 12, height: int = 8
 ) -> timeseries.Panel:
@@ -196,17 +209,8 @@ def timeseries_panel(
         .fill_opacity(0)
         .show_points(common.VisibilityMode.NEVER)
         .span_nulls(False)
-        .legend(
-            common_builders.VizLegendOptions()
-            .display_mode(common.LegendDisplayMode.LIST)
-            .placement(common.LegendPlacement.BOTTOM)
-            .show_legend(True)
-        )
-        .tooltip(
-            common_builders.VizTooltipOptions()
-            .mode(common.TooltipDisplayMode.MULTI)
-            .sort(common.SortOrder.NONE)
-        )
+        .legend(_legend())
+        .tooltip(_tooltip(common.TooltipDisplayMode.MULTI))
     )
 
 
@@ -222,17 +226,8 @@ def xy_panel(
         .show(xymodel.XYShowMode.POINTS_AND_LINES)
         .point_size(xychart.XychartFieldConfigPointSize().fixed(4))
         .line_width(1)
-        .legend(
-            common_builders.VizLegendOptions()
-            .display_mode(common.LegendDisplayMode.LIST)
-            .placement(common.LegendPlacement.BOTTOM)
-            .show_legend(True)
-        )
-        .tooltip(
-            common_builders.VizTooltipOptions()
-            .mode(common.TooltipDisplayMode.SINGLE)
-            .sort(common.SortOrder.NONE)
-        )
+        .legend(_legend())
+        .tooltip(_tooltip(common.TooltipDisplayMode.SINGLE))
     )
 
 
