@@ -263,7 +263,7 @@ def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: i
             baseline = _LEADING_FIELD.sub(r"SELECT last(\1)", queries[0].removesuffix(_NEWEST), count=1)
             last_s = _median_s(lambda query=baseline: client.query(query), repeats)
             ratio = last_s / timings[0]
-            print(f"    the same with last(), All {last_s * 1000:8.1f} ms: {ratio:.0f}x the newest point")
+            print(f"    the same with last(), All {last_s * 1000:8.1f} ms: last() / newest point {ratio:.2f}")
 
     interval_s = max(1, days * 86_400 // 1000)
     print(f"\nwhole {days} d range, {interval_s} s buckets (~1000 per series), raw vs trend:")
