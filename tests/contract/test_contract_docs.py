@@ -9,11 +9,18 @@ from pydantic import BaseModel
 
 from labdcs.contract import (
     AckResult,
+    AlarmVerb,
     ChannelMeta,
     CommandMeta,
     InstrumentIdentity,
     PowerLimits,
+    PowerStatus,
     QuantityMeta,
+    RuleAction,
+    RuleHold,
+    RuleStatus,
+    RuleTarget,
+    RuleVerb,
     Verb,
     topics,
 )
@@ -28,6 +35,8 @@ MODELS: list[type[BaseModel]] = [
     CommandMeta,
     PowerLimits,
     InstrumentIdentity,
+    RuleTarget,
+    RuleHold,
 ]
 
 
@@ -46,8 +55,11 @@ def test_topics_verbs_and_results_are_described() -> None:
         topics.command("<device>", "<channel>", "<verb>"),
         topics.ack("<device>"),
         topics.alarm("<device>", "<alarm>"),
+        topics.alarm_command("<device>", "<alarm>", "<verb>"),
+        topics.heartbeat("<interlock>"),
     ):
         assert f"`{topic}`" in TEXT, topic
-    for word in [*Verb, *AckResult, *sorted(topics.RESERVED_CHANNEL_IDS)]:
+    words = [*Verb, *RuleVerb, *AlarmVerb, *AckResult, *PowerStatus, *RuleStatus, *RuleAction]
+    for word in [*words, *sorted(topics.RESERVED_CHANNEL_IDS)]:
         assert f"`{word}`" in TEXT, word
     assert topics.IDENT_PATTERN in TEXT

@@ -17,11 +17,15 @@ from labdcs.contract import (
     Command,
     CommandMeta,
     DeviceMeta,
+    Heartbeat,
     InstrumentIdentity,
     Online,
     PowerChannelState,
     PowerLimits,
     QuantityMeta,
+    RuleHold,
+    RuleState,
+    RuleTarget,
     SensorChannelState,
     decode,
     encode,
@@ -42,6 +46,10 @@ ALL_MODELS: set[type[BaseModel]] = {
     Command,
     Ack,
     Alarm,
+    RuleState,
+    RuleTarget,
+    RuleHold,
+    Heartbeat,
 }
 
 

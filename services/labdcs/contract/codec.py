@@ -18,13 +18,25 @@ from labdcs.contract.models import (
     Alarm,
     Command,
     DeviceMeta,
+    Heartbeat,
     Online,
     PowerChannelState,
+    RuleState,
     SensorChannelState,
 )
 from labdcs.contract.topics import TopicInfo, TopicKind
 
-Message = DeviceMeta | Online | PowerChannelState | SensorChannelState | Command | Ack | Alarm
+Message = (
+    DeviceMeta
+    | Online
+    | PowerChannelState
+    | SensorChannelState
+    | RuleState
+    | Command
+    | Ack
+    | Alarm
+    | Heartbeat
+)
 
 _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
     TopicKind.META: TypeAdapter(DeviceMeta),
@@ -33,6 +45,8 @@ _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
     TopicKind.COMMAND: TypeAdapter(Command),
     TopicKind.ACK: TypeAdapter(Ack),
     TopicKind.ALARM: TypeAdapter(Alarm),
+    TopicKind.ALARM_COMMAND: TypeAdapter(Command),
+    TopicKind.HEARTBEAT: TypeAdapter(Heartbeat),
 }
 
 
