@@ -278,13 +278,7 @@ def up(
 @click.option("--timeout", type=float, default=3.0, show_default=True)
 def status(host: str | None, port: int | None, as_json: bool, timeout: float) -> None:
     """Show every device: online or offline, and the last state of each channel."""
-    from labdcs.client import snapshot
-
-    settings = _client_mqtt(host, port)
-    try:
-        devices = snapshot(settings, timeout=timeout)
-    except ConnectionError as exc:
-        raise click.ClickException(str(exc)) from None
+    devices = _snapshot(host, port, timeout)
     if as_json:
         click.echo(
             json.dumps(
@@ -317,6 +311,16 @@ def status(host: str | None, port: int | None, as_json: bool, timeout: float) ->
             if alarm.active:
                 acknowledged = f" (acknowledged by {alarm.acknowledged_by})" if alarm.acknowledged_by else ""
                 click.echo(f"  alarm {alarm.alarm} [{alarm.severity.value}]: {alarm.message}{acknowledged}")
+
+
+def _snapshot(host: str | None, port: int | None, timeout: float) -> dict[str, Any]:
+    """Every device's retained picture, or a clear error when the broker cannot be reached."""
+    from labdcs.client import snapshot
+
+    try:
+        return dict(snapshot(_client_mqtt(host, port), timeout=timeout))
+    except ConnectionError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _describe_state(state: PowerChannelState | SensorChannelState | RuleState) -> str:
@@ -401,12 +405,7 @@ def alarm() -> None:
 @click.option("--timeout", type=float, default=3.0, show_default=True)
 def alarm_list(host: str | None, port: int | None, show_all: bool, timeout: float) -> None:
     """Active alarms, oldest first: device, alarm, severity, since when, acknowledged by whom."""
-    from labdcs.client import snapshot
-
-    try:
-        devices = snapshot(_client_mqtt(host, port), timeout=timeout)
-    except ConnectionError as exc:
-        raise click.ClickException(str(exc)) from None
+    devices = _snapshot(host, port, timeout)
     alarms = [a for snap in devices.values() for a in snap.alarms.values() if a.active or show_all]
     if not alarms:
         click.echo("no active alarms" if not show_all else "no alarms")

@@ -23,13 +23,11 @@ import time
 from dataclasses import dataclass, field
 
 from labdcs import __version__
-from labdcs.commands import expiry_problem, salvage_id, send_ack
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode, decode_as, encode
 from labdcs.contract.models import (
     AckResult,
     Alarm,
-    AlarmVerb,
     ChannelKind,
     ChannelMeta,
     Command,
@@ -65,7 +63,16 @@ from labdcs.drivers.base import (
     SensorDriver,
     SensorReading,
 )
-from labdcs.mqtt import MqttConnection, Will
+from labdcs.participant import (
+    Acknowledger,
+    Inbound,
+    announce,
+    connect,
+    expiry_problem,
+    handle_alarm_command,
+    salvage_id,
+    touch_health,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +118,6 @@ class _Publication:
     inhibit: str | None = None
 
 
-@dataclass(frozen=True)
-class _Inbound:
-    """A message for the worker: a command, or news from the interlock (arrival time kept)."""
-
-    topic: str
-    payload: bytes
-    retained: bool
-    at: float
-
-
 class DeviceService:
     """Runs one device until :meth:`stop`; see the module docstring for the threading model."""
 
@@ -139,7 +136,7 @@ class DeviceService:
         self._stop = threading.Event()
         self._abort_exit = threading.Event()
         self._stopping = False
-        self._inbox: queue.Queue[_Inbound] = queue.Queue(maxsize=1000)
+        self._inbox: queue.Queue[Inbound] = queue.Queue(maxsize=1000)
         self._publications: dict[str, _Publication] = {}
         self._last_ts: dict[str, int] = {}
         self.power: dict[str, PowerChannel] = {}
@@ -148,13 +145,8 @@ class DeviceService:
         self._build_channels()
         self._meta_payload = encode(self._meta())
 
-        will = Online(online=False, boot=self.boot, reason="connection lost")
-        self.connection = MqttConnection(
-            config.mqtt,
-            client_id=f"labdcs-device-{self.device}",
-            will=Will(topics.online(self.device), encode(will), qos=1, retain=True),
-            sync=True,
-        )
+        self.connection = connect(config.mqtt, f"labdcs-device-{self.device}", self.device, self.boot)
+        self._ack = Acknowledger(self.connection, self.device, log)
         self.alarms = DeviceAlarms(self.connection, self.device)
         self.connection.add_on_connect(self._on_connect)
         self.connection.subscribe(topics.commands_of(self.device), self._enqueue_command, qos=1)
@@ -303,10 +295,7 @@ class DeviceService:
     # --- network thread ---------------------------------------------------------------------------
 
     def _on_connect(self) -> None:
-        self.connection.publish(topics.meta(self.device), self._meta_payload, qos=1, retain=True)
-        online = Online(online=True, boot=self.boot, ts=now_ms())
-        self.connection.publish(topics.online(self.device), encode(online), qos=1, retain=True)
-        self.alarms.republish()
+        announce(self.connection, self.device, self.boot, self._meta_payload, self.alarms)
         for publication in self._publications.values():
             publication.dirty = True
 
@@ -316,7 +305,7 @@ class DeviceService:
             log.warning("ignoring retained message on command topic %s", topic)
             return
         try:
-            self._inbox.put_nowait(_Inbound(topic, payload, retained, time.monotonic()))
+            self._inbox.put_nowait(Inbound(topic, payload, retained, time.monotonic()))
         except queue.Full:
             info = topics.parse(topic)
             alarm = info.alarm if info else None
@@ -327,7 +316,7 @@ class DeviceService:
 
     def _enqueue_interlock(self, topic: str, payload: bytes, retained: bool) -> None:
         try:
-            self._inbox.put_nowait(_Inbound(topic, payload, retained, time.monotonic()))
+            self._inbox.put_nowait(Inbound(topic, payload, retained, time.monotonic()))
         except queue.Full:
             # A lost heartbeat makes the watchdog act sooner, never later: the safe direction.
             log.warning("worker busy: dropped %s", topic)
@@ -419,14 +408,16 @@ class DeviceService:
         if info is not None and self.safety is not None and info.device == self.safety.config.device:
             self._handle_interlock(info, message)
         elif info is not None and info.kind is TopicKind.ALARM_COMMAND:
-            self._handle_alarm_command(message.topic, message.payload)
+            handle_alarm_command(
+                message.topic, message.payload, self.alarms, self._ack, self.config.max_command_age_s
+            )
         else:
             self._handle_command(message.topic, message.payload)
         # Back to the loop: tick now, so the state shows the effect at once.
 
     def _tick(self) -> None:
         now = time.monotonic()
-        self._touch_health()
+        touch_health(self.config.health_file)
         self._watch_interlock(now)
         if not self.instrument_ok:
             if now >= self._next_retry:
@@ -563,7 +554,7 @@ class DeviceService:
             return None
         return self.safety.inhibit(channel_id, time.monotonic())
 
-    def _handle_interlock(self, info: topics.TopicInfo, message: _Inbound) -> None:
+    def _handle_interlock(self, info: topics.TopicInfo, message: Inbound) -> None:
         """News from the interlock: a heartbeat, its online status, or a rule's state."""
         assert self.safety is not None
         if info.kind is TopicKind.STATE and not message.payload:
@@ -652,27 +643,6 @@ class DeviceService:
             self.alarms.raise_alarm(order_alarm(channel.id), Severity.ERROR, message, channel.id)
         channel.apply(self._power_driver, Verb.OFF, None, now)
         self._publications[channel.id].dirty = True
-
-    def _handle_alarm_command(self, topic: str, payload: bytes) -> None:
-        info = topics.parse(topic)
-        assert info is not None and info.alarm is not None and info.verb is not None
-        alarm, verb = info.alarm, info.verb
-        try:
-            command = decode_as(TopicKind.ALARM_COMMAND, topic, payload)
-        except ContractError as exc:
-            self._ack(salvage_id(payload), "alarm", verb, None, AckResult.REJECTED, exc.problem, alarm=alarm)
-            return
-        assert isinstance(command, Command)
-        reason = expiry_problem(command, self.config.max_command_age_s)
-        if reason is None and verb != AlarmVerb.ACKNOWLEDGE:
-            accepted = ", ".join(v.value for v in AlarmVerb)
-            reason = f"unknown verb '{verb}' for alarms; accepted: {accepted}"
-        if reason is None and command.value is not None:
-            reason = f"{verb} takes no value"
-        if reason is None:
-            reason = self.alarms.acknowledge(alarm, command.user)
-        result = AckResult.ACCEPTED if reason is None else AckResult.REJECTED
-        self._ack(command.id, "alarm", verb, command.value, result, reason, command.user, alarm=alarm)
 
     # --- the instrument ---------------------------------------------------------------------------
 
@@ -832,32 +802,6 @@ class DeviceService:
             return f"unknown verb '{verb}'; channel {channel_id} is a sensor and accepts no commands"
         return None
 
-    def _ack(
-        self,
-        command_id: str | None,
-        channel: str,
-        verb: str,
-        value: float | bool | None,
-        result: AckResult,
-        reason: str | None,
-        user: str | None = None,
-        *,
-        alarm: str | None = None,
-    ) -> None:
-        send_ack(
-            self.connection,
-            self.device,
-            command_id,
-            channel,
-            verb,
-            value,
-            result,
-            reason,
-            user,
-            alarm=alarm,
-            logger=log,
-        )
-
     # --- exit ---------------------------------------------------------------------------------------
 
     def _shutdown(self) -> None:
@@ -893,10 +837,3 @@ class DeviceService:
                 return
             self._wait_and_handle_commands(self.config.ramp_tick)
             self._tick()
-
-    def _touch_health(self) -> None:
-        if self.config.health_file is not None:
-            try:
-                self.config.health_file.touch()
-            except OSError as exc:
-                log.debug("cannot touch %s: %s", self.config.health_file, exc)

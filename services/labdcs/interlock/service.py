@@ -31,13 +31,11 @@ import time
 from dataclasses import dataclass
 
 from labdcs import __version__
-from labdcs.commands import expiry_problem, salvage_id, send_ack
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode, decode_as, encode
 from labdcs.contract.models import (
     AckResult,
     Alarm,
-    AlarmVerb,
     ChannelKind,
     ChannelMeta,
     Command,
@@ -56,7 +54,16 @@ from labdcs.devices.alarms import DeviceAlarms
 from labdcs.interlock.config import InterlockConfig
 from labdcs.interlock.engine import Finding, RuleRuntime, evaluate
 from labdcs.interlock.inputs import Inputs
-from labdcs.mqtt import MqttConnection, Will
+from labdcs.participant import (
+    Acknowledger,
+    Inbound,
+    announce,
+    connect,
+    expiry_problem,
+    handle_alarm_command,
+    salvage_id,
+    touch_health,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +75,6 @@ _RULE_QUANTITIES = [
     QuantityMeta(name="condition", unit="", type="boolean", description="the condition holds now"),
     QuantityMeta(name="active", unit="", type="boolean", description="the rule is in force"),
 ]
-
-
-@dataclass(frozen=True)
-class _Inbound:
-    topic: str
-    payload: bytes
-    retained: bool
-    at: float
 
 
 @dataclass
@@ -99,7 +98,7 @@ class InterlockService:
         self.inputs = Inputs()
         self._published = {rule.name: _Published() for rule in config.rules}
         self._stop = threading.Event()
-        self._inbox: queue.Queue[_Inbound] = queue.Queue(maxsize=10_000)
+        self._inbox: queue.Queue[Inbound] = queue.Queue(maxsize=10_000)
         self._restored = False
         self._previous: dict[str, bytes] = {}
         self._last_evaluation = float("-inf")
@@ -109,13 +108,8 @@ class InterlockService:
         #: and no heartbeat is sent, so starting the stack in any order latches no rule.
         self._grace_until: float | None = time.monotonic() + config.startup_grace_s
 
-        will = Online(online=False, boot=self.boot, reason="connection lost")
-        self.connection = MqttConnection(
-            config.mqtt,
-            client_id=f"labdcs-interlock-{self.device}",
-            will=Will(topics.online(self.device), encode(will), qos=1, retain=True),
-            sync=True,
-        )
+        self.connection = connect(config.mqtt, f"labdcs-interlock-{self.device}", self.device, self.boot)
+        self._ack = Acknowledger(self.connection, self.device, log)
         self.alarms = DeviceAlarms(self.connection, self.device)
         self.connection.add_on_connect(self._on_connect)
         self._own_filters = [topics.state(self.device, "+"), topics.alarm(self.device, "+")]
@@ -128,16 +122,13 @@ class InterlockService:
     # --- network thread ---------------------------------------------------------------------------
 
     def _on_connect(self) -> None:
-        self.connection.publish(topics.meta(self.device), encode(self._meta()), qos=1, retain=True)
-        online = Online(online=True, boot=self.boot, ts=now_ms())
-        self.connection.publish(topics.online(self.device), encode(online), qos=1, retain=True)
-        self.alarms.republish()
+        announce(self.connection, self.device, self.boot, encode(self._meta()), self.alarms)
         for published in self._published.values():
             published.key = None  # republish every rule state
 
     def _enqueue(self, topic: str, payload: bytes, retained: bool) -> None:
         try:
-            self._inbox.put_nowait(_Inbound(topic, payload, retained, time.monotonic()))
+            self._inbox.put_nowait(Inbound(topic, payload, retained, time.monotonic()))
         except queue.Full:
             log.error("worker busy: dropped a message on %s", topic)
 
@@ -158,7 +149,8 @@ class InterlockService:
         self.connection.start()
         try:
             while not self._stop.is_set():
-                self._touch_health()
+                if self._healthy:
+                    touch_health(self.config.health_file)
                 self._handle_messages(self._wait_time())
                 if not self.connection.synced.is_set():
                     self._pause()
@@ -199,7 +191,7 @@ class InterlockService:
             except queue.Empty:
                 return
 
-    def _handle(self, message: _Inbound) -> None:
+    def _handle(self, message: Inbound) -> None:
         info = topics.parse(message.topic)
         if info is None:
             return
@@ -212,7 +204,7 @@ class InterlockService:
             if not message.retained:
                 self._handle_command(message)
         elif info.kind is TopicKind.ALARM_COMMAND and not message.retained:
-            self._handle_alarm_command(message)
+            handle_alarm_command(message.topic, message.payload, self.alarms, self._ack, MAX_COMMAND_AGE_S)
 
     # --- start-up ---------------------------------------------------------------------------------
 
@@ -331,7 +323,7 @@ class InterlockService:
 
     # --- commands ---------------------------------------------------------------------------------
 
-    def _handle_command(self, message: _Inbound) -> None:
+    def _handle_command(self, message: Inbound) -> None:
         info = topics.parse(message.topic)
         assert info is not None and info.channel is not None and info.verb is not None
         rule, verb = info.channel, info.verb
@@ -362,53 +354,6 @@ class InterlockService:
                 self._evaluate(time.monotonic())
         result = AckResult.ACCEPTED if reason is None else AckResult.REJECTED
         self._ack(command.id, rule, verb, command.value, result, reason, command.user)
-
-    def _handle_alarm_command(self, message: _Inbound) -> None:
-        info = topics.parse(message.topic)
-        assert info is not None and info.alarm is not None and info.verb is not None
-        alarm, verb = info.alarm, info.verb
-        try:
-            command = decode_as(TopicKind.ALARM_COMMAND, message.topic, message.payload)
-        except ContractError as exc:
-            salvaged = salvage_id(message.payload)
-            self._ack(salvaged, "alarm", verb, None, AckResult.REJECTED, exc.problem, alarm=alarm)
-            return
-        assert isinstance(command, Command)
-        reason = expiry_problem(command, MAX_COMMAND_AGE_S)
-        if reason is None and verb != AlarmVerb.ACKNOWLEDGE:
-            reason = f"unknown verb '{verb}' for alarms; accepted: {', '.join(v.value for v in AlarmVerb)}"
-        if reason is None and command.value is not None:
-            reason = f"{verb} takes no value"
-        if reason is None:
-            reason = self.alarms.acknowledge(alarm, command.user)
-        result = AckResult.ACCEPTED if reason is None else AckResult.REJECTED
-        self._ack(command.id, "alarm", verb, command.value, result, reason, command.user, alarm=alarm)
-
-    def _ack(
-        self,
-        command_id: str | None,
-        channel: str,
-        verb: str,
-        value: float | bool | None,
-        result: AckResult,
-        reason: str | None,
-        user: str | None = None,
-        *,
-        alarm: str | None = None,
-    ) -> None:
-        send_ack(
-            self.connection,
-            self.device,
-            command_id,
-            channel,
-            verb,
-            value,
-            result,
-            reason,
-            user,
-            alarm=alarm,
-            logger=log,
-        )
 
     # --- meta -------------------------------------------------------------------------------------
 
@@ -441,10 +386,3 @@ class InterlockService:
             publish_period=self.config.publish_period,
             channels=channels,
         )
-
-    def _touch_health(self) -> None:
-        if self.config.health_file is not None and self._healthy:
-            try:
-                self.config.health_file.touch()
-            except OSError as exc:
-                log.debug("cannot touch %s: %s", self.config.health_file, exc)
