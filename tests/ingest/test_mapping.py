@@ -51,7 +51,7 @@ def test_every_field_of_every_state_model_is_mapped_with_its_type() -> None:
             )
     assert mapped["v_mon"] is FieldType.FLOAT and mapped["seq"] is FieldType.INT
     assert mapped["output"] is FieldType.BOOL and mapped["status"] is FieldType.STRING
-    assert state.measurements == ("power", "sensor")
+    assert state.measurements == ("power", "sensor", "rule")
 
 
 def test_a_power_state_becomes_one_typed_point() -> None:
