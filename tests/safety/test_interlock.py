@@ -283,3 +283,26 @@ def test_a_hung_interlock_is_caught_by_the_heartbeat_timeout(
         interlock.process.send_signal(signal.SIGCONT)
     watcher.wait_for(topics.state("hv1", "ch1"), lambda s: "inhibit" not in s, after=stopped, timeout=15)
     assert bias.query(":OUTP?") in ("0", "OFF")
+
+
+def test_an_interlock_started_before_its_inputs_latches_nothing_and_waits_with_its_heartbeat(
+    scpi_sim: Sim, device_process: Start, interlock_process: Start, probe: Any
+) -> None:
+    """Start-up in any order: inputs never received do not bring rules into force during the grace,
+    and no heartbeat vouches for rules that cannot be evaluated yet."""
+    _, climate = scpi_sim("envmon")
+    climate.write("SIM:HUM 40")
+    watcher = probe("labdcs/v1/#")
+    offline_rule = {"name": "env-lost", "when": [{"offline": "env1"}], "actions": {"inhibit": ["hv1/ch1"]}}
+    interlock_process(rules(DEW_POINT, offline_rule, startup_grace_s=30.0))
+    waiting = watcher.wait_for(
+        topics.state("interlock", "dew-point"), lambda s: "waiting for inputs" in s["detail"], timeout=20
+    )
+    assert waiting.json()["status"] == "ok" and not waiting.json()["active"]
+    assert watcher.on(topics.heartbeat("interlock")) == [], "no heartbeat before the inputs are in"
+    started = time.monotonic()
+    device_process(env(climate.port))
+    watcher.wait_for(topics.heartbeat("interlock"), after=started, timeout=20)
+    for rule in ("dew-point", "env-lost"):
+        assert all(not m.json()["active"] for m in watcher.on(topics.state("interlock", rule))), rule
+    assert watcher.on(topics.alarm("interlock", "+")) == []

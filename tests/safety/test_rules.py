@@ -237,7 +237,8 @@ def test_channel_off_counts_switching_off_and_match_all_needs_every_condition() 
 
 def test_offline_and_stale_conditions() -> None:
     rule = _rule(when=[{"offline": "env1"}])
-    assert evaluate(rule, Inputs(), T, 10).holds is True
+    never = evaluate(rule, Inputs(), T, 10)
+    assert never.holds is True and never.missing, "never seen: missing, counts as holding by default"
     inputs = _inputs(env1__box=_sensor(21.0, 40.0, 6.9))
     assert evaluate(rule, inputs, T, 10).holds is False
     inputs.update(online("env1"), Online(online=False, boot="b").model_dump_json().encode(), False, T)

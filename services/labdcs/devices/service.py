@@ -370,15 +370,17 @@ class DeviceService:
             self.connection.unsubscribe(topic_filter)
         with self._previous_lock:
             previous, self._previous = self._previous, {}
+        decoded = []
         for topic, payload in sorted(previous.items()):
             try:
-                info, message = decode(topic, payload)
+                decoded.append(decode(topic, payload))
             except ContractError as exc:
                 log.warning("%s: ignoring what the previous run left: %s", self.device, exc)
-                continue
+        for _, message in decoded:  # alarms first: a restored trip keeps its alarm's times
             if isinstance(message, Alarm):
                 self.alarms.inherit(message)
-            elif isinstance(message, PowerChannelState) and message.trip and info.channel in self.power:
+        for info, message in decoded:
+            if isinstance(message, PowerChannelState) and message.trip and info.channel in self.power:
                 channel = self.power[info.channel]
                 channel.trip = message.trip
                 log.warning(

@@ -95,8 +95,8 @@ def _check(condition: Condition, inputs: Inputs, now: float, max_age: float) -> 
         return Finding(False, f"{condition.channel_off} is on")
     if isinstance(condition, DeviceOffline):
         online = inputs.is_online(condition.offline)
-        if online is None:
-            return Finding(True, f"{condition.offline} has never been seen online")
+        if online is None:  # nothing known: missing, resolved by on_missing (and the start-up grace)
+            return Finding(None, f"{condition.offline} has never been seen online")
         if not online.online:
             return Finding(True, f"{condition.offline} is offline ({online.reason or 'connection lost'})")
         return Finding(False, f"{condition.offline} is online")
@@ -104,7 +104,7 @@ def _check(condition: Condition, inputs: Inputs, now: float, max_age: float) -> 
         device, channel = split_channel(condition.stale)
         age = inputs.age(device, channel, now)
         if age is None:
-            return Finding(True, f"{condition.stale}: no state received")
+            return Finding(None, f"{condition.stale}: no state received")
         holds = age > condition.older_than_s
         relation = ">" if holds else "<="
         limit = condition.older_than_s

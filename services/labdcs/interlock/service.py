@@ -170,7 +170,9 @@ class InterlockService:
         if not self.connection.synced.is_set():
             return 0.1
         now = time.monotonic()
-        due = min(self._last_evaluation + self.config.evaluate_period_s, self._next_heartbeat)
+        due = self._last_evaluation + self.config.evaluate_period_s
+        if self._grace_until is None:  # no heartbeat is due during the start-up grace
+            due = min(due, self._next_heartbeat)
         return max(0.0, min(due - now, self.config.evaluate_period_s))
 
     def _pause(self) -> None:
