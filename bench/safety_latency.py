@@ -194,7 +194,7 @@ def main() -> int:
 
     def record(name: str, value: float) -> None:
         figures.setdefault(name, []).append(value)
-        print(f"  {name:<44} {value * 1000:8.0f} ms", flush=True)
+        print(f"  {name:<48} {value * 1000:8.0f} ms", flush=True)
 
     recorder = Recorder(port)
     try:
@@ -275,10 +275,10 @@ def main() -> int:
         f"\n{args.runs} runs; heartbeat every {HEARTBEAT_S:g} s, watchdog timeout {TIMEOUT_S:g} s, "
         "states every 1 s"
     )
-    print(f"{'figure':<44} {'median':>8} {'min':>8} {'max':>8}")
+    print(f"{'figure':<48} {'median':>8} {'min':>8} {'max':>8}")
     for name, values in figures.items():
         print(
-            f"{name:<44} {statistics.median(values) * 1000:6.0f} ms {min(values) * 1000:6.0f} ms "
+            f"{name:<48} {statistics.median(values) * 1000:6.0f} ms {min(values) * 1000:6.0f} ms "
             f"{max(values) * 1000:6.0f} ms"
         )
     ratio = statistics.median(figures["SIGSTOP: last heartbeat -> hv1 ramping down"]) / TIMEOUT_S
