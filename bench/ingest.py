@@ -246,13 +246,15 @@ def main() -> None:
 
     sustained, ceiling = median("sustained"), median("broker_ceiling")
     print(
-        f"\nlabdcs ingest benchmark, median of {args.repeats} runs ({DEVICES} devices, QoS 1, batches of 5000/1 s):"
+        f"\nlabdcs ingest benchmark, median of {args.repeats} runs "
+        f"({DEVICES} devices, QoS 1, batches of 5000 or 1 s):"
     )
     print(
         f"  sustained lossless ingest rate  {sustained:8.0f} msg/s (highest offered rate fully kept up with)"
     )
     print(
-        f"  publish-to-queryable at 1000/s  p50 {median('latency_p50_ms'):6.0f} ms   p99 {median('latency_p99_ms'):6.0f} ms"
+        f"  publish-to-queryable at 1000/s  p50 {median('latency_p50_ms'):6.0f} ms"
+        f"   p99 {median('latency_p99_ms'):6.0f} ms"
     )
     print(f"  ingester CPU per 1000 messages  {median('cpu_ms_per_1000'):8.1f} ms (at 1000 msg/s)")
     print(f"  broker ceiling (C clients)      {ceiling:8.0f} msg/s")

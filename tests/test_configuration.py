@@ -31,7 +31,9 @@ def hv(**changes: object) -> dict[str, object]:
 
 @pytest.mark.parametrize("path", sorted(DUMMY.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_dummy_configuration_is_valid(path: Path) -> None:
-    config = DeviceConfig.load(path)
+    from labdcs.devices.cycler.config import load_device_config
+
+    config = load_device_config(path)
     assert config.device == path.stem
 
 

@@ -972,10 +972,18 @@ MODELS: dict[str, type[ScpiInstrument]] = {
 }
 
 
+#: Every model create_model() builds.
+MODEL_NAMES = (*sorted(MODELS), "psb")
+
+
 def create_model(name: str, seed: int | None = None, **options: Any) -> ScpiInstrument:
-    """A fresh instrument model by driver name (``keithley2410``, ``hmp4040``, ``envmon``)."""
+    """A fresh instrument model by driver name (``keithley2410``, ``hmp4040``, ``envmon``, ``psb``)."""
+    if name == "psb":  # its own module: it brings the cell simulator and builds on this one
+        from labdcs_dummy.psb import PsbModel
+
+        return PsbModel(seed=seed, **options)
     try:
         model = MODELS[name]
     except KeyError:
-        raise ValueError(f"unknown instrument model {name!r}; known: {', '.join(sorted(MODELS))}") from None
+        raise ValueError(f"unknown instrument model {name!r}; known: {', '.join(MODEL_NAMES)}") from None
     return model(seed=seed, **options)

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from labdcs_dummy.instruments import MODELS, ScpiInstrument, create_model
+from labdcs_dummy.instruments import MODEL_NAMES, ScpiInstrument, create_model
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m labdcs_dummy.scpi_server", description="Serve a simulated SCPI instrument over TCP."
     )
-    parser.add_argument("--model", required=True, choices=sorted(MODELS), help="instrument to simulate")
+    parser.add_argument("--model", required=True, choices=MODEL_NAMES, help="instrument to simulate")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5025, help="TCP port; 0 picks a free one (default 5025)")
     parser.add_argument("--port-file", type=Path, help="write the bound port here once listening")

@@ -87,22 +87,44 @@ def device() -> None:
 
 @device.command("run")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="YAML file")
-def device_run(config_path: Path) -> None:
+@click.option(
+    "--speed",
+    default=None,
+    help="Battery stations with a simulated cell: simulated seconds per wall second, or 'max'",
+)
+def device_run(config_path: Path, speed: str | None) -> None:
     """Run one device service until SIGTERM (a second SIGTERM abandons an exit ramp-down)."""
-    from labdcs.devices.config import ConfigError, DeviceConfig
-    from labdcs.devices.service import DeviceService
-    from labdcs.drivers.registry import create_driver
+    from labdcs.devices.cycler.config import ConfigError, CyclerConfig, load_device_config
 
+    overrides = {} if speed is None else {"speed": speed}
     try:
-        config = DeviceConfig.load(config_path)
+        config = load_device_config(config_path, **overrides)
     except ConfigError as exc:
         raise click.ClickException(f"configuration error: {exc}") from None
+    if speed is not None and not isinstance(config, CyclerConfig):
+        raise click.ClickException("--speed applies to battery stations (kind: cycler) only")
     logs.configure(config.log_level)
-    try:
-        driver = create_driver(config.driver)
-    except (ValueError, ValidationError) as exc:
-        raise click.ClickException(f"configuration error in {config_path}: driver: {exc}") from None
-    service = DeviceService(config, driver)
+    service: Any
+    if isinstance(config, CyclerConfig):
+        from labdcs.clock import make_clock
+        from labdcs.devices.cycler.service import CyclerService
+        from labdcs.drivers.registry import create_source_driver
+
+        clock = make_clock(config.speed)
+        try:
+            source = create_source_driver(config.driver, clock)
+        except (ValueError, TypeError, ValidationError) as exc:
+            raise click.ClickException(f"configuration error in {config_path}: driver: {exc}") from None
+        service = CyclerService(config, source, clock)
+    else:
+        from labdcs.devices.service import DeviceService
+        from labdcs.drivers.registry import create_driver
+
+        try:
+            driver = create_driver(config.driver)
+        except (ValueError, ValidationError) as exc:
+            raise click.ClickException(f"configuration error in {config_path}: driver: {exc}") from None
+        service = DeviceService(config, driver)
     signal.signal(signal.SIGTERM, lambda *_: service.stop())
     signal.signal(signal.SIGINT, lambda *_: service.stop())
     service.run()
@@ -502,6 +524,25 @@ def gen_influxdb(output: Path | None) -> None:
     from labdcs.ingest import retention
 
     _write_generated(output, "influxdb/init/labdcs.iql", retention.render_iql())
+
+
+@gen.command("grafana")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder; default: grafana/ in the project",
+)
+def gen_grafana(output: Path | None) -> None:
+    """Grafana's provisioning (InfluxDB data source, dashboard provider) and the dashboards."""
+    from labdcs.grafana import provisioning
+    from labdcs.stack.paths import project_root
+
+    for relative, text in provisioning.render_all().items():
+        _write_generated(output / relative if output else None, f"grafana/{relative}", text)
+    for stale in provisioning.stale_dashboards(output or project_root() / "grafana"):
+        stale.unlink()
+        click.echo(f"removed {stale} (no longer generated)")
 
 
 def _write_generated(output: Path | None, default: str, text: str) -> None:

@@ -9,7 +9,7 @@ secrets are mounted, so secrets never need to sit in the process environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -92,16 +92,29 @@ class YamlSettings(BaseSettings):
     @classmethod
     def load(cls, path: Path, **overrides: Any) -> Self:
         """Read a YAML file, apply environment overrides, and validate; ConfigError says what is wrong."""
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level")
-        data.update(overrides)
-        try:
-            return cls(**data)
-        except ValidationError as exc:
-            raise ConfigError(f"{path}: {describe_validation_error(exc)}") from None
+        return validate_file(cls, path, read_mapping(path), **overrides)
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def read_mapping(path: Path) -> dict[str, Any]:
+    """The top-level mapping of a YAML configuration file; ConfigError says what is wrong."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def validate_file(cls: type[S], path: Path, data: dict[str, Any], **overrides: Any) -> S:
+    """``cls`` built from a file's mapping (the environment overriding it); ConfigError names the file."""
+    data.update(overrides)
+    try:
+        return cls(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from None

@@ -42,6 +42,7 @@ CHANNELS = {
     "command": (TopicKind.COMMAND, False),
     "ack": (TopicKind.ACK, False),
     "alarm": (TopicKind.ALARM, True),
+    "stats": (TopicKind.STATS, False),
     "alarmCommand": (TopicKind.ALARM_COMMAND, False),
     "heartbeat": (TopicKind.HEARTBEAT, False),
 }

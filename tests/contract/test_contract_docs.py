@@ -12,6 +12,7 @@ from labdcs.contract import (
     AlarmVerb,
     ChannelMeta,
     CommandMeta,
+    CyclerLimits,
     InstrumentIdentity,
     PowerLimits,
     PowerStatus,
@@ -35,6 +36,7 @@ MODELS: list[type[BaseModel]] = [
     CommandMeta,
     PowerLimits,
     InstrumentIdentity,
+    CyclerLimits,
     RuleTarget,
     RuleHold,
 ]
@@ -55,6 +57,7 @@ def test_topics_verbs_and_results_are_described() -> None:
         topics.command("<device>", "<channel>", "<verb>"),
         topics.ack("<device>"),
         topics.alarm("<device>", "<alarm>"),
+        topics.stats("<device>", "<channel>"),
         topics.alarm_command("<device>", "<alarm>", "<verb>"),
         topics.heartbeat("<interlock>"),
     ):

@@ -15,6 +15,7 @@ from labdcs.contract.topics import TopicInfo, TopicKind
         (topics.meta("hv1"), TopicInfo(TopicKind.META, "hv1")),
         (topics.online("lv1"), TopicInfo(TopicKind.ONLINE, "lv1")),
         (topics.state("env1", "box"), TopicInfo(TopicKind.STATE, "env1", channel="box")),
+        (topics.stats("station1", "ch1"), TopicInfo(TopicKind.STATS, "station1", channel="ch1")),
         (
             topics.command("lv1", "ch4", "set_current_limit"),
             TopicInfo(TopicKind.COMMAND, "lv1", channel="ch4", verb="set_current_limit"),
@@ -37,6 +38,7 @@ from labdcs.contract.topics import TopicInfo, TopicKind
         "meta",
         "online",
         "state",
+        "stats",
         "command",
         "ack",
         "alarm",
@@ -70,6 +72,7 @@ def test_builders_write_the_documented_scheme() -> None:
         "alarm",
         "alarm_cmd",
         "heartbeat",
+        "stats",
     }
 
 
@@ -150,3 +153,4 @@ def test_subscription_filters_cover_their_kind() -> None:
     assert topics.ALL_COMMANDS == "labdcs/v1/+/+/cmd/+"
     assert topics.ALL_ACKS == "labdcs/v1/+/ack"
     assert topics.ALL_ALARMS == "labdcs/v1/+/alarm/+"
+    assert topics.ALL_STATS == "labdcs/v1/+/+/stats"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from labdcs.drivers.base import PowerSupplyDriver, SensorDriver
+from labdcs.drivers.base import BidirectionalSourceDriver, PowerSupplyDriver, SensorDriver
 from labdcs.drivers.canpsu import CanPsuDriver
 from labdcs.drivers.envmon import EnvMonDriver
 from labdcs.drivers.hmp4040 import HMP4040Driver
@@ -21,15 +21,18 @@ def test_known_drivers_and_kinds() -> None:
         "hmp4040": "lv",
         "envmon": "env",
         "canpsu": "lv",
+        "psb": "cycler",
+        "canbidi": "cycler",
     }
+    expected = {"env": SensorDriver, "cycler": BidirectionalSourceDriver}
     for name, (cls, kind) in KNOWN_DRIVERS.items():
         assert cls.name == name
-        assert issubclass(cls, SensorDriver if kind == "env" else PowerSupplyDriver)
+        assert issubclass(cls, expected.get(kind, PowerSupplyDriver))
 
 
 def test_unknown_driver_lists_the_known_ones() -> None:
     with pytest.raises(
-        ValidationError, match=r"unknown driver 'keithley2400'; known drivers: canpsu, envmon"
+        ValidationError, match=r"unknown driver 'keithley2400'; known drivers: canbidi, canpsu, envmon"
     ):
         DriverSettings(name="keithley2400", resource=RESOURCE)
 

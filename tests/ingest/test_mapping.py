@@ -12,7 +12,7 @@ import pytest
 
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError
-from labdcs.contract.models import PowerChannelState, SensorChannelState
+from labdcs.contract.models import CyclerChannelState, PowerChannelState, SensorChannelState
 from labdcs.ingest import retention, telegraf
 from labdcs.ingest.lineprotocol import Point
 from labdcs.ingest.mapping import MAPPINGS, EmptyPayload, FieldType, to_points
@@ -42,7 +42,7 @@ def test_every_field_of_every_state_model_is_mapped_with_its_type() -> None:
     state = next(m for m in MAPPINGS if m.name == "state")
     mapped = {spec.path: spec.type for spec in state.fields}
     tags = {tag.path for tag in state.tags}
-    for model in (PowerChannelState, SensorChannelState):
+    for model in (PowerChannelState, SensorChannelState, CyclerChannelState):
         for name in model.model_fields:
             if name in ("ts", "kind"):
                 continue
@@ -51,7 +51,8 @@ def test_every_field_of_every_state_model_is_mapped_with_its_type() -> None:
             )
     assert mapped["v_mon"] is FieldType.FLOAT and mapped["seq"] is FieldType.INT
     assert mapped["output"] is FieldType.BOOL and mapped["status"] is FieldType.STRING
-    assert state.measurements == ("power", "sensor", "rule")
+    assert state.measurements == ("power", "sensor", "cycler", "rule")
+    assert {tag.name for tag in state.tags} == {"kind", "experiment"}, "a cycler's experiment id is a tag"
 
 
 def test_a_power_state_becomes_one_typed_point() -> None:
@@ -126,7 +127,12 @@ def test_telegraf_conf_reads_every_mapping_with_qos1_persistent_sessions() -> No
     assert all("online" not in t and "meta" not in t for t in state_topics), "availability kept out"
     assert conf["agent"]["flush_interval"] == "1s" and conf["agent"]["metric_batch_size"] == 5000
     assert "internal" in conf["inputs"]
-    assert conf["outputs"]["influxdb"][0]["database"] == "labdcs"
+    raw_output, events_output = conf["outputs"]["influxdb"]
+    assert raw_output["database"] == events_output["database"] == "labdcs"
+    assert events_output["retention_policy"] == "events" and "retention_policy" not in raw_output
+    assert (
+        set(events_output["namepass"]) == set(raw_output["namedrop"]) == set(retention.event_measurements())
+    )
 
 
 def test_committed_influxdb_init_is_generated() -> None:

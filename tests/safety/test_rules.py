@@ -29,6 +29,7 @@ from labdcs.contract.models import (
 )
 from labdcs.contract.topics import online, state
 from labdcs.devices.config import DeviceConfig, InterlockDependency
+from labdcs.devices.cycler.config import load_device_config
 from labdcs.devices.power import PowerChannel
 from labdcs.devices.safety import InterlockLink
 from labdcs.drivers.base import OutputReading
@@ -136,12 +137,12 @@ def test_check_command_lists_the_rules_or_says_what_is_wrong(tmp_path: Path) -> 
 def test_dummy_rules_match_the_dummy_devices() -> None:
     """Every channel the dummy rules act on exists, and every device acted on follows the interlock."""
     config = InterlockConfig.load(dummy_interlock_file())
-    devices = {p.stem: DeviceConfig.load(p) for p in dummy_devices_dir().glob("*.yaml")}
+    devices = {p.stem: load_device_config(p) for p in dummy_devices_dir().glob("*.yaml")}
     for rule in config.rules:
         for ref, _ in [*rule.actions.targets(), *((h, "hold") for h in rule.actions.hold)]:
             device, channel = ref.split("/")
             assert channel in {c.id for c in devices[device].channels}, ref
-            link = devices[device].interlock
+            link = getattr(devices[device], "interlock", None)
             assert link is not None and link.device == config.device, (
                 f"{device} does not follow the interlock"
             )

@@ -30,6 +30,9 @@ from labdcs.contract.models import (
     ChannelMeta,
     Command,
     CommandMeta,
+    CyclerChannelState,
+    CyclerRunState,
+    CyclerStats,
     DeviceKind,
     DeviceMeta,
     Heartbeat,
@@ -48,6 +51,7 @@ from labdcs.contract.models import (
     SensorChannelState,
     SensorStatus,
     Severity,
+    StatsScope,
     Verb,
 )
 
@@ -197,6 +201,63 @@ def _sensor_state() -> SensorChannelState:
     )
 
 
+def _cycler_state() -> CyclerChannelState:
+    return CyclerChannelState(
+        ts=_T0 + 7_260_000,
+        seq=7260,
+        boot=_BOOT,
+        run_state=CyclerRunState.RUNNING,
+        output=True,
+        mode="cc",
+        voltage=3.652,
+        current=-2.5,
+        power=-9.13,
+        temperature=28.4,
+        experiment="exp-20260101-nmc-07",
+        protocol="cc-cv-cycling v3",
+        step_index=4,
+        step_id="dchg",
+        step_type="cc",
+        cycle_index=1,
+        test_time=7260.0,
+        step_time=1500.0,
+        charge_capacity=2.512,
+        discharge_capacity=1.042,
+        charge_energy=9.81,
+        discharge_energy=3.86,
+        step_end_reason="time >= 600 s",
+    )
+
+
+def _cycler_stats() -> CyclerStats:
+    return CyclerStats(
+        scope=StatsScope.CYCLE,
+        ts=_T0 + 9_400_000,
+        boot=_BOOT,
+        experiment="exp-20260101-nmc-07",
+        cycle_index=1,
+        start=_T0 + 600_000,
+        end=_T0 + 9_400_000,
+        duration=8800.0,
+        end_reason="cycle complete",
+        charge_capacity=2.512,
+        discharge_capacity=2.509,
+        charge_energy=9.81,
+        discharge_energy=9.23,
+        coulombic_efficiency=0.9988,
+        energy_efficiency=0.9409,
+        v_min=2.75,
+        v_max=4.2,
+        v_mean=3.74,
+        i_mean=0.0,
+        t_min=25.1,
+        t_max=29.6,
+        cv_time=1510.0,
+        cv_capacity=0.167,
+        dc_resistance=0.0245,
+    )
+
+
 def _command() -> Command:
     return Command(id="op-1", value=100, user="alice", ts=_T0 + 36_000)
 
@@ -275,10 +336,10 @@ def _alarm_command() -> Command:
 
 _DESCRIPTION = f"""\
 The public API of labdcs: every device service (HV and LV supplies, environment monitors, CAN
-supplies) publishes its self-description, liveness, channel states, command acknowledgements and
-alarms over MQTT, and takes commands, under one topic scheme. This document is generated from the
-pydantic models in `labdcs.contract` (`labdcs gen asyncapi`); do not edit it by hand. The guide with
-worked examples is `docs/contract.md`.
+supplies, battery stations) publishes its self-description, liveness, channel states, command
+acknowledgements and alarms over MQTT, and takes commands, under one topic scheme. This document is
+generated from the pydantic models in `labdcs.contract` (`labdcs gen asyncapi`); do not edit it by
+hand. The guide with worked examples is `docs/contract.md`.
 
 ## Conventions
 
@@ -346,9 +407,9 @@ def _parameters() -> dict[str, Any]:
             ["ch1", "ch2", "box"],
         ),
         "verb": _param(
-            "Command verb of a power channel or of an interlock rule; the channel's meta lists the "
-            "verbs it accepts. A verb outside this list is answered with a rejected ack naming the "
-            "accepted ones.",
+            "Command verb of a power channel, a cycler channel or an interlock rule; the channel's meta "
+            "lists the verbs it accepts. A verb outside this list is answered with a rejected ack "
+            "naming the accepted ones.",
             [Verb.SET_VOLTAGE.value, Verb.ON.value, RuleVerb.RESET.value],
             enum=[verb.value for verb in (*Verb, *RuleVerb)],
         ),
@@ -429,6 +490,28 @@ def _messages() -> dict[str, Any]:
             SensorChannelState,
             _sensor_state(),
             "env1/box: temperature (degC), relative humidity (%) and dew point (degC)",
+        ),
+        "cyclerChannelState": _message(
+            "cyclerChannelState",
+            "Cycler channel state",
+            "State of one battery-cycler channel (`kind: cycler`).",
+            "Published every record period of the running step, sooner on a change of V or I beyond the "
+            "protocol's record deltas and at every step or run-state change, and every `publish_period` "
+            "while idle. Current and power are positive while charging. Capacities and energies are "
+            "cumulative over the run.",
+            CyclerChannelState,
+            _cycler_state(),
+            "station1/ch1 discharging in cycle 1",
+        ),
+        "cyclerStats": _message(
+            "cyclerStats",
+            "Cycler statistics",
+            "Statistics of a finished step or cycle of a battery-cycler channel.",
+            "One message at the end of every step (`scope: step`) and cycle (`scope: cycle`), and for the "
+            "open step and cycle when a run is stopped or aborted.",
+            CyclerStats,
+            _cycler_stats(),
+            "station1/ch1: cycle 1 complete",
         ),
         "command": _message(
             "command",
@@ -531,9 +614,9 @@ def _channels() -> dict[str, Any]:
         "state": _channel(
             topics.state("{device}", "{channel}"),
             "Channel state",
-            "Retained. State of one channel; `kind` tells power, sensor and rule channels apart.",
+            "Retained. State of one channel; `kind` tells power, sensor, cycler and rule channels apart.",
             ["device", "channel"],
-            ["powerChannelState", "sensorChannelState", "ruleState"],
+            ["powerChannelState", "sensorChannelState", "cyclerChannelState", "ruleState"],
         ),
         "command": _channel(
             topics.command("{device}", "{channel}", "{verb}"),
@@ -555,6 +638,13 @@ def _channels() -> dict[str, Any]:
             "Retained. One topic per alarm, holding its latest transition (active or cleared).",
             ["device", "alarm"],
             ["alarm"],
+        ),
+        "stats": _channel(
+            topics.stats("{device}", "{channel}"),
+            "Cycler statistics",
+            "Not retained. Statistics of every finished step and cycle of a battery-cycler channel.",
+            ["device", "channel"],
+            ["cyclerStats"],
         ),
         "alarmCommand": _channel(
             topics.alarm_command("{device}", "{alarm}", "{alarmVerb}"),
@@ -623,7 +713,7 @@ def _operations() -> dict[str, Any]:
         "sendState": _operation(
             "send",
             "state",
-            ["powerChannelState", "sensorChannelState", "ruleState"],
+            ["powerChannelState", "sensorChannelState", "cyclerChannelState", "ruleState"],
             True,
             "Publish channel states",
             "On change and at least every `publish_period` seconds, per channel (per rule for the "
@@ -640,6 +730,14 @@ def _operations() -> dict[str, Any]:
             True,
             "Publish alarms",
             "Raise, clear or acknowledge an alarm: each transition is published retained.",
+        ),
+        "sendStats": _operation(
+            "send",
+            "stats",
+            ["cyclerStats"],
+            False,
+            "Publish cycler statistics",
+            "At the end of every step and cycle of a battery-cycler channel.",
         ),
         "receiveAlarmCommand": receive_alarm_command,
         "sendHeartbeat": _operation(
@@ -687,9 +785,11 @@ PAYLOAD_MODELS: list[type[BaseModel]] = [
     Online,
     PowerChannelState,
     SensorChannelState,
+    CyclerChannelState,
     Command,
     Ack,
     Alarm,
+    CyclerStats,
     RuleState,
     Heartbeat,
 ]

@@ -17,6 +17,8 @@ from labdcs.contract.models import (
     Ack,
     Alarm,
     Command,
+    CyclerChannelState,
+    CyclerStats,
     DeviceMeta,
     Heartbeat,
     Online,
@@ -31,10 +33,12 @@ Message = (
     | Online
     | PowerChannelState
     | SensorChannelState
+    | CyclerChannelState
     | RuleState
     | Command
     | Ack
     | Alarm
+    | CyclerStats
     | Heartbeat
 )
 
@@ -45,6 +49,7 @@ _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
     TopicKind.COMMAND: TypeAdapter(Command),
     TopicKind.ACK: TypeAdapter(Ack),
     TopicKind.ALARM: TypeAdapter(Alarm),
+    TopicKind.STATS: TypeAdapter(CyclerStats),
     TopicKind.ALARM_COMMAND: TypeAdapter(Command),
     TopicKind.HEARTBEAT: TypeAdapter(Heartbeat),
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 from pydantic.config import JsonDict
@@ -54,6 +54,7 @@ class DeviceKind(StrEnum):
 class ChannelKind(StrEnum):
     POWER = "power"
     SENSOR = "sensor"
+    CYCLER = "cycler"
     RULE = "rule"
 
 
@@ -87,13 +88,21 @@ class AckResult(StrEnum):
 
 
 class Verb(StrEnum):
-    """Command verbs of power channels."""
+    """Command verbs: set_voltage to off and clear_trip for power channels, load_protocol to stop for
+    cycler channels."""
 
     SET_VOLTAGE = "set_voltage"
     SET_CURRENT_LIMIT = "set_current_limit"
     SET_RAMP_RATE = "set_ramp_rate"
     ON = "on"
     OFF = "off"
+    # cycler channels
+    LOAD_PROTOCOL = "load_protocol"
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+    # power channels: the latched trip
     CLEAR_TRIP = "clear_trip"
 
 
@@ -141,6 +150,17 @@ class PowerLimits(_Published):
     max_ramp_rate: float = Field(gt=0, description="V/s; ramp rates above are rejected")
 
 
+class CyclerLimits(_Published):
+    """The safety envelope of a cycler channel: the tighter of the cell's and the station's limits."""
+
+    v_min: float = Field(description="V; below it a run aborts")
+    v_max: float = Field(description="V; above it a run aborts")
+    i_min: float = Field(description="A, negative: the largest discharge current")
+    i_max: float = Field(description="A: the largest charge current")
+    t_max: float | None = Field(default=None, description="degC; above it a run aborts")
+    capacity: float | None = Field(default=None, description="Ah; the cell's nominal capacity (for C-rates)")
+
+
 class ChannelMeta(_Published):
     id: Ident
     label: str = ""
@@ -148,6 +168,7 @@ class ChannelMeta(_Published):
     quantities: list[QuantityMeta]
     limits: PowerLimits | None = None
     commands: list[CommandMeta] = Field(default_factory=list)
+    cycler_limits: CyclerLimits | None = Field(default=None, description="Cycler channels only")
 
 
 class DeviceMeta(_Published):
@@ -252,6 +273,43 @@ class SensorChannelState(_StateCommon):
     )
 
 
+class CyclerRunState(StrEnum):
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    ABORTED = "aborted"
+    ERROR = "error"
+
+
+class CyclerChannelState(_StateCommon):
+    """State of one battery-cycler channel: the cell's measurements and where the protocol is."""
+
+    kind: Literal[ChannelKind.CYCLER] = ChannelKind.CYCLER
+    run_state: CyclerRunState
+    output: bool = Field(description="Output switched on")
+    mode: str | None = Field(default=None, description="Regulation now: off, cc, cv or cp")
+    voltage: Reading | None = Field(default=None, description="V; measured")
+    current: Reading | None = Field(default=None, description="A; measured, + charge, - discharge")
+    power: Reading | None = Field(default=None, description="W; measured, + charge, - discharge")
+    temperature: Reading | None = Field(default=None, description="degC; cell temperature")
+    experiment: str | None = Field(default=None, description="Experiment id of the run")
+    protocol: str | None = Field(default=None, description="Name and version of the loaded protocol")
+    step_index: int = Field(ge=0, description="1-based position of the step in the protocol; 0: none")
+    step_id: str | None = Field(default=None, description="The step's id in the protocol, if it has one")
+    step_type: str | None = Field(default=None, description="rest, cc, cv, cccv, cp or pulse")
+    cycle_index: int = Field(ge=0, description="Cycles started in this run; 0 before the first")
+    test_time: Reading = Field(description="s since the run started (pauses included)")
+    step_time: Reading = Field(description="s in the present step (pauses excluded)")
+    charge_capacity: Reading = Field(description="Ah charged in this run")
+    discharge_capacity: Reading = Field(description="Ah discharged in this run")
+    charge_energy: Reading = Field(description="Wh charged in this run")
+    discharge_energy: Reading = Field(description="Wh discharged in this run")
+    step_end_reason: str | None = Field(
+        default=None, description="Why the last step (or the run) ended, e.g. 'voltage >= 4.2 V'"
+    )
+
+
 # --- safety: interlock rules ---------------------------------------------------------------------
 
 
@@ -318,8 +376,12 @@ class RuleState(_StateCommon):
     hold: list[RuleHold] = Field(default_factory=list)
 
 
-ChannelState = Annotated[PowerChannelState | SensorChannelState | RuleState, Field(discriminator="kind")]
-CHANNEL_STATE: TypeAdapter[PowerChannelState | SensorChannelState | RuleState] = TypeAdapter(ChannelState)
+ChannelState = Annotated[
+    PowerChannelState | SensorChannelState | CyclerChannelState | RuleState, Field(discriminator="kind")
+]
+CHANNEL_STATE: TypeAdapter[PowerChannelState | SensorChannelState | CyclerChannelState | RuleState] = (
+    TypeAdapter(ChannelState)
+)
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -335,6 +397,13 @@ class Command(BaseModel):
     user: str | None = Field(default=None, max_length=128, description="Who sent it, for the audit")
     ts: TimestampMs | None = Field(
         default=None, description="When it was sent; commands older than the device's max age are rejected"
+    )
+    protocol: dict[str, Any] | str | None = Field(
+        default=None,
+        description="load_protocol: the protocol document (labdcs.protocols) or its text form",
+    )
+    experiment: str | None = Field(
+        default=None, max_length=64, description="load_protocol, start: the experiment id of the run"
     )
 
 
@@ -397,3 +466,47 @@ class Heartbeat(_Published):
     period: float = Field(gt=0, description="s; the next heartbeat follows within this period")
     rules: int = Field(ge=0, description="Number of rules evaluated")
     active: int = Field(ge=0, description="Number of rules in force")
+
+
+# --- cycler statistics --------------------------------------------------------------------------
+
+
+class StatsScope(StrEnum):
+    STEP = "step"
+    CYCLE = "cycle"
+
+
+class CyclerStats(_Published):
+    """Published on ``labdcs/v1/<device>/<channel>/stats`` at the end of every step and every cycle."""
+
+    scope: StatsScope
+    ts: TimestampMs
+    boot: str
+    experiment: str | None = None
+    step_index: int | None = Field(default=None, ge=1, description="Step statistics: the step's position")
+    step_id: str | None = None
+    step_type: str | None = None
+    cycle_index: int = Field(ge=0, description="The cycle the step belongs to, or the cycle itself")
+    start: TimestampMs
+    end: TimestampMs
+    duration: Reading = Field(description="s; running time (pauses excluded)")
+    end_reason: str | None = None
+    charge_capacity: Reading = Field(description="Ah")
+    discharge_capacity: Reading = Field(description="Ah")
+    charge_energy: Reading = Field(description="Wh")
+    discharge_energy: Reading = Field(description="Wh")
+    coulombic_efficiency: Reading | None = Field(
+        default=None, description="Cycles: discharge / charge capacity; absent without a charge"
+    )
+    energy_efficiency: Reading | None = Field(default=None, description="Cycles: discharge / charge energy")
+    v_min: Reading | None = Field(default=None, description="V")
+    v_max: Reading | None = Field(default=None, description="V")
+    v_mean: Reading | None = Field(default=None, description="V, time-weighted")
+    i_mean: Reading | None = Field(default=None, description="A, time-weighted, signed")
+    t_min: Reading | None = Field(default=None, description="degC")
+    t_max: Reading | None = Field(default=None, description="degC")
+    cv_time: Reading = Field(description="s in constant-voltage regulation")
+    cv_capacity: Reading = Field(description="Ah passed in constant-voltage regulation")
+    dc_resistance: Reading | None = Field(
+        default=None, description="Ohm; mean dV/dI over one sample period after each current step"
+    )

@@ -14,6 +14,7 @@ topic                                      retained  payload (models in labdcs.c
 ``labdcs/v1/<device>/alarm/<alarm>``       yes       Alarm (its latest transition)
 ``labdcs/v1/<device>/alarm/<a>/cmd/<v>``   no        Command (acknowledge an alarm)
 ``labdcs/v1/<device>/heartbeat``           no        Heartbeat (the interlock service)
+``labdcs/v1/<device>/<channel>/stats``     no        CyclerStats (end of each step and cycle)
 =========================================  ========  ==========================================
 """
 
@@ -43,6 +44,7 @@ class TopicKind(StrEnum):
     COMMAND = "cmd"
     ACK = "ack"
     ALARM = "alarm"
+    STATS = "stats"
     ALARM_COMMAND = "alarm_cmd"
     HEARTBEAT = "heartbeat"
 
@@ -98,6 +100,10 @@ def alarm(device: str, alarm_id: str) -> str:
     return f"{PREFIX}/{device}/alarm/{alarm_id}"
 
 
+def stats(device: str, channel: str) -> str:
+    return f"{PREFIX}/{device}/{channel}/stats"
+
+
 def commands_of(device: str) -> str:
     """Subscription filter for every command addressed to one device."""
     return f"{PREFIX}/{device}/+/cmd/+"
@@ -123,6 +129,7 @@ ALL_STATE = f"{PREFIX}/+/+/state"
 ALL_ACKS = f"{PREFIX}/+/ack"
 ALL_ALARMS = f"{PREFIX}/+/alarm/+"
 ALL_COMMANDS = f"{PREFIX}/+/+/cmd/+"
+ALL_STATS = f"{PREFIX}/+/+/stats"
 ALL_ALARM_COMMANDS = f"{PREFIX}/+/alarm/+/cmd/+"
 ALL_HEARTBEATS = f"{PREFIX}/+/heartbeat"
 
@@ -154,6 +161,8 @@ def parse(topic: str) -> TopicInfo | None:
         return None
     if rest[1:] == ["state"]:
         return TopicInfo(TopicKind.STATE, device, channel=channel)
+    if rest[1:] == ["stats"]:
+        return TopicInfo(TopicKind.STATS, device, channel=channel)
     if len(rest) == 3 and rest[1] == "cmd":
         # The verb is returned even when it is not a valid id, so the device can reject it by name.
         return TopicInfo(TopicKind.COMMAND, device, channel=channel, verb=rest[2])

@@ -15,9 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from labdcs.contract.models import ChannelKind, DeviceKind, Ident
 from labdcs.contract.topics import RESERVED_CHANNEL_IDS
 from labdcs.drivers.registry import DriverSettings
-from labdcs.settings import ConfigError, MqttSettings, YamlSettings
+from labdcs.settings import ConfigError, MqttSettings, YamlSettings, read_mapping, validate_file
 
-__all__ = ["ChannelConfig", "ConfigError", "DeviceConfig", "InterlockDependency"]
+__all__ = [
+    "ChannelConfig",
+    "ConfigError",
+    "DeviceConfig",
+    "InterlockDependency",
+    "read_mapping",
+    "validate_file",
+]
 
 
 class ChannelConfig(BaseModel):

@@ -16,6 +16,16 @@ from labdcs.drivers.base import OutputReading, PowerSupplyDriver
 
 _EPSILON_V = 1e-9
 
+#: The verbs a power channel accepts (the others in Verb are the cyclers').
+POWER_VERBS = (
+    Verb.SET_VOLTAGE,
+    Verb.SET_CURRENT_LIMIT,
+    Verb.SET_RAMP_RATE,
+    Verb.ON,
+    Verb.OFF,
+    Verb.CLEAR_TRIP,
+)
+
 
 class CommandRejected(ValueError):
     """A command that must not reach the instrument; the message is the ack's reason."""
@@ -133,7 +143,7 @@ class PowerChannel:
             if verb == Verb.ON and self.trip is not None:
                 raise CommandRejected(f"channel tripped ({self.trip}): send clear_trip first")
             return None
-        accepted = ", ".join(v.value for v in Verb)
+        accepted = ", ".join(v.value for v in POWER_VERBS)
         raise CommandRejected(f"unknown verb '{verb}'; this channel accepts: {accepted}")
 
     def apply(self, driver: PowerSupplyDriver, verb: str, argument: float | None, now: float) -> None:

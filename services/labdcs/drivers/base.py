@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 class InstrumentError(RuntimeError):
@@ -122,3 +123,75 @@ class SensorDriver(Driver):
     @abstractmethod
     def read(self, channel: int) -> SensorReading:
         """Read every quantity of one channel."""
+
+
+# --- bidirectional sources (battery cyclers) ------------------------------------------------------
+
+
+class RegulationMode(StrEnum):
+    """What a bidirectional source regulates right now."""
+
+    OFF = "off"
+    CC = "cc"
+    CV = "cv"
+    CP = "cp"
+
+
+@dataclass(frozen=True)
+class SourceRatings:
+    """What a bidirectional source can do on one channel (charge = source, discharge = sink)."""
+
+    max_voltage: float
+    max_charge_current: float
+    max_discharge_current: float
+    max_power: float
+    min_voltage: float = 0.0
+
+
+@dataclass(frozen=True)
+class SourceSetpoint:
+    """Everything that sets a bidirectional source's operating point, programmed together.
+
+    The source holds ``voltage`` unless that takes more than ``charge_current`` (into the cell) or
+    ``discharge_current`` (out of it) or the power limits; then it regulates that limit. So a CC
+    charge to 4.2 V is ``voltage=4.2, charge_current=I, discharge_current=0``, a CV hold is
+    ``voltage=V`` with both currents at their limits, and the source itself never overshoots.
+    """
+
+    voltage: float
+    charge_current: float
+    discharge_current: float
+    charge_power: float | None = None
+    discharge_power: float | None = None
+
+
+@dataclass(frozen=True)
+class SourceReading:
+    """One consistent snapshot; current and power are positive while charging the cell."""
+
+    voltage: float
+    current: float
+    power: float
+    output_on: bool
+    mode: RegulationMode
+    temperature: float | None = None
+
+
+class BidirectionalSourceDriver(Driver):
+    """A source that can also sink (a bidirectional supply, or a supply plus an electronic load)."""
+
+    @abstractmethod
+    def ratings(self, channel: int) -> SourceRatings:
+        """The instrument's own ratings for this channel."""
+
+    @abstractmethod
+    def program(self, channel: int, setpoint: SourceSetpoint) -> None:
+        """Program voltage, current and power limits (in an order that never overshoots)."""
+
+    @abstractmethod
+    def set_output(self, channel: int, on: bool) -> None:
+        """Switch the output on or off."""
+
+    @abstractmethod
+    def read(self, channel: int) -> SourceReading:
+        """Measure voltage, current, power, temperature and the regulation mode."""

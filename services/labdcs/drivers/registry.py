@@ -12,19 +12,22 @@ silently fall back to a default) and :func:`create_driver` turns it into a drive
 from __future__ import annotations
 
 import importlib
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from labdcs.drivers.base import PowerSupplyDriver, SensorDriver
+from labdcs.clock import Clock
+from labdcs.drivers.base import BidirectionalSourceDriver, PowerSupplyDriver, SensorDriver
+from labdcs.drivers.canbidi import CanBidiDriver
 from labdcs.drivers.canpsu import NODE_ID_MASK, CanPsuDriver
 from labdcs.drivers.envmon import EnvMonDriver
 from labdcs.drivers.hmp4040 import HMP4040Driver
 from labdcs.drivers.keithley2410 import Keithley2410Driver
+from labdcs.drivers.psb import PsbDriver
 from labdcs.drivers.scpi import check_resource_name
 
-DriverKind = Literal["hv", "lv", "env"]
-DriverClass = type[PowerSupplyDriver] | type[SensorDriver]
+DriverKind = Literal["hv", "lv", "env", "cycler"]
+DriverClass = type[PowerSupplyDriver] | type[SensorDriver] | type[BidirectionalSourceDriver]
 
 #: name -> (driver class, kind of device it serves).
 KNOWN_DRIVERS: dict[str, tuple[DriverClass, DriverKind]] = {
@@ -32,9 +35,13 @@ KNOWN_DRIVERS: dict[str, tuple[DriverClass, DriverKind]] = {
     "hmp4040": (HMP4040Driver, "lv"),
     "envmon": (EnvMonDriver, "env"),
     "canpsu": (CanPsuDriver, "lv"),
+    "psb": (PsbDriver, "cycler"),
+    "canbidi": (CanBidiDriver, "cycler"),
 }
-SCPI_DRIVERS = frozenset({"keithley2410", "hmp4040", "envmon"})
-CAN_DRIVERS = frozenset({"canpsu"})
+SCPI_DRIVERS = frozenset({"keithley2410", "hmp4040", "envmon", "psb"})
+CAN_DRIVERS = frozenset({"canpsu", "canbidi"})
+#: SCPI drivers whose simulated twin can run inside the device process (``simulate: true``, no resource).
+SCPI_SIMULATABLE = frozenset({"psb"})
 _CAN_FIELDS = ("interface", "channel", "bitrate", "node_id", "simulate")
 
 
@@ -56,10 +63,18 @@ class DriverSettings(BaseModel):
     bitrate: int = Field(500000, gt=0, description="CAN bit rate in bit/s")
     node_id: int = Field(1, ge=1, le=NODE_ID_MASK, description="CAN node id of the supply (1..63)")
     simulate: bool = Field(
-        False, description="canpsu: start the simulated node from labdcs_dummy on the same virtual bus"
+        False,
+        description="canpsu, canbidi: start the simulated node from labdcs_dummy on the same virtual bus; "
+        "psb: run the simulated supply and cell inside the device process",
     )
     # multi-head sensors
     channels: int = Field(1, ge=1, le=64, description="envmon: number of sensor heads")
+    # battery stations
+    cell: dict[str, Any] | None = Field(
+        None,
+        description="simulated stations (simulate: true): the simulated cell, "
+        "labdcs_dummy.cell.CellParameters (chemistry, capacity_ah, soc, ...)",
+    )
 
     @field_validator("name")
     @classmethod
@@ -75,7 +90,15 @@ class DriverSettings(BaseModel):
 
     @model_validator(mode="after")
     def _fields_fit_driver(self) -> DriverSettings:
-        if self.name in SCPI_DRIVERS:
+        if self.cell is not None and not self.simulate:
+            raise ValueError("'cell' describes the simulated cell: it needs simulate: true")
+        if self.name in SCPI_SIMULATABLE and self.simulate:
+            if self.resource is not None:
+                raise ValueError(
+                    f"driver {self.name!r} with simulate: true runs its simulated twin in the process; "
+                    "drop 'resource' (or drop simulate to reach a simulator over TCP)"
+                )
+        elif self.name in SCPI_DRIVERS:
             if not self.resource:
                 raise ValueError(
                     f"driver {self.name!r} talks SCPI and needs 'resource' (a VISA resource string, "
@@ -109,8 +132,12 @@ class DriverSettings(BaseModel):
         return self
 
 
-def create_driver(settings: DriverSettings) -> PowerSupplyDriver | SensorDriver:
-    """A driver for ``settings`` (not yet opened)."""
+def create_driver(
+    settings: DriverSettings, clock: Clock | None = None
+) -> PowerSupplyDriver | SensorDriver | BidirectionalSourceDriver:
+    """A driver for ``settings`` (not yet opened); ``clock`` drives a simulated battery station."""
+    if settings.name in ("psb", "canbidi"):
+        return create_source_driver(settings, clock)
     if settings.name == "keithley2410":
         assert settings.resource is not None
         return Keithley2410Driver(settings.resource, settings.visa_library, settings.timeout_s)
@@ -140,3 +167,39 @@ def create_driver(settings: DriverSettings) -> PowerSupplyDriver | SensorDriver:
             simulator=simulator,
         )
     raise AssertionError(f"driver {settings.name!r} is in KNOWN_DRIVERS but create_driver cannot build it")
+
+
+def create_source_driver(settings: DriverSettings, clock: Clock | None = None) -> BidirectionalSourceDriver:
+    """A battery-station driver; with ``simulate`` its simulated twin (and cell) runs on ``clock``."""
+    station = None
+    if settings.simulate:
+        # Dummy-stack code, imported only when asked for (production installs may lack it).
+        cell_module = importlib.import_module("labdcs_dummy.cell")
+        cell = cell_module.CellParameters(**(settings.cell or {}))
+        if settings.name == "psb":
+            psb = importlib.import_module("labdcs_dummy.psb")
+            model = psb.PsbModel(clock=clock, cell=cell)
+            return PsbDriver(
+                "TCPIP::simulated::0::SOCKET", timeout_s=settings.timeout_s, handler=model.handle
+            )
+        station_module = importlib.import_module("labdcs_dummy.station")
+        ratings = station_module.StationRatings(max_voltage=65.0, max_current=32.0, max_power=1000.0)
+        station = station_module.SimulatedStation(cell, clock=clock, ratings=ratings)
+    if settings.name == "psb":
+        assert settings.resource is not None
+        return PsbDriver(settings.resource, settings.visa_library, settings.timeout_s)
+    simulator = None
+    if station is not None:
+        node_module = importlib.import_module("labdcs_dummy.bidi_node")
+        simulator = node_module.BidiNode(
+            station, channel=settings.channel, node_id=settings.node_id, interface=settings.interface
+        )
+        simulator.start()
+    return CanBidiDriver(
+        interface=settings.interface,
+        channel=settings.channel,
+        bitrate=settings.bitrate,
+        node_id=settings.node_id,
+        timeout_s=settings.timeout_s,
+        simulator=simulator,
+    )

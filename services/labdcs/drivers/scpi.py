@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pyvisa
+from pymeasure.adapters import Adapter
 from pyvisa import constants as visa_constants
 from pyvisa import errors as visa_errors
 from pyvisa import rname
@@ -300,14 +301,7 @@ class ScpiDriver(Driver):
     def open(self) -> None:
         if self._instrument is not None:
             return
-        adapter = open_adapter(
-            self.resource,
-            self.visa_library,
-            self.timeout_s,
-            read_termination=self.read_termination,
-            write_termination=self.write_termination,
-            baud_rate=self.baud_rate,
-        )
+        adapter = self._open_adapter()
         self._adapter = adapter
         try:
             instrument = self._create_instrument(adapter)
@@ -323,6 +317,17 @@ class ScpiDriver(Driver):
             ) from exc
         self._instrument = instrument
         log.debug("%s: connected", self.label)
+
+    def _open_adapter(self) -> Any:
+        """The PyMeasure adapter to talk through; a simulated instrument may bring its own."""
+        return open_adapter(
+            self.resource,
+            self.visa_library,
+            self.timeout_s,
+            read_termination=self.read_termination,
+            write_termination=self.write_termination,
+            baud_rate=self.baud_rate,
+        )
 
     def close(self) -> None:
         self._drop()
@@ -386,3 +391,30 @@ class ScpiDriver(Driver):
                 f"(channels {channels.start}..{channels.stop - 1})"
             )
         return channel
+
+
+class LoopbackAdapter(Adapter):  # type: ignore[misc]
+    """A PyMeasure adapter that hands each message to a function in the same process.
+
+    For simulated instruments that must share state with the caller (the simulated cell and the
+    cycler share one clock, so a run can go faster than real time): the driver code and the SCPI
+    text are exactly those of the real instrument, only the socket is left out.
+    """
+
+    def __init__(self, handler: Callable[[str], str | None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handler = handler
+        self._replies: list[str] = []
+
+    def _write(self, command: str, **kwargs: Any) -> None:
+        reply = self._handler(command)
+        if reply is not None:
+            self._replies.append(reply)
+
+    def _read(self, **kwargs: Any) -> str:
+        if not self._replies:
+            raise TimeoutError("no answer: the simulated instrument sent nothing")
+        return self._replies.pop(0)
+
+    def close(self) -> None:
+        self._replies.clear()

@@ -17,6 +17,7 @@ measurement         tags                                    fields
 ``device_online``   device                                  online, boot, reason
 ``alarm``           device, alarm, severity                 active, message, raised, cleared, ...
 ``command``         device, channel, verb, result           id, reason
+``cycler_stats``    device, channel, scope, experiment      capacities, energies, efficiencies, ...
 ==================  ======================================  ===========================================
 """
 
@@ -33,7 +34,7 @@ from pydantic import BaseModel
 
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode
-from labdcs.contract.models import CHANNEL_STATE, Ack, Alarm, Online
+from labdcs.contract.models import CHANNEL_STATE, Ack, Alarm, CyclerStats, Online
 from labdcs.contract.topics import TopicKind
 from labdcs.ingest.lineprotocol import FieldValue, Point
 
@@ -199,6 +200,9 @@ def _build() -> tuple[Mapping_, ...]:
     _, online_fields, _ = _model_fields(Online, {"ts"}, {})
     _, alarm_fields, _ = _model_fields(Alarm, {"ts", "alarm", "device", "severity"}, {})
     _, ack_fields, _ = _model_fields(Ack, {"ts", "device", "channel", "verb", "result"}, {})
+    stats_tags, stats_fields, _ = _model_fields(
+        CyclerStats, {"ts"}, {"scope": "scope", "experiment": "experiment"}
+    )
     return (
         Mapping_(
             name="state",
@@ -247,6 +251,17 @@ def _build() -> tuple[Mapping_, ...]:
             ),
             fields=tuple(ack_fields),
             measurements=("command",),
+        ),
+        Mapping_(
+            name="cycler_stats",
+            description="Battery station statistics at the end of every step and cycle",
+            topic_kind=TopicKind.STATS,
+            topic_filter=topics.ALL_STATS,
+            topic_tags={2: "device", 3: "channel"},
+            measurement="cycler_stats",
+            tags=tuple(stats_tags),
+            fields=tuple(stats_fields),
+            measurements=("cycler_stats",),
         ),
     )
 

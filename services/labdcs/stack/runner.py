@@ -13,6 +13,7 @@ from pathlib import Path
 
 from labdcs.client import wait_online
 from labdcs.devices.config import ConfigError, DeviceConfig
+from labdcs.devices.cycler.config import CyclerConfig, load_device_config
 from labdcs.ingest import mapping, retention
 from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
 from labdcs.interlock.config import InterlockConfig
@@ -29,7 +30,7 @@ from labdcs.stack.processes import ManagedProcess, StartError
 log = logging.getLogger(__name__)
 
 #: Drivers whose dummy twin is a separate simulated-instrument process (CAN nodes run in-process).
-SCPI_SIMULATED = frozenset({"keithley2410", "hmp4040", "envmon"})
+SCPI_SIMULATED = frozenset({"keithley2410", "hmp4040", "envmon", "psb"})
 DATABASE = mapping.DATABASE
 
 
@@ -166,7 +167,7 @@ class Stack:
     def _start_devices(self) -> None:
         for path in self._device_configs():
             try:
-                config = DeviceConfig.load(path)
+                config = load_device_config(path)
             except ConfigError as exc:
                 raise StartError(f"invalid device configuration: {exc}") from None
             env = {
@@ -230,7 +231,7 @@ class Stack:
         self.interlock = _Device(config.device, path, process)
         self._wait_online([self.interlock])
 
-    def _start_simulator(self, config: DeviceConfig) -> ManagedProcess:
+    def _start_simulator(self, config: DeviceConfig | CyclerConfig) -> ManagedProcess:
         port = free_port()
         name = f"sim-{config.device}"
         process = ManagedProcess(

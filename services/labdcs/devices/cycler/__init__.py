@@ -1,0 +1,1 @@
+"""Battery stations (device kind ``cycler``): configuration, protocol engine and device service."""
