@@ -418,7 +418,7 @@ def test_stack_parses_and_validates(name: str) -> None:
     parsed = PyCompose.from_yaml(yaml.safe_dump(model, sort_keys=False))
     parsed.validate()  # networks, volumes, secrets and configs referenced are declared
     assert parsed.name == "labdcs"
-    assert {"mosquitto", "influxdb"} <= set(parsed.service_names())
+    assert {"mosquitto", "influxdb", "nodered", "nodered-modules"} <= set(parsed.service_names())
     if DUMMY in STACKS[name]:
         expected = {"sim-hv1", "sim-hv2", "sim-lv1", "sim-env1", "hv1", "hv2", "lv1", "env1", "can1"}
         assert expected <= set(parsed.service_names())
@@ -512,6 +512,11 @@ def test_depends_on_waits_for_health(name: str) -> None:
         for dependency, spec in _as_mapping("depends_on", service.get("depends_on") or {}).items():
             assert dependency in all_services, f"{service_name} depends on unknown service {dependency}"
             condition = (spec or {}).get("condition", "service_started")
+            if condition == "service_completed_successfully":
+                assert all_services[dependency].get("restart") == "no", (
+                    f"{service_name} waits for {dependency} to complete, but it is not a one-shot job"
+                )
+                continue
             if condition == "service_started":
                 assert (service_name, dependency) in STARTED_OK, (
                     f"{service_name} -> {dependency}: use condition: service_healthy "
@@ -538,8 +543,8 @@ def test_dev_ports_bind_loopback_by_default() -> None:
     published = [
         (name, port) for name, service in services(load(DEV)).items() for port in service.get("ports", [])
     ]
-    # MQTT, InfluxDB, Grafana, MongoDB (Node-RED adds 1880 once it is in the stack).
-    assert {port.rsplit(":", 1)[-1] for _, port in published} >= {"1883", "8086", "3000", "27017"}
+    # MQTT, InfluxDB, Grafana, MongoDB, Node-RED.
+    assert {port.rsplit(":", 1)[-1] for _, port in published} == {"1883", "8086", "3000", "27017", "1880"}
     for name, port in published:
         assert isinstance(port, str), f"{DEV}: {name} port {port!r} must be a quoted string"
         assert port.startswith("127.0.0.1:"), f"{DEV}: {name} publishes {port} beyond loopback by default"
@@ -679,6 +684,31 @@ def test_device_configs_match_their_services() -> None:
             assert model == config["driver"]["name"], (
                 f"{name}: driver {config['driver']['name']}, {simulator} {model}"
             )
+
+
+def test_nodered_runs_the_project_folder_in_the_pinned_official_image() -> None:
+    """The official image of the Node-RED version nodered/package.json pins, with ./nodered mounted:
+    its settings, its flows and the one-shot job installing its node packages."""
+    package = json.loads((ROOT / "nodered" / "package.json").read_text(encoding="utf-8"))
+    version = package["peerDependencies"]["node-red"]
+    all_services = services(stack("base"))
+    nodered, modules = all_services["nodered"], all_services["nodered-modules"]
+    for service in (nodered, modules):
+        image = service["image"]
+        assert image.startswith(f"nodered/node-red:{version}-") or image == f"nodered/node-red:{version}", (
+            f"{image} is not Node-RED {version}, the version nodered/package.json pins"
+        )
+        mounts = {str(entry).split(":")[1]: str(entry).split(":")[0] for entry in service["volumes"]}
+        assert mounts.get("/labdcs/nodered") == "./nodered" and mounts.get("/data") == "nodered-data"
+    env = _as_mapping("environment", nodered["environment"])
+    assert env["FLOWS"] == "/labdcs/nodered/flows.json"
+    assert option(command_of(nodered), "--settings") == "/labdcs/nodered/settings.js"
+    assert env["LABDCS_MQTT__HOST"] == "mosquitto" and env["NODERED_SECRETS_DIR"].startswith("/data/")
+    assert not any("PASSWORD" in key and not key.endswith("_FILE") for key in env), "a secret in the file"
+    assert modules["entrypoint"][-1] == "/labdcs/nodered/install-modules.sh"
+    for name in ("settings.js", "flows.json", "install-modules.sh", "package-lock.json"):
+        assert (ROOT / "nodered" / name).is_file(), f"nodered/{name} is missing"
+    assert nodered["depends_on"]["nodered-modules"]["condition"] == "service_completed_successfully"
 
 
 def test_dockerfile() -> None:

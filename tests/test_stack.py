@@ -12,6 +12,7 @@ from pathlib import Path
 from labdcs.client import snapshot
 from labdcs.contract.models import PowerChannelState, SensorChannelState
 from labdcs.ingest.influx import InfluxClient, InfluxSettings
+from labdcs.nodered import runtime as nodered
 from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import influxd_binary
 from labdcs.stack.paths import free_port, port_open
@@ -21,7 +22,7 @@ DUMMY_DEVICES = {"hv1": 1, "hv2": 1, "lv1": 4, "env1": 1, "can1": 2, "interlock"
 
 
 def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    mqtt_port, influx_port = free_port(), free_port()
+    mqtt_port, influx_port, nodered_port = free_port(), free_port(), free_port()
     output = tmp_path / "up.out"
     with output.open("wb") as out:
         up = subprocess.Popen(
@@ -37,6 +38,8 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
                 str(mqtt_port),
                 "--influx-port",
                 str(influx_port),
+                "--nodered-port",
+                str(nodered_port),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -52,6 +55,11 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
             assert name in text, f"{name} missing from the summary:\n{text}"
         if influxd_binary():
             assert port_open("127.0.0.1", influx_port) and "influxdb" in text
+        if nodered.installed():
+            assert nodered.ready(f"http://127.0.0.1:{nodered_port}") and "nodered" in text
+            # First start: the generated passwords are shown this once.
+            password = (tmp_path / "data" / "secrets" / "nodered" / "operator-password").read_text().strip()
+            assert f"operator   {password}" in text
 
         def all_publishing() -> dict[str, object] | None:
             devices = snapshot(MqttSettings(host="127.0.0.1", port=mqtt_port), timeout=3)
@@ -121,5 +129,6 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
     assert "stopped." in text
     assert not port_open("127.0.0.1", mqtt_port), "the broker is still listening"
     assert not port_open("127.0.0.1", influx_port), "InfluxDB is still listening"
+    assert not port_open("127.0.0.1", nodered_port), "Node-RED is still listening"
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
     assert leftovers == [], f"processes left running: {leftovers}"

@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import Field, ValidationError
@@ -19,6 +19,9 @@ from labdcs import __version__, logs
 from labdcs.contract.codec import describe_validation_error
 from labdcs.contract.models import AckResult, PowerChannelState, RuleState, SensorChannelState
 from labdcs.settings import MqttSettings
+
+if TYPE_CHECKING:
+    from labdcs.nodered.runtime import Login
 
 log = logging.getLogger("labdcs")
 
@@ -240,6 +243,8 @@ def interlock_check(config_path: Path) -> None:
 @click.option("--mqtt-port", type=int, default=1883, show_default=True)
 @click.option("--influx-port", type=int, default=8086, show_default=True)
 @click.option("--no-influx", is_flag=True, help="Do not start InfluxDB even when it is installed")
+@click.option("--nodered-port", type=int, default=1880, show_default=True)
+@click.option("--no-nodered", is_flag=True, help="Do not start Node-RED even when it is installed")
 @click.option(
     "--interlock",
     "interlock_file",
@@ -254,6 +259,8 @@ def up(
     mqtt_port: int,
     influx_port: int,
     no_influx: bool,
+    nodered_port: int,
+    no_nodered: bool,
     interlock_file: Path | None,
 ) -> None:
     """Start the stack natively, without Docker; Ctrl-C stops everything cleanly."""
@@ -268,6 +275,8 @@ def up(
         mqtt_port=mqtt_port,
         influx_port=influx_port,
         influx=False if no_influx else None,
+        nodered_port=nodered_port,
+        nodered=False if no_nodered else None,
         interlock=interlock_file,
     )
     stack = Stack(options)
@@ -283,6 +292,8 @@ def up(
     click.echo(f"\nMQTT      mqtt://127.0.0.1:{mqtt_port}   (try: labdcs status --port {mqtt_port})")
     if stack.influx_url:
         click.echo(f"InfluxDB  {stack.influx_url}   database 'labdcs'")
+    if stack.nodered_url:
+        _echo_nodered(stack.nodered_url, stack.nodered_logins, stack.nodered_first_start)
     click.echo("\nPress Ctrl-C to stop.", err=False)
     sys.stdout.flush()
     try:
@@ -291,6 +302,24 @@ def up(
         click.echo("stopping ...")
         stack.stop()
         click.echo("stopped.")
+
+
+def _echo_nodered(url: str, logins: list[Login], first_start: bool) -> None:
+    from labdcs.nodered.runtime import DASHBOARD_PATH
+
+    where = {"admin": f"{url}/   (flow editor)", "operator": f"{url}{DASHBOARD_PATH}   (control dashboard)"}
+    for index, login in enumerate(logins):
+        label = "Node-RED" if index == 0 else ""
+        click.echo(f"{label:<9} {where.get(login.role, url)}  login: {login.user}")
+    generated = [(login, login.password_file) for login in logins if login.password_file is not None]
+    if first_start and generated:
+        click.echo("          First start: passwords generated, shown this once (kept, mode 0600, in")
+        click.echo(f"          {generated[0][1].parent}):")
+        for login, _ in generated:
+            click.echo(f"            {login.user:<10} {login.password()}")
+    elif generated:
+        for login, file in generated:
+            click.echo(f"          password of {login.user}: {file}")
 
 
 @cli.command()
@@ -552,6 +581,20 @@ def _write_generated(output: Path | None, default: str, text: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     click.echo(f"wrote {target}")
+
+
+@gen.command("nodered-flows")
+def gen_nodered_flows() -> None:
+    """nodered/flows.json with the code of its provisioned nodes taken from nodered/src/."""
+    from labdcs.nodered.flows import FlowsError, generate
+    from labdcs.nodered.runtime import nodered_dir
+
+    folder = nodered_dir()
+    try:
+        changed = generate(folder / "flows.json", folder / "src")
+    except FlowsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{'wrote' if changed else 'unchanged:'} {folder / 'flows.json'}")
 
 
 def main() -> None:

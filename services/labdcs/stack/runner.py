@@ -17,6 +17,7 @@ from labdcs.devices.cycler.config import CyclerConfig, load_device_config
 from labdcs.ingest import mapping, retention
 from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
 from labdcs.interlock.config import InterlockConfig
+from labdcs.nodered import runtime as nodered
 from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import (
     influxd_binary,
@@ -43,19 +44,44 @@ class StackOptions:
     influx_port: int = 8086
     influx: bool | None = None
     """None: start InfluxDB when it is installed; False: never; True: required."""
+    nodered_port: int = 1880
+    nodered: bool | None = None
+    """None: start Node-RED when it is installed (scripts/setup); False: never; True: required."""
     interlock: Path | None = None
     """Rules file of the interlock service (with ``dummy``: the dummy rules unless given)."""
     start_timeout: float = 30.0
 
 
+def _wanted(option: bool | None, installed: bool, name: str, install: str) -> bool:
+    """Whether to start an optional service: never when switched off (False), else when installed;
+    missing, it is an error when required (True) and a warning otherwise (None)."""
+    if option is False:
+        return False
+    if installed:
+        return True
+    if option:
+        raise StartError(f"{name} is not installed: run scripts/setup ({install})")
+    log.warning("%s is not installed (scripts/setup: %s): running without it", name, install)
+    return False
+
+
+def _require_free(port: int, name: str, option: str) -> None:
+    if port_open("127.0.0.1", port):
+        raise StartError(f"port {port} is already in use: stop that {name} or pass {option}")
+
+
 @dataclass
 class _Device:
-    name: str
+    config: DeviceConfig | CyclerConfig | InterlockConfig
     path: Path
     process: ManagedProcess
     simulator: ManagedProcess | None = None
     restarts: int = 0
     next_restart: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.config.device
 
 
 @dataclass
@@ -65,6 +91,11 @@ class Stack:
     devices: list[_Device] = field(default_factory=list)
     interlock: _Device | None = None
     influx_url: str | None = None
+    nodered_url: str | None = None
+    nodered_logins: list[nodered.Login] = field(default_factory=list)
+    nodered_first_start: bool = False
+    """True when this start generated the Node-RED logins (their passwords are shown once)."""
+    _nodered: ManagedProcess | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -81,7 +112,9 @@ class Stack:
         try:
             self._start_mosquitto()
             self._start_influxdb()
+            self._start_nodered()
             self._start_devices()
+            self._wait_nodered()
             self._start_interlock()
         except BaseException:
             self.stop()
@@ -92,8 +125,7 @@ class Stack:
         if binary is None:
             raise StartError("mosquitto is not installed: run scripts/setup (apt-get install mosquitto)")
         port = self.options.mqtt_port
-        if port_open("127.0.0.1", port):
-            raise StartError(f"port {port} is already in use: stop that broker or pass --mqtt-port")
+        _require_free(port, "broker", "--mqtt-port")
         folder = self.options.data_dir / "mosquitto"
         (folder / "data").mkdir(parents=True, exist_ok=True)
         conf = folder / "mosquitto.conf"
@@ -109,17 +141,12 @@ class Stack:
         process.wait_ready(lambda: port_open("127.0.0.1", port), self.options.start_timeout)
 
     def _start_influxdb(self) -> None:
-        if self.options.influx is False:
-            return
         binary = influxd_binary()
-        if binary is None:
-            if self.options.influx:
-                raise StartError("influxd is not installed: run scripts/setup (apt-get install influxdb)")
-            log.warning("InfluxDB is not installed: running without it")
+        if not _wanted(self.options.influx, binary is not None, "InfluxDB", "apt-get install influxdb"):
             return
+        assert binary is not None
         port = self.options.influx_port
-        if port_open("127.0.0.1", port):
-            raise StartError(f"port {port} is already in use: stop that InfluxDB or pass --influx-port")
+        _require_free(port, "InfluxDB", "--influx-port")
         folder = self.options.data_dir / "influxdb"
         folder.mkdir(parents=True, exist_ok=True)
         conf = folder / "influxdb.conf"
@@ -155,6 +182,38 @@ class Stack:
         ingest.address = f"{self.influx_url} <- labdcs/v1/#"
         ingest.start()
         self.infrastructure.append(ingest)
+
+    def _start_nodered(self) -> None:
+        """Node-RED with nodered/settings.js and flows, on the stack's broker; its logins (and the
+        credential secret) are generated at the first start into <data dir>/secrets/nodered."""
+        if not _wanted(self.options.nodered, nodered.installed(), "Node-RED", "npm ci in nodered/"):
+            return
+        port = self.options.nodered_port
+        _require_free(port, "Node-RED", "--nodered-port")
+        secrets = self.options.data_dir / "secrets" / "nodered"
+        self.nodered_logins = nodered.logins(secrets)
+        self.nodered_first_start = any(
+            login.password_file is not None and not login.password_file.exists()
+            for login in self.nodered_logins
+        )
+        process = ManagedProcess(
+            "nodered",
+            nodered.command(user_dir=self.options.data_dir / "nodered", port=port),
+            self._log("nodered"),
+            env=nodered.environment(mqtt=self.mqtt, secrets_dir=secrets),
+        )
+        process.address = f"http://127.0.0.1:{port}"
+        process.start()
+        self.infrastructure.append(process)
+        self._nodered = process
+
+    def _wait_nodered(self) -> None:
+        if self._nodered is None:
+            return
+        url = self._nodered.address
+        # Node-RED loads its palette before it listens: allow more than the other services.
+        self._nodered.wait_ready(lambda: nodered.ready(url), max(self.options.start_timeout, 60.0))
+        self.nodered_url = url
 
     def _device_configs(self) -> list[Path]:
         folders = []
@@ -193,7 +252,7 @@ class Stack:
             )
             process.address = f"labdcs/v1/{config.device}"
             process.start()
-            self.devices.append(_Device(config.device, path, process, simulator))
+            self.devices.append(_Device(config, path, process, simulator))
         self._wait_online(self.devices)
 
     def _wait_online(self, services: list[_Device]) -> None:
@@ -228,7 +287,7 @@ class Stack:
         )
         process.address = f"labdcs/v1/{config.device}"
         process.start()
-        self.interlock = _Device(config.device, path, process)
+        self.interlock = _Device(config, path, process)
         self._wait_online([self.interlock])
 
     def _start_simulator(self, config: DeviceConfig | CyclerConfig) -> ManagedProcess:
@@ -305,7 +364,7 @@ class Stack:
 
     def stop(self) -> None:
         """Devices first (they may ramp down), in parallel; the interlock, which protects them while
-        they do; then simulators, InfluxDB, broker."""
+        they do; then the rest (simulators, Node-RED, ingest, InfluxDB, broker) in reverse start order."""
         self._stopping.set()
         for device in self.devices:
             device.process.signal(signal.SIGTERM)

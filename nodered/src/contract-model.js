@@ -1,0 +1,201 @@
+// contract model: the picture of every device, built from the contract's topics, for the control UI.
+//
+// Input (msg.topic):
+//   labdcs/v1/<device>/meta | online | ack, labdcs/v1/<device>/<channel>/state,
+//   labdcs/v1/<device>/alarm/<alarm>   payload: the message as a string ("" removes a retained one)
+//   labdcs-ui/command   payload: a command record from the "command" node (sent or refused)
+//   tick                checks for commands whose ack is overdue
+// Output: { payload: snapshot } at most every SNAPSHOT_MS, to the control UI (ui-template).
+// Nothing about devices is configured here: a device appears when its retained meta arrives.
+
+const PREFIX = 'labdcs/v1/'
+const SNAPSHOT_MS = 250
+const ACK_TIMEOUT_MS = 10000
+const MAX_COMMANDS = 30
+
+const model = flow.get('model') || { devices: {}, commands: [], malformed: 0 }
+
+function device (id) {
+    if (!model.devices[id]) {
+        model.devices[id] = { id, meta: null, online: null, reason: null, states: {}, alarms: {} }
+    }
+    return model.devices[id]
+}
+
+/** A retained topic emptied (device removed from the bench): forget it; drop a device left empty. */
+function forget (id, kind, channel, alarm) {
+    const entry = model.devices[id]
+    if (!entry) {
+        return
+    }
+    if (kind === 'meta') {
+        entry.meta = null
+    } else if (kind === 'online') {
+        entry.online = null
+    } else if (kind === 'state') {
+        delete entry.states[channel]
+    } else if (kind === 'alarm') {
+        delete entry.alarms[alarm]
+    }
+    if (!entry.meta && entry.online === null && !Object.keys(entry.states).length && !Object.keys(entry.alarms).length) {
+        delete model.devices[id]
+    }
+}
+
+function onContract (topic, text) {
+    const levels = topic.slice(PREFIX.length).split('/')
+    let kind
+    let channel = null
+    let alarm = null
+    if (levels.length === 2 && ['meta', 'online', 'ack'].includes(levels[1])) {
+        kind = levels[1]
+    } else if (levels.length === 3 && levels[1] === 'alarm') {
+        kind = 'alarm'
+        alarm = levels[2]
+    } else if (levels.length === 3 && levels[2] === 'state') {
+        kind = 'state'
+        channel = levels[1]
+    } else {
+        return false // another topic kind of a later contract release: not for this UI
+    }
+    const id = levels[0]
+    if (text === '') {
+        forget(id, kind, channel, alarm)
+        return true
+    }
+    let message
+    try {
+        message = JSON.parse(text)
+        if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+            throw new Error('not a JSON object')
+        }
+    } catch (err) {
+        model.malformed += 1
+        node.warn(`malformed message on ${topic}: ${err.message}`)
+        return false
+    }
+    if (kind === 'ack') {
+        const record = model.commands.find((c) => c.id === message.id && c.device === id)
+        if (!record || record.result === 'accepted' || record.result === 'rejected' || record.result === 'failed') {
+            return false // not ours, or a repeated ack (QoS 1): the first one is the answer
+        }
+        record.result = message.result
+        record.reason = message.reason || null
+        record.answered = message.ts || Date.now()
+        return true
+    }
+    const entry = device(id)
+    if (kind === 'meta') {
+        entry.meta = message
+    } else if (kind === 'online') {
+        entry.online = message.online === true
+        entry.reason = message.reason || (message.online === false && message.ts === undefined ? 'connection lost' : null)
+    } else if (kind === 'state') {
+        entry.states[channel] = message
+    } else if (kind === 'alarm') {
+        entry.alarms[alarm] = message
+    }
+    return true
+}
+
+function onCommand (record) {
+    // A published command is already recorded by the command node (before publishing, so that an
+    // immediate ack finds it); a refused one is recorded here.
+    if (!model.commands.some((c) => c.id === record.id)) {
+        model.commands.unshift(record)
+    }
+    model.commands.length = Math.min(model.commands.length, MAX_COMMANDS)
+    return true
+}
+
+function onTick () {
+    let changed = false
+    const now = Date.now()
+    for (const record of model.commands) {
+        if (record.result === 'pending' && now - record.sent > ACK_TIMEOUT_MS) {
+            record.result = 'timeout'
+            record.reason = `no ack within ${ACK_TIMEOUT_MS / 1000} s: is the device service running?`
+            changed = true
+        }
+    }
+    return changed
+}
+
+function channelView (meta, entry) {
+    const units = {}
+    for (const quantity of meta.quantities || []) {
+        units[quantity.name] = quantity.unit
+    }
+    const commands = {}
+    for (const command of meta.commands || []) {
+        commands[command.verb] = { value: command.value, unit: command.unit || '', min: command.min, max: command.max }
+    }
+    return {
+        id: meta.id,
+        label: meta.label || '',
+        kind: meta.kind,
+        units,
+        quantities: (meta.quantities || []).map((q) => q.name),
+        limits: meta.limits || null,
+        commands,
+        state: entry.states[meta.id] || null
+    }
+}
+
+function snapshot () {
+    const devices = Object.values(model.devices)
+        .sort((a, b) => a.id.localeCompare(b.id))
+        .map((entry) => {
+            const meta = entry.meta || {}
+            const channels = (meta.channels || []).map((channel) => channelView(channel, entry))
+            // States of channels the meta does not (yet) describe are shown as they are.
+            for (const id of Object.keys(entry.states)) {
+                if (!channels.some((c) => c.id === id)) {
+                    channels.push(channelView({ id, kind: entry.states[id].kind }, entry))
+                }
+            }
+            return {
+                id: entry.id,
+                kind: meta.kind || null,
+                model: meta.model || null,
+                description: meta.description || '',
+                described: Boolean(entry.meta),
+                online: entry.online === true,
+                reason: entry.reason,
+                channels
+            }
+        })
+    const severity = { critical: 0, error: 1, warning: 2, info: 3 }
+    const alarms = Object.values(model.devices)
+        .flatMap((entry) => Object.values(entry.alarms))
+        .filter((alarm) => alarm.active)
+        .sort((a, b) => (severity[a.severity] ?? 9) - (severity[b.severity] ?? 9) || a.raised - b.raised)
+    return { devices, alarms, commands: model.commands, malformed: model.malformed, ts: Date.now() }
+}
+
+let changed
+if (msg.topic === 'labdcs-ui/command') {
+    changed = onCommand(msg.payload)
+} else if (msg.topic === 'tick') {
+    changed = onTick()
+} else if (typeof msg.topic === 'string' && msg.topic.startsWith(PREFIX)) {
+    changed = onContract(msg.topic, typeof msg.payload === 'string' ? msg.payload : String(msg.payload ?? ''))
+}
+flow.set('model', model)
+// One snapshot per SNAPSHOT_MS at most. The time it was scheduled is kept rather than the timer,
+// so that a timer lost to a redeploy cannot block the snapshots.
+const scheduled = context.get('scheduled') || 0
+if (changed && Date.now() - scheduled > 4 * SNAPSHOT_MS) {
+    context.set('scheduled', Date.now())
+    setTimeout(() => {
+        context.set('scheduled', 0)
+        node.send({ payload: JSON.parse(JSON.stringify(snapshot())) })
+        const devices = Object.values(model.devices)
+        node.status({
+            fill: 'green',
+            shape: 'dot',
+            text: `${devices.filter((d) => d.online).length}/${devices.length} devices online`
+        })
+    }, SNAPSHOT_MS)
+}
+return null
