@@ -17,7 +17,7 @@ import time
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from labdcs.protocols.validate import Envelope
 
@@ -47,14 +47,27 @@ def new_experiment_id(at_ms: int | None = None) -> str:
     return f"exp-{stamp}-{secrets.token_hex(2)}"
 
 
-class _Document(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+def _to_mongo(model: BaseModel) -> dict[str, Any]:
+    """The stored form: ``id`` becomes MongoDB's ``_id``, ``schema_version`` the ``schema`` field."""
+    data = model.model_dump(mode="json")
+    data["_id"] = data.pop("id")
+    data["schema"] = data.pop("schema_version")
+    return data
 
-    id: DocId = Field(alias="_id")
-    schema_version: int = Field(default=SCHEMA_VERSION, alias="schema")
+
+#: Documents read from the database name these ``_id`` and ``schema``; the API says ``id``.
+ID_FIELD = Field(validation_alias=AliasChoices("id", "_id"))
+SCHEMA_FIELD = Field(default=SCHEMA_VERSION, validation_alias=AliasChoices("schema_version", "schema"))
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    id: DocId = ID_FIELD
+    schema_version: int = SCHEMA_FIELD
 
     def to_mongo(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        return _to_mongo(self)
 
     @classmethod
     def from_mongo(cls, data: dict[str, Any]) -> Self:
@@ -328,10 +341,10 @@ class Experiment(ExperimentIn, _Document):
 class CycleStat(BaseModel):
     """One cycle's statistics (from the station's ``stats`` messages or computed on import)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    id: str = Field(alias="_id", description="<experiment>:<cycle>")
-    schema_version: int = Field(default=SCHEMA_VERSION, alias="schema")
+    id: str = Field(validation_alias=AliasChoices("id", "_id"), description="<experiment>:<cycle>")
+    schema_version: int = SCHEMA_FIELD
     experiment: str
     cycle_index: int = Field(ge=0)
     start: int
@@ -349,7 +362,7 @@ class CycleStat(BaseModel):
     dc_resistance: float | None = None
 
     def to_mongo(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        return _to_mongo(self)
 
 
 class FileStatus(StrEnum):
@@ -376,10 +389,10 @@ class DataFile(_Document):
 class AuditEntry(BaseModel):
     """Every command the manager sent or refused, and every change operators made."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(alias="_id")
-    schema_version: int = Field(default=SCHEMA_VERSION, alias="schema")
+    id: str = ID_FIELD
+    schema_version: int = SCHEMA_FIELD
     ts: int = Field(default_factory=now_ms)
     user: str | None = None
     action: str
@@ -388,4 +401,4 @@ class AuditEntry(BaseModel):
     detail: str | None = None
 
     def to_mongo(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        return _to_mongo(self)

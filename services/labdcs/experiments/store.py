@@ -486,6 +486,24 @@ class Store:
             )
         return Experiment.from_mongo(doc) if doc is not None else None
 
+    def dequeue(self, experiment_id: str, user: str | None = None) -> bool:
+        """Take a queued experiment (not yet being started) out of the queue: ABORTED."""
+        changed = self.update_experiment_if(
+            {"_id": experiment_id, "status": Status.QUEUED.value, "claimed": None},
+            {
+                "status": Status.ABORTED.value,
+                "end_reason": f"removed from the queue by {user or 'an operator'}",
+                "finished": now_ms(),
+            },
+        )
+        if changed:
+            self.audit("dequeue", experiment_id, user)
+        return changed
+
+    def update_experiment_if(self, query: dict[str, Any], changes: dict[str, Any]) -> bool:
+        with self._guard():
+            return bool(self.col("experiments").update_one(query, {"$set": changes}).matched_count)
+
     def release_claim(self, experiment_id: str) -> None:
         with self._guard():
             self.col("experiments").update_one({"_id": experiment_id}, {"$set": {"claimed": None}})
