@@ -11,6 +11,9 @@ import yaml
 from labdcs.experiments.documents import CellIn, CellTypeIn, Limits, Station, StationChannel, Technology
 from labdcs.experiments.store import Store
 from labdcs.stack.paths import project_root
+from tests.experiments.lab import lab
+
+__all__ = ["lab"]
 
 
 def docker_problem() -> str | None:

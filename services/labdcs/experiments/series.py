@@ -78,11 +78,17 @@ class ExperimentSeries:
     def __init__(self, influx: InfluxClient, chunk_size: int = 10_000) -> None:
         self.influx = influx
         self.chunk_size = chunk_size
+        self._policy_ready = False
 
     # --- reading ----------------------------------------------------------------------------------
 
+    def _values(self, q: str) -> list[list[Any]]:
+        self.ensure_import_policy()
+        return self.influx.series_values(q)
+
     def stream(self, q: str) -> Iterator[list[Any]]:
         """Rows of a query, chunk by chunk (``chunked=true``); InfluxError on any error."""
+        self.ensure_import_policy()
         params = {
             "q": q,
             "db": self.influx.settings.database,
@@ -127,13 +133,13 @@ class ExperimentSeries:
     def count(self, experiment: str, window: Window | None = None) -> int:
         w = window or Window(None, None)
         q = f'SELECT count("voltage") FROM {SOURCES} WHERE {where(experiment, w.start_ms, w.end_ms)}'
-        return sum(int(row[1]) for row in self.influx.series_values(q))
+        return sum(int(row[1]) for row in self._values(q))
 
     def extent(self, experiment: str) -> Window:
         """First and last sample time of an experiment."""
         base = f"FROM {SOURCES} WHERE {where(experiment)}"
-        first = [int(row[0]) for row in self.influx.series_values(f'SELECT first("voltage") {base}')]
-        last = [int(row[0]) for row in self.influx.series_values(f'SELECT last("voltage") {base}')]
+        first = [int(row[0]) for row in self._values(f'SELECT first("voltage") {base}')]
+        last = [int(row[0]) for row in self._values(f'SELECT last("voltage") {base}')]
         return Window(min(first) if first else None, max(last) if last else None)
 
     def overview(
@@ -159,7 +165,7 @@ class ExperimentSeries:
             f"SELECT {columns} FROM {SOURCES} WHERE {where(experiment, start, end)} "
             f"GROUP BY time({bucket}ms) fill(none)"
         )
-        for row in self.influx.series_values(q):
+        for row in self._values(q):
             result["t"].append(row[0])
             for index, name in enumerate(fields, start=1):
                 result[name].append(row[index])
@@ -177,7 +183,10 @@ class ExperimentSeries:
     # --- writing and deleting ---------------------------------------------------------------------
 
     def ensure_import_policy(self) -> None:
-        """The database and the imports' retention policy (idempotent)."""
+        """The database and the imports' retention policy (idempotent; once per process): the
+        queries read it next to the default policy, so it must exist."""
+        if self._policy_ready:
+            return
         database = self.influx.settings.database
         self.influx.query(f'CREATE DATABASE "{database}"', database="")
         self.influx.query(
