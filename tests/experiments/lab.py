@@ -3,7 +3,6 @@ high speed and ``labdcs experiments serve`` as a real process, and a small HTTP 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
