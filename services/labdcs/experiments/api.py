@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -157,14 +158,20 @@ class ImportJobOut(BaseModel):
     problems: list[str] = Field(default_factory=list)
 
 
+class TechnologyField(BaseModel):
+    name: str
+    label: str
+
+
 class Formats(BaseModel):
     formats: dict[str, str]
-    technologies: dict[str, list[tuple[str, str]]]
+    technologies: dict[str, list[TechnologyField]]
     sortable: list[str]
     statuses: list[str]
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed request body"},
     404: {"model": ErrorBody, "description": "Not found"},
     409: {"model": ErrorBody, "description": "Conflict with what is stored or running"},
     422: {"model": ErrorBody, "description": "Invalid request"},
@@ -206,7 +213,10 @@ def router() -> APIRouter:
 
         return Formats(
             formats={name: f.description for name, f in FORMATS.items()},
-            technologies={t.value: fields for t, fields in TECHNOLOGY_FIELDS.items()},
+            technologies={
+                t.value: [TechnologyField(name=n, label=label) for n, label in fields]
+                for t, fields in TECHNOLOGY_FIELDS.items()
+            },
             sortable=list(SORTABLE),
             statuses=[s.value for s in Status],
         )
@@ -396,11 +406,11 @@ def router() -> APIRouter:
 
     @api.get(
         "/experiments/{experiment_id}/export.csv",
-        response_class=StreamingResponse,
-        responses={200: {"content": {"text/csv": {}}, "description": "BDF CSV, streamed"}},
+        response_model=None,
+        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "BDF CSV"}},
         tags=["data"],
     )
-    def export_csv(request: Request, experiment_id: str) -> StreamingResponse:
+    def export_csv(request: Request, experiment_id: str) -> Response:
         """The experiment's full-resolution data as CSV with the Battery Data Format's column names."""
         from labdcs.experiments.export import csv_chunks
 
@@ -416,11 +426,13 @@ def router() -> APIRouter:
 
     @api.get(
         "/experiments/{experiment_id}/report.html",
-        response_class=HTMLResponse,
-        responses={200: {"content": {"text/html": {}}, "description": "Self-contained HTML report"}},
+        response_model=None,
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "HTML report"}
+        },
         tags=["data"],
     )
-    def report(request: Request, experiment_id: str) -> HTMLResponse:
+    def report(request: Request, experiment_id: str) -> Response:
         """One HTML file with everything (plots embedded): opens offline, can be mailed or archived."""
         from labdcs.experiments.report import render_report
 
@@ -522,6 +534,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     def invalid(request: Request, exc: StoreError) -> Response:
         return JSONResponse(body(str(exc), exc.problems), status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error.get("loc", ()))
+            problems.append(f"{where}: {error.get('msg', 'invalid')}")
+        return JSONResponse(body("invalid request: " + "; ".join(problems[:3]), problems), status_code=422)
 
     @app.exception_handler(InfluxError)
     def influx_down(request: Request, exc: InfluxError) -> Response:

@@ -44,9 +44,7 @@ async function api(path, options={}) {
   const text = await r.text();
   let body; try { body = JSON.parse(text); } catch { body = text; }
   if (!r.ok) {
-    let msg;
-    if (body && Array.isArray(body.detail)) msg = body.detail.map(d => (d.loc||[]).slice(1).join('.') + ': ' + d.msg).join('\n');
-    else msg = (body && body.detail) || text;
+    const msg = (body && body.detail) || text;
     const problems = (body && body.problems && body.problems.length > 1) ? '\n' + body.problems.join('\n') : '';
     throw new Error(msg + problems);
   }
@@ -195,7 +193,7 @@ let technologyFields = {};
 const num = id => { const v = $('#' + id).value; return v === '' ? null : Number(v); };
 function showTech() {
   const fields = technologyFields[$('#technology').value] || [];
-  $('#techfields').innerHTML = fields.map(([k, label]) => `<label>${esc(label)}</label><input data-extra="${esc(k)}">`).join('');
+  $('#techfields').innerHTML = fields.map(f => `<label>${esc(f.label)}</label><input data-extra="${esc(f.name)}">`).join('');
 }
 (async () => {
   technologyFields = (await api('/api/formats')).technologies;
