@@ -147,14 +147,17 @@ def _open_database(url: str) -> tuple[Any, Any, str]:
     if parsed.scheme == "montydb":
         from montydb import MontyClient, set_storage
 
+        # montydb's BSON choice is process-wide and recorded in each database folder: always pymongo's
+        # bson (exact types), so every database of every process agrees.
         location = (parsed.netloc + parsed.path) if parsed.netloc else parsed.path
         if location in (":memory:", "/:memory:", "memory"):
+            set_storage(":memory:", storage="memory", use_bson=True)
             client = MontyClient(":memory:")
         else:
             folder = Path(location)
             folder.mkdir(parents=True, exist_ok=True)
             if not (folder / "monty.storage.cfg").exists():
-                set_storage(str(folder), storage="sqlite")
+                set_storage(str(folder), storage="sqlite", use_bson=True)
             client = MontyClient(str(folder))
         return client, client["labdcs"], "montydb"
     raise ValueError(f"unsupported database URL {url!r}: use mongodb://host/db or montydb:///folder")
