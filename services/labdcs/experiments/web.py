@@ -75,7 +75,7 @@ function plot(canvas, xs, series, xlabel, ylabel) {
   g.strokeStyle = '#ccc'; g.beginPath(); g.moveTo(L, T); g.lineTo(L, h - B); g.lineTo(w - R, h - B); g.stroke();
   for (let k = 0; k <= 4; k++) {
     const yv = y0 + (y1 - y0) * k / 4, xv = x0 + (x1 - x0) * k / 4;
-    g.fillText(Number(yv).toPrecision(3), 4, Y(yv) + 4); g.fillText(Number(xv).toPrecision(3), X(xv) - 10, h - B + 14);
+    g.fillText(Number(yv).toPrecision(4), 4, Y(yv) + 4); g.fillText(Number(xv).toPrecision(3), X(xv) - 10, h - B + 14);
   }
   g.fillText(xlabel, w / 2 - 20, h - 4); g.save(); g.translate(12, h / 2 + 20); g.rotate(-Math.PI / 2); g.restore();
   g.fillText(ylabel, L + 6, T + 10);
@@ -125,7 +125,7 @@ def experiments_page() -> HTMLResponse:
 <table id="experiments"><thead><tr>{head}</tr></thead><tbody></tbody></table>
 <p><button class="secondary" id="prev">previous</button> <span id="pageinfo"></span>
  <button class="secondary" id="next">next</button></p>"""
-    script = """
+    script = r"""
 const state = {sort: 'created', order: 'desc', offset: 0, limit: 25};
 const filters = ['technology', 'cell', 'station', 'protocol', 'status'];
 async function load() {
@@ -188,7 +188,7 @@ def cell_page() -> HTMLResponse:
  <span></span><button id="save">Register cell</button>
 </div>
 <p id="message"></p>"""
-    script = """
+    script = r"""
 let technologyFields = {};
 const num = id => { const v = $('#' + id).value; return v === '' ? null : Number(v); };
 function showTech() {
@@ -244,7 +244,7 @@ def new_experiment_page() -> HTMLResponse:
 <input type="file" id="protofile"> <textarea id="prototext" rows="8"></textarea>
 <p><button class="secondary" id="check">Validate</button> <button class="secondary" id="saveproto">Save protocol</button></p>
 <pre id="checkout"></pre>"""
-    script = """
+    script = r"""
 let stations = [];
 async function refreshProtocols() {
   const cell = $('#cell').value, station = $('#station').value, channel = $('#channel').value;
@@ -314,7 +314,7 @@ def experiment_page(experiment_id: str, grafana_url: str) -> HTMLResponse:
     script = (
         f"const ID = {json.dumps(experiment_id)}; const GRAFANA = {json.dumps(grafana_url.rstrip('/'))};\n"
     )
-    script += """
+    script += r"""
 $('#csv').href = `/api/experiments/${ID}/export.csv`; $('#report').href = `/api/experiments/${ID}/report.html`;
 let lastStatus = null;
 const row = (k, v) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`;
@@ -369,7 +369,7 @@ refresh(); setInterval(refresh, 2000);
 
 def stations_page() -> HTMLResponse:
     body = "<table id='stations'><thead><tr><th>station</th><th>model</th><th>online</th><th>channels</th></tr></thead><tbody></tbody></table>"
-    script = """
+    script = r"""
 (async () => { const s = await api('/api/stations?limit=500');
   $('#stations tbody').innerHTML = s.items.map(x => `<tr><td><a href="/stations/${esc(x.id)}">${esc(x.id)}</a></td>
    <td>${esc(x.model)}</td><td>${x.online ? 'yes' : 'no'}</td><td>${x.channels.map(c => esc(c.id)).join(', ')}</td></tr>`).join(''); })();
@@ -384,7 +384,7 @@ def station_page(station_id: str) -> HTMLResponse:
 <table id="queued"><thead><tr><th>experiment</th><th>name</th><th>channel</th><th>protocol</th><th>created</th></tr></thead><tbody></tbody></table>"""
     script = (
         f"const ID = {json.dumps(station_id)};\n"
-        + """
+        + r"""
 async function refresh() {
   const v = await api('/api/stations/' + encodeURIComponent(ID)), s = v.station;
   $('#info').innerHTML = `<b>${esc(s.id)}</b> ${esc(s.model)} ${esc(s.description)} · ${s.online ? 'online' : 'offline'}<br>` +
@@ -414,7 +414,7 @@ def import_page() -> HTMLResponse:
 </div>
 <p><progress id="progress" max="1" value="0"></progress> <span id="phase"></span></p>
 <div id="result"></div>"""
-    script = """
+    script = r"""
 (async () => {
   const f = await api('/api/formats');
   Object.entries(f.formats).forEach(([k, d]) => $('#format').insertAdjacentHTML('beforeend', `<option value="${esc(k)}">${esc(k)}: ${esc(d)}</option>`));
@@ -434,7 +434,7 @@ $('#go').onclick = () => {
       $('#progress').value = j.progress; $('#phase').textContent = `${j.state}: ${j.rows} rows (${j.format || ''})`;
       if (j.state === 'done') { $('#result').className = 'ok';
         $('#result').innerHTML = `imported as <a href="/experiments/${esc(j.experiment)}">${esc(j.experiment)}</a>`; }
-      else if (j.state === 'failed') { $('#result').className = 'error'; $('#result').textContent = j.problems.join('\\n'); }
+      else if (j.state === 'failed') { $('#result').className = 'error'; $('#result').textContent = j.problems.join('\n'); }
       else setTimeout(poll, 500);
     };
     poll();
