@@ -270,8 +270,23 @@ def harvest(
 @click.option("--mqtt-port", type=int, default=1883, show_default=True)
 @click.option("--influx-port", type=int, default=8086, show_default=True)
 @click.option("--no-influx", is_flag=True, help="Do not start InfluxDB even when it is installed")
+@click.option(
+    "--experiments-port",
+    type=int,
+    default=8000,
+    show_default=True,
+    help="Experiments manager (API and web UI)",
+)
+@click.option("--no-experiments", is_flag=True, help="Do not start the experiments manager")
 def up(
-    dummy: bool, devices_dir: Path | None, data_dir: Path, mqtt_port: int, influx_port: int, no_influx: bool
+    dummy: bool,
+    devices_dir: Path | None,
+    data_dir: Path,
+    mqtt_port: int,
+    influx_port: int,
+    no_influx: bool,
+    experiments_port: int,
+    no_experiments: bool,
 ) -> None:
     """Start the stack natively, without Docker; Ctrl-C stops everything cleanly."""
     from labdcs.stack.processes import StartError
@@ -285,6 +300,7 @@ def up(
         mqtt_port=mqtt_port,
         influx_port=influx_port,
         influx=False if no_influx else None,
+        experiments_port=None if no_experiments else experiments_port,
     )
     stack = Stack(options)
     signal.signal(signal.SIGTERM, lambda *_: stack.request_stop())
@@ -299,6 +315,8 @@ def up(
     click.echo(f"\nMQTT      mqtt://127.0.0.1:{mqtt_port}   (try: labdcs status --port {mqtt_port})")
     if stack.influx_url:
         click.echo(f"InfluxDB  {stack.influx_url}   database 'labdcs'")
+    if options.experiments_port is not None:
+        click.echo(f"Experiments  http://127.0.0.1:{options.experiments_port}/   (API: /docs)")
     click.echo("\nPress Ctrl-C to stop.", err=False)
     sys.stdout.flush()
     try:

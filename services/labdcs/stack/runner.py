@@ -41,6 +41,8 @@ class StackOptions:
     influx_port: int = 8086
     influx: bool | None = None
     """None: start InfluxDB when it is installed; False: never; True: required."""
+    experiments_port: int | None = 8000
+    """The experiments manager (API, web UI, queue) on this port, its database under data_dir; None: off."""
     start_timeout: float = 30.0
 
 
@@ -77,6 +79,7 @@ class Stack:
             self._start_mosquitto()
             self._start_influxdb()
             self._start_devices()
+            self._start_experiments()
         except BaseException:
             self.stop()
             raise
@@ -149,6 +152,35 @@ class Stack:
         ingest.address = f"{self.influx_url} <- labdcs/v1/#"
         ingest.start()
         self.infrastructure.append(ingest)
+
+    def _start_experiments(self) -> None:
+        """``labdcs experiments serve`` with its embedded database (montydb/SQLite) in the data dir."""
+        port = self.options.experiments_port
+        if port is None:
+            return
+        if port_open("127.0.0.1", port):
+            raise StartError(f"port {port} is already in use: pass --experiments-port")
+        env = {
+            "LABDCS_MQTT__HOST": "127.0.0.1",
+            "LABDCS_MQTT__PORT": str(self.options.mqtt_port),
+            "LABDCS_HTTP_PORT": str(port),
+            "LABDCS_DATABASE_URL": f"montydb://{self.options.data_dir / 'experiments' / 'db'}",
+            "LABDCS_WORK_DIR": str(self.options.data_dir / "experiments" / "work"),
+        }
+        if self.influx_url:
+            env["LABDCS_INFLUX__URL"] = self.influx_url
+            env["LABDCS_INFLUX__DATABASE"] = DATABASE
+        process = ManagedProcess(
+            "experiments",
+            [sys.executable, "-m", "labdcs", "experiments", "serve"],
+            self._log("experiments"),
+            env=env,
+            stop_timeout=15.0,
+        )
+        process.address = f"http://127.0.0.1:{port}/"
+        process.start()
+        self.infrastructure.append(process)
+        process.wait_ready(lambda: port_open("127.0.0.1", port), self.options.start_timeout)
 
     def _device_configs(self) -> list[Path]:
         folders = []
