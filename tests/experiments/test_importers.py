@@ -14,7 +14,7 @@ import pytest
 from labdcs.experiments.documents import CellIn
 from labdcs.experiments.importers import ImportFailed, open_file
 from labdcs.experiments.importing import ImportRequest, import_file
-from labdcs.experiments.series import ExperimentSeries, Window
+from labdcs.experiments.series import FIELD_TYPES, ExperimentSeries, Window
 from labdcs.experiments.store import Store
 from labdcs.ingest import retention
 from tests.experiments import vendor_files
@@ -73,6 +73,11 @@ def test_each_vendor_format_is_detected_and_imported(
         assert cycle.discharge_capacity == pytest.approx(1.0, rel=0.02)
         assert cycle.coulombic_efficiency == pytest.approx(1.0, rel=0.03)
         assert cycle.energy_efficiency is not None and 0.9 < cycle.energy_efficiency < 1.0
+    influx_types = {"float": "float", "integer": "int", "string": "string", "boolean": "bool"}
+    written = series.influx.series_values('SHOW FIELD KEYS FROM "experiments"."cycler"')
+    assert {name: influx_types[kind] for name, kind in written} == {
+        name: FIELD_TYPES[name] for name, _ in written
+    }  # the same names and types as live runs, so one query reads both
     again = import_file(store, series, ImportRequest(path=path, name="renamed.csv", mapping=mapping))
     assert again.experiment == experiment.id  # same content: not imported twice
     assert store.counts()["experiments"] == 1 and _points(series) == ROWS

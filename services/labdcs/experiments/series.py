@@ -19,7 +19,6 @@ from typing import Any
 
 from labdcs.contract.models import ChannelKind
 from labdcs.ingest.influx import InfluxClient, InfluxError
-from labdcs.ingest.lineprotocol import Point
 from labdcs.ingest.mapping import MAPPINGS
 
 MEASUREMENT = ChannelKind.CYCLER.value
@@ -194,11 +193,11 @@ class ExperimentSeries:
             database="",
         )
 
-    def write_imported(self, points: list[Point]) -> None:
-        """Write imported points; InfluxError when InfluxDB did not store all of them."""
-        result = self.influx.write([p.line() for p in points], retention_policy=IMPORT_POLICY)
-        if result.dropped or result.written != len(points):
-            raise InfluxError(f"InfluxDB stored {result.written} of {len(points)} points: {result.error}")
+    def write_imported(self, lines: list[str]) -> None:
+        """Write imported points (line protocol); InfluxError when InfluxDB did not store all of them."""
+        result = self.influx.write(lines, retention_policy=IMPORT_POLICY)
+        if result.dropped or result.written != len(lines):
+            raise InfluxError(f"InfluxDB stored {result.written} of {len(lines)} points: {result.error}")
 
     def delete(self, experiment: str) -> None:
         """Every point of an experiment (a failed import's rollback, or deleting an experiment)."""
