@@ -6,32 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from labdcs.experiments.documents import CellIn, CellTypeIn, Limits, Station, StationChannel, Technology
 from labdcs.experiments.store import Store
-from labdcs.stack.paths import project_root
 from tests.experiments.lab import lab
+from tests.support import compose_image, docker_problem
 
 __all__ = ["lab"]
-
-
-def docker_problem() -> str | None:
-    """Why real MongoDB through testcontainers cannot run here, or None."""
-    try:
-        import docker  # testcontainers' dependency
-    except ImportError:
-        return "the docker/testcontainers packages are not installed"
-    try:
-        docker.from_env().ping()
-    except Exception as exc:
-        return f"no Docker engine reachable ({type(exc).__name__})"
-    return None
-
-
-def mongo_image() -> str:
-    compose = yaml.safe_load((project_root() / "docker-compose.yml").read_text())
-    return str(compose["services"]["mongodb"]["image"])
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +22,7 @@ def mongo_url() -> Iterator[str]:
         pytest.skip(f"real MongoDB not tested: {problem}")
     from testcontainers.mongodb import MongoDbContainer
 
-    with MongoDbContainer(mongo_image()) as container:
+    with MongoDbContainer(compose_image("mongodb")) as container:
         yield container.get_connection_url()
 
 

@@ -251,26 +251,10 @@ class QueueWorker:
             self.store.experiment(stats.experiment)
         except NotFound:
             return
-        self.store.put_cycle(
-            CycleStat(
-                id=f"{stats.experiment}:{stats.cycle_index}",
-                experiment=stats.experiment,
-                cycle_index=stats.cycle_index,
-                start=stats.start,
-                end=stats.end,
-                duration=stats.duration,
-                charge_capacity=stats.charge_capacity,
-                discharge_capacity=stats.discharge_capacity,
-                charge_energy=stats.charge_energy,
-                discharge_energy=stats.discharge_energy,
-                coulombic_efficiency=stats.coulombic_efficiency,
-                energy_efficiency=stats.energy_efficiency,
-                v_min=stats.v_min,
-                v_max=stats.v_max,
-                t_max=stats.t_max,
-                dc_resistance=stats.dc_resistance,
-            )
-        )
+        # The document keeps the message's cycle figures under the same names.
+        figures = stats.model_dump(include=set(CycleStat.model_fields) & set(CyclerStats.model_fields))
+        figures["experiment"] = stats.experiment
+        self.store.put_cycle(CycleStat(id=f"{stats.experiment}:{stats.cycle_index}", **figures))
 
     # --- starting ---------------------------------------------------------------------------------
 
