@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +56,6 @@ class Services:
     grafana_url: str = "http://localhost:3000"
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "labdcs-imports")
     imports: ImportJobs | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def need_series(self) -> ExperimentSeries:
         if self.series is None:
@@ -180,7 +178,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Id = Annotated[str, Field(max_length=64)]
 
 
 def parse_protocol(body: ProtocolIn) -> tuple[Protocol, str]:
