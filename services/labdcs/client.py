@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode, encode
@@ -87,10 +88,15 @@ class ContractClient:
         *,
         timeout: float = 5.0,
         user: str | None = None,
+        protocol: dict[str, Any] | str | None = None,
+        experiment: str | None = None,
     ) -> Ack:
-        """Send one command and return its ack; NoAck when none arrives within ``timeout``."""
+        """Send one command and return its ack; NoAck when none arrives within ``timeout``.
+        ``protocol`` and ``experiment`` are the cycler verbs' arguments (load_protocol, start)."""
         command_id = f"cli-{secrets.token_hex(6)}"
-        body = Command(id=command_id, value=value, user=user, ts=now_ms())
+        body = Command(
+            id=command_id, value=value, user=user, ts=now_ms(), protocol=protocol, experiment=experiment
+        )
         self.connection.publish(topics.command(device, channel, verb), encode(body), qos=1)
         return self.wait_ack(command_id, timeout)
 
