@@ -40,6 +40,25 @@ def wait_until(
         time.sleep(interval)
 
 
+def docker_problem() -> str | None:
+    """Why tests on real images cannot run here (no docker package, no engine), or None."""
+    try:
+        import docker  # testcontainers' dependency
+    except ImportError:
+        return "the docker/testcontainers packages are not installed"
+    try:
+        docker.from_env().ping()
+    except Exception as exc:
+        return f"no Docker engine reachable ({type(exc).__name__})"
+    return None
+
+
+def compose_image(service: str) -> str:
+    """The image a service of docker-compose.yml is pinned to."""
+    compose = yaml.safe_load((project_root() / "docker-compose.yml").read_text())
+    return str(compose["services"][service]["image"])
+
+
 class Broker:
     """A real Mosquitto with the project's configuration, on a free port in a temporary folder."""
 

@@ -221,6 +221,97 @@ def interlock_check(config_path: Path) -> None:
         click.echo(f"  {rule.name:<20} {kind:<13} {len(rule.when)} condition(s) -> {actions}{hold}")
 
 
+# --- battery experiments ------------------------------------------------------------------------
+
+
+def _experiments_settings(**overrides: Any) -> Any:
+    from labdcs.experiments.settings import ExperimentsSettings
+
+    try:
+        settings = ExperimentsSettings()
+    except ValidationError as exc:
+        raise click.ClickException(f"settings: {describe_validation_error(exc)}") from None
+    return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+@cli.group()
+def experiments() -> None:
+    """The battery experiments manager: API, web UI and queue (MongoDB or embedded SQLite)."""
+
+
+@experiments.command("serve")
+@click.option(
+    "--port", "http_port", type=int, default=None, help="HTTP port (default 8000, LABDCS_HTTP_PORT)"
+)
+@click.option(
+    "--host", "http_host", default=None, help="Listen address (default 127.0.0.1, LABDCS_HTTP_HOST)"
+)
+@click.option("--database", "database_url", default=None, help="mongodb://... or montydb:///folder")
+@click.option("--no-queue", is_flag=True, help="Do not start experiments on stations (API and UI only)")
+def experiments_serve(
+    http_port: int | None, http_host: str | None, database_url: str | None, no_queue: bool
+) -> None:
+    """Serve the REST API (/api, /docs) and the web UI, and run the experiment queue."""
+    from labdcs.experiments.server import serve
+
+    settings = _experiments_settings(
+        http_port=http_port, http_host=http_host, database_url=database_url, queue=False if no_queue else None
+    )
+    logs.configure(settings.log_level)
+    serve(settings)
+
+
+@cli.command()
+@click.option(
+    "--watch",
+    "folders",
+    type=click.Path(path_type=Path, file_okay=False),
+    multiple=True,
+    required=True,
+    help="Folder to watch (repeatable)",
+)
+@click.option("--stable", type=float, default=10.0, show_default=True, help="s without change before import")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="s between scans")
+@click.option("--cell", default=None, help="Cell id the imported experiments belong to")
+@click.option("--database", "database_url", default=None, help="mongodb://... or montydb:///folder")
+@click.option("--once", is_flag=True, help="Scan until every file present is handled, then exit")
+def harvest(
+    folders: tuple[Path, ...],
+    stable: float,
+    interval: float,
+    cell: str | None,
+    database_url: str | None,
+    once: bool,
+) -> None:
+    """Import the data files cyclers write into folders, once each file has stopped growing."""
+    from labdcs.experiments.harvester import Harvester
+    from labdcs.experiments.series import ExperimentSeries
+    from labdcs.experiments.store import Store
+    from labdcs.ingest.influx import InfluxClient
+
+    settings = _experiments_settings(database_url=database_url)
+    logs.configure(settings.log_level)
+    store = Store(settings.database_url)
+    store.prepare()
+    harvester = Harvester(
+        store, ExperimentSeries(InfluxClient(settings.influx)), list(folders), stable_s=stable,
+        interval=interval, cell=cell,
+    )  # fmt: skip
+    signal.signal(signal.SIGTERM, lambda *_: harvester.stop())
+    signal.signal(signal.SIGINT, lambda *_: harvester.stop())
+    try:
+        if once:
+            deadline = time.monotonic() + stable + 2 * interval
+            while time.monotonic() < deadline:
+                harvester.scan()
+                time.sleep(min(interval, 0.5))
+            click.echo(f"imported {harvester.imported}, failed {harvester.failed}")
+        else:
+            harvester.run()
+    finally:
+        store.close()
+
+
 # --- stack --------------------------------------------------------------------------------------
 
 
@@ -246,6 +337,14 @@ def interlock_check(config_path: Path) -> None:
 @click.option("--nodered-port", type=int, default=1880, show_default=True)
 @click.option("--no-nodered", is_flag=True, help="Do not start Node-RED even when it is installed")
 @click.option(
+    "--experiments-port",
+    type=int,
+    default=8000,
+    show_default=True,
+    help="Experiments manager (API and web UI)",
+)
+@click.option("--no-experiments", is_flag=True, help="Do not start the experiments manager")
+@click.option(
     "--interlock",
     "interlock_file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -261,6 +360,8 @@ def up(
     no_influx: bool,
     nodered_port: int,
     no_nodered: bool,
+    experiments_port: int,
+    no_experiments: bool,
     interlock_file: Path | None,
 ) -> None:
     """Start the stack natively, without Docker; Ctrl-C stops everything cleanly."""
@@ -277,6 +378,7 @@ def up(
         influx=False if no_influx else None,
         nodered_port=nodered_port,
         nodered=False if no_nodered else None,
+        experiments_port=None if no_experiments else experiments_port,
         interlock=interlock_file,
     )
     stack = Stack(options)
@@ -294,6 +396,8 @@ def up(
         click.echo(f"InfluxDB  {stack.influx_url}   database 'labdcs'")
     if stack.nodered_url:
         _echo_nodered(stack.nodered_url, stack.nodered_logins, stack.nodered_first_start)
+    if options.experiments_port is not None:
+        click.echo(f"Experiments  http://127.0.0.1:{options.experiments_port}/   (API: /docs)")
     click.echo("\nPress Ctrl-C to stop.", err=False)
     sys.stdout.flush()
     try:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode, encode
@@ -91,17 +92,21 @@ class ContractClient:
         *,
         timeout: float = 5.0,
         user: str | None = None,
+        protocol: dict[str, Any] | str | None = None,
+        experiment: str | None = None,
     ) -> Ack:
-        """Send one command and return its ack; NoAck when none arrives within ``timeout``."""
-        return self._send(topics.command(device, channel, verb), value, timeout, user)
+        """Send one command and return its ack; NoAck when none arrives within ``timeout``.
+        ``protocol`` and ``experiment`` are the cycler verbs' arguments (load_protocol, start)."""
+        body = {"value": value, "protocol": protocol, "experiment": experiment}
+        return self._send(topics.command(device, channel, verb), body, timeout, user)
 
     def acknowledge_alarm(self, device: str, alarm: str, user: str, *, timeout: float = 5.0) -> Ack:
         """Acknowledge an alarm as ``user``; returns the device's ack."""
-        return self._send(topics.alarm_command(device, alarm, AlarmVerb.ACKNOWLEDGE), None, timeout, user)
+        return self._send(topics.alarm_command(device, alarm, AlarmVerb.ACKNOWLEDGE), {}, timeout, user)
 
-    def _send(self, topic: str, value: float | bool | None, timeout: float, user: str | None) -> Ack:
+    def _send(self, topic: str, fields: dict[str, Any], timeout: float, user: str | None) -> Ack:
         command_id = f"cli-{secrets.token_hex(6)}"
-        body = Command(id=command_id, value=value, user=user, ts=now_ms())
+        body = Command(id=command_id, user=user, ts=now_ms(), **fields)
         self.connection.publish(topic, encode(body), qos=1)
         return self.wait_ack(command_id, timeout)
 

@@ -47,6 +47,8 @@ class StackOptions:
     nodered_port: int = 1880
     nodered: bool | None = None
     """None: start Node-RED when it is installed (scripts/setup); False: never; True: required."""
+    experiments_port: int | None = 8000
+    """The experiments manager (API, web UI, queue) on this port, its database under data_dir; None: off."""
     interlock: Path | None = None
     """Rules file of the interlock service (with ``dummy``: the dummy rules unless given)."""
     start_timeout: float = 30.0
@@ -115,6 +117,7 @@ class Stack:
             self._start_nodered()
             self._start_devices()
             self._wait_nodered()
+            self._start_experiments()
             self._start_interlock()
         except BaseException:
             self.stop()
@@ -214,6 +217,34 @@ class Stack:
         # Node-RED loads its palette before it listens: allow more than the other services.
         self._nodered.wait_ready(lambda: nodered.ready(url), max(self.options.start_timeout, 60.0))
         self.nodered_url = url
+
+    def _start_experiments(self) -> None:
+        """``labdcs experiments serve`` with its embedded database (montydb/SQLite) in the data dir."""
+        port = self.options.experiments_port
+        if port is None:
+            return
+        _require_free(port, "the experiments manager", "--experiments-port")
+        env = {
+            "LABDCS_MQTT__HOST": "127.0.0.1",
+            "LABDCS_MQTT__PORT": str(self.options.mqtt_port),
+            "LABDCS_HTTP_PORT": str(port),
+            "LABDCS_DATABASE_URL": f"montydb://{self.options.data_dir / 'experiments' / 'db'}",
+            "LABDCS_WORK_DIR": str(self.options.data_dir / "experiments" / "work"),
+        }
+        if self.influx_url:
+            env["LABDCS_INFLUX__URL"] = self.influx_url
+            env["LABDCS_INFLUX__DATABASE"] = DATABASE
+        process = ManagedProcess(
+            "experiments",
+            [sys.executable, "-m", "labdcs", "experiments", "serve"],
+            self._log("experiments"),
+            env=env,
+            stop_timeout=15.0,
+        )
+        process.address = f"http://127.0.0.1:{port}/"
+        process.start()
+        self.infrastructure.append(process)
+        process.wait_ready(lambda: port_open("127.0.0.1", port), self.options.start_timeout)
 
     def _device_configs(self) -> list[Path]:
         folders = []
