@@ -40,6 +40,25 @@ def wait_until(
         time.sleep(interval)
 
 
+def docker_problem() -> str | None:
+    """Why tests on real images cannot run here (no docker package, no engine), or None."""
+    try:
+        import docker  # testcontainers' dependency
+    except ImportError:
+        return "the docker/testcontainers packages are not installed"
+    try:
+        docker.from_env().ping()
+    except Exception as exc:
+        return f"no Docker engine reachable ({type(exc).__name__})"
+    return None
+
+
+def compose_image(service: str) -> str:
+    """The image a service of docker-compose.yml is pinned to."""
+    compose = yaml.safe_load((project_root() / "docker-compose.yml").read_text())
+    return str(compose["services"][service]["image"])
+
+
 class Broker:
     """A real Mosquitto with the project's configuration, on a free port in a temporary folder."""
 
@@ -256,15 +275,21 @@ class LabdcsProcess:
 
 
 class DeviceProcess(LabdcsProcess):
-    """``labdcs device run`` for a configuration written to ``folder``."""
+    """``labdcs device run`` (or another service run with ``--config``: ``command``) for a
+    configuration written to ``folder``."""
 
     def __init__(
-        self, folder: Path, config: dict[str, Any], broker_port: int, env: dict[str, str] | None = None
+        self,
+        folder: Path,
+        config: dict[str, Any],
+        broker_port: int,
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("device", "run"),
     ):
         self.config_path = folder / f"{config['device']}.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         super().__init__(
-            ["device", "run", "--config", str(self.config_path)],
+            [*command, "--config", str(self.config_path)],
             folder / f"{config['device']}.log",
             broker_port,
             env,

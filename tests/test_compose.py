@@ -544,7 +544,14 @@ def test_dev_ports_bind_loopback_by_default() -> None:
         (name, port) for name, service in services(load(DEV)).items() for port in service.get("ports", [])
     ]
     # MQTT, InfluxDB, Grafana, MongoDB, Node-RED.
-    assert {port.rsplit(":", 1)[-1] for _, port in published} == {"1883", "8086", "3000", "27017", "1880"}
+    assert {port.rsplit(":", 1)[-1] for _, port in published} == {
+        "1883",
+        "8086",
+        "3000",
+        "27017",
+        "1880",
+        "8000",
+    }
     for name, port in published:
         assert isinstance(port, str), f"{DEV}: {name} port {port!r} must be a quoted string"
         assert port.startswith("127.0.0.1:"), f"{DEV}: {name} publishes {port} beyond loopback by default"

@@ -3,10 +3,12 @@ stops everything cleanly."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from labdcs.client import snapshot
@@ -18,11 +20,12 @@ from labdcs.stack.brokers import influxd_binary
 from labdcs.stack.paths import free_port, port_open
 from tests.support import wait_until
 
-DUMMY_DEVICES = {"hv1": 1, "hv2": 1, "lv1": 4, "env1": 1, "can1": 2}
+DUMMY_DEVICES = {"hv1": 1, "hv2": 1, "lv1": 4, "env1": 1, "can1": 2, "interlock": 3}
 
 
 def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     mqtt_port, influx_port, nodered_port = free_port(), free_port(), free_port()
+    mqtt_port, influx_port, experiments_port = free_port(), free_port(), free_port()
     output = tmp_path / "up.out"
     with output.open("wb") as out:
         up = subprocess.Popen(
@@ -40,6 +43,8 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
                 str(influx_port),
                 "--nodered-port",
                 str(nodered_port),
+                "--experiments-port",
+                str(experiments_port),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -51,7 +56,7 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
         )
         text = output.read_text()
         assert up.poll() is None, text
-        for name in [*DUMMY_DEVICES, "mosquitto", "sim-hv1", "sim-lv1", "sim-env1", "ingest"]:
+        for name in [*DUMMY_DEVICES, "mosquitto", "sim-hv1", "sim-lv1", "sim-env1", "ingest", "experiments"]:
             assert name in text, f"{name} missing from the summary:\n{text}"
         if influxd_binary():
             assert port_open("127.0.0.1", influx_port) and "influxdb" in text
@@ -100,6 +105,12 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
             text=True,
         )
         assert accepted.returncode == 0 and accepted.stdout.strip() == "accepted", accepted.stdout
+        inhibited = subprocess.run(
+            [*cli, "cmd", "hv1", "ch1", "on", "--port", str(mqtt_port)], capture_output=True, text=True
+        )
+        assert inhibited.returncode == 1 and "interlock rule 'hv-needs-lv'" in inhibited.stdout, (
+            inhibited.stdout
+        )
 
         if influxd_binary():
             influx = InfluxClient(InfluxSettings(url=f"http://127.0.0.1:{influx_port}"))
@@ -112,6 +123,13 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
                 "the ingester to store dummy data in InfluxDB",
             )
             assert stored[0][1] > 0
+
+        def station_registered() -> bool:
+            url = f"http://127.0.0.1:{experiments_port}/api/stations"
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return any(s["id"] == "station1" for s in json.load(answer)["items"])
+
+        wait_until(station_registered, 30, "the experiments manager to register the dummy station")
 
         up.send_signal(signal.SIGINT)
         assert up.wait(60) == 0, output.read_text()

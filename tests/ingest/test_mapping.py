@@ -51,7 +51,7 @@ def test_every_field_of_every_state_model_is_mapped_with_its_type() -> None:
             )
     assert mapped["v_mon"] is FieldType.FLOAT and mapped["seq"] is FieldType.INT
     assert mapped["output"] is FieldType.BOOL and mapped["status"] is FieldType.STRING
-    assert state.measurements == ("power", "sensor", "cycler")
+    assert state.measurements == ("power", "sensor", "cycler", "rule")
     assert {tag.name for tag in state.tags} == {"kind", "experiment"}, "a cycler's experiment id is a tag"
 
 
@@ -127,12 +127,14 @@ def test_telegraf_conf_reads_every_mapping_with_qos1_persistent_sessions() -> No
     assert all("online" not in t and "meta" not in t for t in state_topics), "availability kept out"
     assert conf["agent"]["flush_interval"] == "1s" and conf["agent"]["metric_batch_size"] == 5000
     assert "internal" in conf["inputs"]
-    raw_output, events_output = conf["outputs"]["influxdb"]
-    assert raw_output["database"] == events_output["database"] == "labdcs"
-    assert events_output["retention_policy"] == "events" and "retention_policy" not in raw_output
-    assert (
-        set(events_output["namepass"]) == set(raw_output["namedrop"]) == set(retention.event_measurements())
-    )
+    raw_output, events_output, experiments_output = conf["outputs"]["influxdb"]
+    assert {o["database"] for o in (raw_output, events_output, experiments_output)} == {"labdcs"}
+    assert "retention_policy" not in raw_output
+    assert events_output["retention_policy"] == "events"
+    assert experiments_output["retention_policy"] == "experiments"
+    events = set(retention.event_measurements())
+    assert set(events_output["namepass"]) == events and experiments_output["namepass"] == ["cycler"]
+    assert set(raw_output["namedrop"]) == events | {"cycler"}
 
 
 def test_committed_influxdb_init_is_generated() -> None:
@@ -148,7 +150,8 @@ def test_retention_applies_idempotently_and_the_trend_query_downsamples(influx: 
     retention.apply(influx.client, settings.model_copy(update={"raw": "7d"}))
     policies = {row[0]: row for row in influx.client.series_values("SHOW RETENTION POLICIES")}
     assert policies["raw"][1] == "168h0m0s" and policies["raw"][4] is True, "raw altered, and the default"
-    assert {"trend", "events"} <= set(policies)
+    assert {"trend", "events", "experiments"} <= set(policies)
+    assert policies["experiments"][1] == "0s", "experiment data are kept forever"
     queries = influx.client.query("SHOW CONTINUOUS QUERIES", database="")
     names = [row[0] for r in queries for s in r.get("series", []) for row in s.get("values", [])]
     assert names == [retention.TREND_CQ]

@@ -13,37 +13,19 @@ from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
-import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from labdcs.contract import topics
 from labdcs.ingest.influx import InfluxClient, InfluxSettings
 from labdcs.ingest.mapping import all_measurements
 from labdcs.stack.paths import project_root
-from tests.support import wait_until
+from tests.support import compose_image, docker_problem, wait_until
 
 ROOT = project_root()
 
 
-def _docker_problem() -> str | None:
-    try:
-        import docker  # testcontainers' dependency
-    except ImportError:
-        return "the docker/testcontainers packages are not installed"
-    try:
-        docker.from_env().ping()
-    except Exception as exc:
-        return f"no Docker engine reachable ({type(exc).__name__})"
-    return None
-
-
-_PROBLEM = _docker_problem()
+_PROBLEM = docker_problem()
 pytestmark = [pytest.mark.docker, pytest.mark.skipif(_PROBLEM is not None, reason=str(_PROBLEM))]
-
-
-def _image(service: str) -> str:
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    return str(compose["services"][service]["image"])
 
 
 def _messages() -> list[tuple[str, dict[str, Any]]]:
@@ -113,21 +95,21 @@ def test_telegraf_and_the_native_ingester_write_the_same_points(tmp_path: Path) 
 
     with Network() as network:
         broker = (
-            DockerContainer(_image("mosquitto"))
+            DockerContainer(compose_image("mosquitto"))
             .with_network(network)
             .with_network_aliases("mosquitto")
             .with_volume_mapping(str(ROOT / "mosquitto"), "/mosquitto/config", "ro")
             .with_exposed_ports(1883)
         )
         influx = (
-            DockerContainer(_image("influxdb"))
+            DockerContainer(compose_image("influxdb"))
             .with_network(network)
             .with_network_aliases("influxdb")
             .with_volume_mapping(str(ROOT / "influxdb" / "init"), "/docker-entrypoint-initdb.d", "ro")
             .with_exposed_ports(8086)
         )
         telegraf = (
-            DockerContainer(_image("telegraf"))
+            DockerContainer(compose_image("telegraf"))
             .with_network(network)
             .with_volume_mapping(
                 str(ROOT / "telegraf" / "telegraf.conf"), "/etc/telegraf/telegraf.conf", "ro"

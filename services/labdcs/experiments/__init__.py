@@ -1,0 +1,21 @@
+"""The battery experiments manager: what lab staff use every day around the battery stations.
+
+One job per module:
+
+- :mod:`~labdcs.experiments.documents`: the documents (cell types, cells, stations, protocols,
+  experiments, cycle statistics, data files, audit) as pydantic models, with schema versions;
+- :mod:`~labdcs.experiments.store`: those documents in MongoDB (pymongo) or, natively, in an embedded
+  MongoDB-API engine on SQLite (montydb), chosen by the connection URL; indexes and migrations;
+- :mod:`~labdcs.experiments.queue`: starts queued experiments on idle stations over the MQTT contract
+  and follows them (states, statistics);
+- :mod:`~labdcs.experiments.series`: an experiment's time series in InfluxDB (read in chunks, write,
+  delete);
+- :mod:`~labdcs.experiments.importers`: vendor file formats, detection and verification;
+- :mod:`~labdcs.experiments.importing`: atomic import of a file (time series + documents);
+- :mod:`~labdcs.experiments.cycles`: cycle statistics computed from samples;
+- :mod:`~labdcs.experiments.export`: streamed CSV in the Battery Data Format's column names;
+- :mod:`~labdcs.experiments.report`: the self-contained HTML report;
+- :mod:`~labdcs.experiments.harvester`: watched folders;
+- :mod:`~labdcs.experiments.api` and :mod:`~labdcs.experiments.web`: the REST API and the web UI,
+  served by :mod:`~labdcs.experiments.server` (``labdcs experiments serve``).
+"""

@@ -1,0 +1,114 @@
+"""``labdcs harvest --watch DIR``: import the files cyclers leave in folders.
+
+Every ``interval`` seconds each watched folder is scanned (polling works on every file system,
+network shares included, where change notifications often do not). A file is imported once it has
+stopped growing: the same size and modification time for ``stable_s`` seconds. The content hash
+decides what is new: a file already imported (here or under another name) is skipped; a failed
+one is recorded with its reason and retried only when its content changes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labdcs.experiments.documents import FileStatus
+from labdcs.experiments.importers import ImportFailed
+from labdcs.experiments.importing import ImportRequest, file_hash, import_file
+from labdcs.experiments.series import ExperimentSeries
+from labdcs.experiments.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATTERNS = ("*.csv", "*.txt", "*.mpt", "*.tsv", "*.0[0-9][0-9]")
+
+
+@dataclass
+class _Seen:
+    size: int
+    mtime: float
+    since: float
+    digest: str | None = None
+    """Content hash of the last attempt: a file is tried again only with another content."""
+
+
+@dataclass
+class Harvester:
+    store: Store
+    series: ExperimentSeries
+    folders: list[Path]
+    stable_s: float = 10.0
+    interval: float = 2.0
+    patterns: tuple[str, ...] = DEFAULT_PATTERNS
+    cell: str | None = None
+    imported: int = 0
+    failed: int = 0
+    _seen: dict[Path, _Seen] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        for folder in self.folders:
+            log.info(
+                "harvesting %s (files stable for %g s; %s)", folder, self.stable_s, ", ".join(self.patterns)
+            )
+        while not self._stop.is_set():
+            self.scan()
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _candidates(self) -> list[Path]:
+        found = []
+        for folder in self.folders:
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and any(fnmatch.fnmatch(path.name, p) for p in self.patterns):
+                    found.append(path)
+        return found
+
+    def scan(self) -> None:
+        """One pass: note sizes, import what has been stable long enough."""
+        now = time.monotonic()
+        for path in self._candidates():
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            seen = self._seen.get(path)
+            if seen is None or (seen.size, seen.mtime) != (stat.st_size, stat.st_mtime):
+                digest = seen.digest if seen else None
+                self._seen[path] = _Seen(stat.st_size, stat.st_mtime, now, digest)
+                continue
+            if now - seen.since < self.stable_s:
+                continue
+            self._consider(path, seen)
+
+    def _consider(self, path: Path, seen: _Seen) -> None:
+        try:
+            digest = file_hash(path)
+        except OSError as exc:
+            log.warning("cannot read %s: %s", path, exc)
+            return
+        if digest == seen.digest:
+            return  # tried already with this content
+        seen.digest = digest
+        known = self.store.data_file(digest)
+        if known is not None and (known.status is FileStatus.IMPORTED or known.path == str(path)):
+            return  # imported already (perhaps under another name), or failed with this very content
+        request = ImportRequest(
+            path=path, name=path.name, source=str(path), cell=self.cell, record_failure=True, user="harvester"
+        )
+        try:
+            record = import_file(self.store, self.series, request)
+        except ImportFailed as exc:
+            self.failed += 1
+            log.warning("harvest %s failed: %s", path, exc)
+            return
+        self.imported += 1
+        log.info("harvested %s -> %s (%s rows)", path, record.experiment, record.rows)

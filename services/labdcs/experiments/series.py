@@ -1,0 +1,205 @@
+"""An experiment's time series in InfluxDB: the ``cycler`` measurement, tag ``experiment``.
+
+Live runs get there through the ingester (the station tags every state with the experiment id);
+imports write the same measurement with the same field names and types, so one query serves both.
+Reading is streamed: InfluxDB's chunked responses (one JSON document per chunk, newline-separated)
+are parsed one chunk at a time, so an export's memory does not grow with the experiment.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from labdcs.contract.models import ChannelKind
+from labdcs.ingest.influx import InfluxClient, InfluxError
+from labdcs.ingest.mapping import MAPPINGS
+
+MEASUREMENT = ChannelKind.CYCLER.value
+STATS_MEASUREMENT = "cycler_stats"
+#: Imported experiments go to their own retention policy, kept forever: their timestamps are those of
+#: the original test (often older than the ``raw`` policy's 30 days, which would drop them).
+IMPORT_POLICY = "experiments"
+#: Live runs (the database's default policy) and imports, in one query.
+SOURCES = f'"{MEASUREMENT}", "{IMPORT_POLICY}"."{MEASUREMENT}"'
+
+#: (BDF column label, InfluxDB field) of an export, in column order; time comes first.
+BDF_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("Test Time / s", "test_time"),
+    ("Voltage / V", "voltage"),
+    ("Current / A", "current"),
+    ("Power / W", "power"),
+    ("Temperature T1 / degC", "temperature"),
+    ("Cycle Count / 1", "cycle_index"),
+    ("Step Index / 1", "step_index"),
+    ("Step Time / s", "step_time"),
+    ("Charging Capacity / Ah", "charge_capacity"),
+    ("Discharging Capacity / Ah", "discharge_capacity"),
+    ("Charging Energy / Wh", "charge_energy"),
+    ("Discharging Energy / Wh", "discharge_energy"),
+)
+UNIX_TIME = "Unix Time / s"
+
+#: The type InfluxDB holds each state field in (imports must write the same types).
+FIELD_TYPES = {spec.path: spec.type.value for spec in MAPPINGS[0].fields}
+
+
+def quote(value: str) -> str:
+    """An InfluxQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def where(experiment: str, start_ms: int | None = None, end_ms: int | None = None) -> str:
+    clauses = [f'"experiment" = {quote(experiment)}']
+    if start_ms is not None:
+        clauses.append(f"time >= {int(start_ms)}ms")
+    if end_ms is not None:
+        clauses.append(f"time <= {int(end_ms)}ms")
+    return " AND ".join(clauses)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The part of the series that belongs to a run (states before start and after the end carry the
+    experiment id too: the station keeps it until the next protocol is loaded)."""
+
+    start_ms: int | None
+    end_ms: int | None
+
+
+class ExperimentSeries:
+    def __init__(self, influx: InfluxClient, chunk_size: int = 10_000) -> None:
+        self.influx = influx
+        self.chunk_size = chunk_size
+        self._policy_ready = False
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def _values(self, q: str) -> list[list[Any]]:
+        self.ensure_import_policy()
+        return self.influx.series_values(q)
+
+    def stream(self, q: str) -> Iterator[list[Any]]:
+        """Rows of a query, chunk by chunk (``chunked=true``); InfluxError on any error."""
+        self.ensure_import_policy()
+        params = {
+            "q": q,
+            "db": self.influx.settings.database,
+            "epoch": "ms",
+            "chunked": "true",
+            "chunk_size": str(self.chunk_size),
+        }
+        request = urllib.request.Request(
+            f"{self.influx.url}/query",
+            data=urllib.parse.urlencode(params).encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        auth = getattr(self.influx, "_auth", None)
+        if auth:
+            request.add_header("Authorization", auth)
+        try:
+            response = urllib.request.urlopen(request, timeout=self.influx.settings.timeout_s)
+        except urllib.error.HTTPError as exc:
+            raise InfluxError(f"query failed ({exc.code}): {exc.read()[:200]!r}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise InfluxError(f"InfluxDB at {self.influx.url} not reachable: {exc}") from None
+        with response:
+            for line in response:
+                if not line.strip():
+                    continue
+                document = json.loads(line)
+                if "error" in document:
+                    raise InfluxError(f"query failed: {document['error']}")
+                for result in document.get("results", []):
+                    if "error" in result:
+                        raise InfluxError(f"query failed: {result['error']}")
+                    for series in result.get("series", []):
+                        yield from series.get("values", [])
+
+    def rows(self, experiment: str, window: Window, fields: list[str]) -> Iterator[list[Any]]:
+        """``[time_ms, *fields]`` for every sample of the run, in time order."""
+        columns = ", ".join(f'"{f}"' for f in fields)
+        q = f"SELECT {columns} FROM {SOURCES} WHERE {where(experiment, window.start_ms, window.end_ms)}"
+        return self.stream(q)
+
+    def count(self, experiment: str, window: Window | None = None) -> int:
+        w = window or Window(None, None)
+        q = f'SELECT count("voltage") FROM {SOURCES} WHERE {where(experiment, w.start_ms, w.end_ms)}'
+        return sum(int(row[1]) for row in self._values(q))
+
+    def extent(self, experiment: str) -> Window:
+        """First and last sample time of an experiment."""
+        base = f"FROM {SOURCES} WHERE {where(experiment)}"
+        first = [int(row[0]) for row in self._values(f'SELECT first("voltage") {base}')]
+        last = [int(row[0]) for row in self._values(f'SELECT last("voltage") {base}')]
+        return Window(min(first) if first else None, max(last) if last else None)
+
+    def overview(
+        self,
+        experiment: str,
+        window: Window,
+        fields: tuple[str, ...] = ("voltage", "current", "temperature"),
+        points: int = 800,
+    ) -> dict[str, list[Any]]:
+        """At most about ``points`` averaged samples of each field over the run, for plots:
+        ``{"t": [ms...], "voltage": [...], ...}``."""
+        start, end = window.start_ms, window.end_ms
+        if start is None or end is None:
+            found = self.extent(experiment)
+            start = start if start is not None else found.start_ms
+            end = end if end is not None else found.end_ms
+        result: dict[str, list[Any]] = {"t": [], **{f: [] for f in fields}}
+        if start is None or end is None:
+            return result
+        bucket = max(1, math.ceil((end - start + 1) / points))
+        columns = ", ".join(f'mean("{f}") AS "{f}"' for f in fields)
+        q = (
+            f"SELECT {columns} FROM {SOURCES} WHERE {where(experiment, start, end)} "
+            f"GROUP BY time({bucket}ms) fill(none)"
+        )
+        for row in self._values(q):
+            result["t"].append(row[0])
+            for index, name in enumerate(fields, start=1):
+                result[name].append(row[index])
+        return result
+
+    def cycle_samples(self, experiment: str, cycle: int, window: Window) -> list[list[Any]]:
+        """Voltage, current and capacities of one cycle (for dQ/dV)."""
+        q = (
+            'SELECT "voltage", "current", "charge_capacity", "discharge_capacity" '
+            f"FROM {SOURCES} WHERE {where(experiment, window.start_ms, window.end_ms)} "
+            f'AND "cycle_index" = {int(cycle)}'
+        )
+        return list(self.stream(q))
+
+    # --- writing and deleting ---------------------------------------------------------------------
+
+    def ensure_import_policy(self) -> None:
+        """The database and the imports' retention policy (idempotent; once per process): the
+        queries read it next to the default policy, so it must exist."""
+        if self._policy_ready:
+            return
+        database = self.influx.settings.database
+        self.influx.query(f'CREATE DATABASE "{database}"', database="")
+        self.influx.query(
+            f'CREATE RETENTION POLICY "{IMPORT_POLICY}" ON "{database}" DURATION INF REPLICATION 1',
+            database="",
+        )
+
+    def write_imported(self, lines: list[str]) -> None:
+        """Write imported points (line protocol); InfluxError when InfluxDB did not store all of them."""
+        result = self.influx.write(lines, retention_policy=IMPORT_POLICY)
+        if result.dropped or result.written != len(lines):
+            raise InfluxError(f"InfluxDB stored {result.written} of {len(lines)} points: {result.error}")
+
+    def delete(self, experiment: str) -> None:
+        """Every point of an experiment (a failed import's rollback, or deleting an experiment)."""
+        for measurement in (MEASUREMENT, STATS_MEASUREMENT):
+            self.influx.query(f'DELETE FROM "{measurement}" WHERE {where(experiment)}')

@@ -1,0 +1,81 @@
+"""``labdcs experiments serve``: the API, the web UI and the queue worker in one process (port 8000).
+
+One process because the embedded database (montydb on SQLite) wants one owner; with MongoDB the
+same process scales fine for a lab (a few stations, a few operators).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from labdcs import __version__
+from labdcs.experiments import api, web
+from labdcs.experiments.api import Services
+from labdcs.experiments.queue import QueueWorker
+from labdcs.experiments.series import ExperimentSeries
+from labdcs.experiments.settings import ExperimentsSettings
+from labdcs.experiments.store import Store
+from labdcs.ingest.influx import InfluxClient
+
+log = logging.getLogger(__name__)
+
+
+def create_app(services: Services, *, start_queue: bool = True) -> FastAPI:
+    """The ASGI application; the queue worker (if any) starts and stops with it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services.queue is not None and start_queue:
+            services.queue.start()
+        try:
+            yield
+        finally:
+            if services.queue is not None and start_queue:
+                services.queue.stop()
+
+    app = FastAPI(
+        title="labdcs battery experiments",
+        version=__version__,
+        description="Cells, stations, protocols and experiments of the battery lab: queue, control, "
+        "data export, reports and imports.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    api.install_error_handlers(app)
+    app.include_router(api.router())
+    app.include_router(web.router())
+    return app
+
+
+def build(settings: ExperimentsSettings) -> Services:
+    store = Store(settings.database_url)
+    store.prepare()
+    influx = InfluxClient(settings.influx)
+    services = Services(
+        store=store,
+        series=ExperimentSeries(influx),
+        queue=QueueWorker(store, settings.mqtt) if settings.queue else None,
+        grafana_url=settings.grafana_url,
+        work_dir=settings.work_dir,
+    )
+    return services
+
+
+def serve(settings: ExperimentsSettings) -> None:
+    import uvicorn
+
+    services = build(settings)
+    app = create_app(services)
+    log.info(
+        "experiments: database %s (%s), InfluxDB %s, broker %s:%d, http://%s:%d/",
+        settings.database_url, services.store.engine, settings.influx.url, settings.mqtt.host,
+        settings.mqtt.port, settings.http_host, settings.http_port,
+    )  # fmt: skip
+    try:
+        uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+    finally:
+        services.store.close()

@@ -1,0 +1,479 @@
+# ruff: noqa: E501  (embedded HTML and JavaScript keep their natural line length)
+"""The web UI: a few server-rendered pages whose tables, forms and plots use the REST API with a
+little vanilla JavaScript. No build step, no CDN (labs are often offline): plots are drawn on a
+canvas by a small helper in this file."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from labdcs.experiments.documents import Status, Technology
+
+CSS = """
+*{box-sizing:border-box}body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
+nav{background:#1f3b57;padding:.6em 1em}nav a{color:#fff;margin-right:1.2em;text-decoration:none;font-weight:500}
+main{padding:1em 1.5em;max-width:1300px}h1{font-size:1.4em;margin:.3em 0 .8em}h2{font-size:1.1em;margin-top:1.5em}
+table{border-collapse:collapse;background:#fff;font-size:.9em;width:100%}
+td,th{border-bottom:1px solid #e3e3e3;padding:5px 8px;text-align:left;white-space:nowrap}
+th[data-sort]{cursor:pointer;user-select:none}th[data-sort]:hover{background:#eef}
+th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
+.filters{display:flex;flex-wrap:wrap;gap:.6em;margin-bottom:.8em}.filters label{font-size:.85em}
+input,select,textarea,button{font:inherit;padding:4px 6px}textarea{width:100%;font-family:monospace}
+button{cursor:pointer;border:1px solid #1f3b57;background:#1f3b57;color:#fff;border-radius:3px}
+button.secondary{background:#fff;color:#1f3b57}button:disabled{opacity:.5;cursor:default}
+.status{padding:2px 6px;border-radius:3px;font-size:.85em;color:#fff;background:#777}
+.status.running{background:#2a7d2e}.status.queued{background:#8a6d00}.status.paused{background:#a65d00}
+.status.finished{background:#1f5fa8}.status.aborted,.status.error{background:#b3261e}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:1em}
+.card{background:#fff;border:1px solid #e3e3e3;border-radius:4px;padding:.8em}
+.form{display:grid;grid-template-columns:14em 1fr;gap:.5em 1em;max-width:800px;align-items:center}
+.error{color:#b3261e;white-space:pre-wrap}.ok{color:#2a7d2e}.muted{color:#777;font-size:.85em}
+canvas{background:#fff;border:1px solid #e3e3e3;width:100%;height:260px}
+progress{width:400px}
+"""
+
+JS = r"""
+const $ = (s, root=document) => root.querySelector(s);
+const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
+async function api(path, options={}) {
+  const r = await fetch(path, options);
+  const text = await r.text();
+  let body; try { body = JSON.parse(text); } catch { body = text; }
+  if (!r.ok) {
+    const msg = (body && body.detail) || text;
+    const problems = (body && body.problems && body.problems.length > 1) ? '\n' + body.problems.join('\n') : '';
+    throw new Error(msg + problems);
+  }
+  return body;
+}
+const post = (path, data) => api(path, {method:'POST', headers:{'Content-Type':'application/json'}, body:JSON.stringify(data)});
+const fmtTime = ms => ms == null ? '' : new Date(ms).toISOString().replace('T',' ').slice(0,19);
+const fmtNum = (v, d=4) => v == null ? '' : Number(v).toPrecision(d);
+const badge = s => `<span class="status ${esc(s)}">${esc(s)}</span>`;
+function options(select, items, value=x=>x.id, label=x=>x.id, blank=null) {
+  select.innerHTML = (blank !== null ? `<option value="">${esc(blank)}</option>` : '') +
+    items.map(x => `<option value="${esc(value(x))}">${esc(label(x))}</option>`).join('');
+}
+/* A line plot on a canvas: series = [{ys, color, label}], x shared. */
+function plot(canvas, xs, series, xlabel, ylabel) {
+  const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
+  canvas.width = w * dpr; canvas.height = h * dpr;
+  const g = canvas.getContext('2d'); g.scale(dpr, dpr); g.clearRect(0, 0, w, h);
+  const L = 60, R = 10, T = 10, B = 34;
+  const all = series.flatMap(s => s.ys).filter(v => v != null && isFinite(v));
+  canvas.dataset.points = String(xs.length);
+  g.font = '11px sans-serif'; g.fillStyle = '#444';
+  if (!xs.length || !all.length) { g.fillText('no data yet', w/2 - 25, h/2); return; }
+  let x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...all), y1 = Math.max(...all);
+  if (x1 === x0) x1 = x0 + 1; if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
+  const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
+  const X = x => L + (x - x0) / (x1 - x0) * (w - L - R), Y = y => T + (1 - (y - y0) / (y1 - y0)) * (h - T - B);
+  g.strokeStyle = '#ccc'; g.beginPath(); g.moveTo(L, T); g.lineTo(L, h - B); g.lineTo(w - R, h - B); g.stroke();
+  for (let k = 0; k <= 4; k++) {
+    const yv = y0 + (y1 - y0) * k / 4, xv = x0 + (x1 - x0) * k / 4;
+    g.fillText(Number(yv).toPrecision(4), 4, Y(yv) + 4); g.fillText(Number(xv).toPrecision(3), X(xv) - 10, h - B + 14);
+  }
+  g.fillText(xlabel, w / 2 - 20, h - 4); g.save(); g.translate(12, h / 2 + 20); g.rotate(-Math.PI / 2); g.restore();
+  g.fillText(ylabel, L + 6, T + 10);
+  series.forEach((s, n) => {
+    g.strokeStyle = s.color; g.lineWidth = 1.3; g.beginPath(); let pen = false;
+    xs.forEach((x, k) => { const y = s.ys[k]; if (y == null) { pen = false; return; }
+      if (!pen) { g.moveTo(X(x), Y(y)); pen = true; } else g.lineTo(X(x), Y(y)); });
+    g.stroke(); g.fillStyle = s.color; g.fillText(s.label, w - R - 90, T + 12 + 13 * n);
+  });
+}
+"""
+
+
+def page(title: str, body: str, script: str = "") -> HTMLResponse:
+    nav = (
+        "<nav><a href='/'>Experiments</a><a href='/experiments/new'>New experiment</a>"
+        "<a href='/cells/new'>Register cell</a><a href='/import'>Import</a><a href='/stations'>Stations</a>"
+        "<a href='/docs'>API</a></nav>"
+    )
+    return HTMLResponse(
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} - labdcs</title>"
+        f"<meta name='viewport' content='width=device-width'><style>{CSS}</style></head><body>{nav}"
+        f"<main><h1>{html.escape(title)}</h1>{body}</main><script>{JS}</script><script>{script}</script></body></html>"
+    )
+
+
+TABLE_COLUMNS = [
+    ("id", "id"), ("name", "name"), ("status", "status"), ("technology", "technology"), ("cell", "cell"),
+    ("station", "station"), ("protocol", "protocol"), ("cycles", "cycles"), ("created", "created"),
+    ("started", "started"), ("finished", "finished"),
+]  # fmt: skip
+
+
+def experiments_page() -> HTMLResponse:
+    technologies = "".join(f"<option>{t.value}</option>" for t in Technology)
+    statuses = "".join(f"<option>{s.value}</option>" for s in Status)
+    head = "".join(f"<th data-sort='{key}'>{label}</th>" for key, label in TABLE_COLUMNS)
+    body = f"""
+<div class="filters">
+ <label>search <input id="q" placeholder="name or description"></label>
+ <label>technology <select id="f-technology"><option value="">all</option>{technologies}</select></label>
+ <label>cell <select id="f-cell"></select></label>
+ <label>station <select id="f-station"></select></label>
+ <label>protocol <select id="f-protocol"></select></label>
+ <label>status <select id="f-status"><option value="">all</option>{statuses}</select></label>
+</div>
+<table id="experiments"><thead><tr>{head}</tr></thead><tbody></tbody></table>
+<p><button class="secondary" id="prev">previous</button> <span id="pageinfo"></span>
+ <button class="secondary" id="next">next</button></p>"""
+    script = r"""
+const state = {sort: 'created', order: 'desc', offset: 0, limit: 25};
+const filters = ['technology', 'cell', 'station', 'protocol', 'status'];
+async function load() {
+  const p = new URLSearchParams({sort: state.sort, order: state.order, offset: state.offset, limit: state.limit});
+  const q = $('#q').value.trim(); if (q) p.set('q', q);
+  filters.forEach(f => { const v = $('#f-' + f).value; if (v) p.set(f, v); });
+  const page = await api('/api/experiments?' + p);
+  $('#experiments tbody').innerHTML = page.items.map(e => `<tr data-id="${esc(e.id)}">
+    <td><a href="/experiments/${esc(e.id)}">${esc(e.id)}</a></td><td>${esc(e.name)}</td><td>${badge(e.status)}</td>
+    <td>${esc(e.technology)}</td><td>${esc(e.cell)}</td><td>${esc(e.station)}</td><td>${esc(e.protocol)}</td>
+    <td>${e.cycles}</td><td>${fmtTime(e.created)}</td><td>${fmtTime(e.started)}</td><td>${fmtTime(e.finished)}</td></tr>`).join('');
+  $('#pageinfo').textContent = page.total ? `${page.offset + 1}-${page.offset + page.items.length} of ${page.total}` : 'none';
+  $('#prev').disabled = state.offset === 0; $('#next').disabled = state.offset + page.items.length >= page.total;
+  document.querySelectorAll('th[data-sort]').forEach(th => {
+    th.className = th.dataset.sort === state.sort ? state.order : ''; });
+}
+document.querySelectorAll('th[data-sort]').forEach(th => th.addEventListener('click', () => {
+  state.order = state.sort === th.dataset.sort && state.order === 'asc' ? 'desc' : 'asc';
+  state.sort = th.dataset.sort; state.offset = 0; load(); }));
+$('#prev').onclick = () => { state.offset = Math.max(0, state.offset - state.limit); load(); };
+$('#next').onclick = () => { state.offset += state.limit; load(); };
+let typing; $('#q').addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => { state.offset = 0; load(); }, 250); });
+filters.forEach(f => $('#f-' + f).addEventListener('change', () => { state.offset = 0; load(); }));
+(async () => {
+  const [cells, stations, protocols] = await Promise.all([api('/api/cells?limit=500'), api('/api/stations?limit=500'), api('/api/protocols?limit=500')]);
+  options($('#f-cell'), cells.items, x => x.id, x => x.serial, 'all');
+  options($('#f-station'), stations.items, x => x.id, x => x.id, 'all');
+  options($('#f-protocol'), protocols.items, x => x.id, x => x.id, 'all');
+  load(); setInterval(load, 5000);
+})();
+"""
+    return page("Experiments", body, script)
+
+
+def cell_page() -> HTMLResponse:
+    technologies = "".join(f"<option>{t.value}</option>" for t in Technology)
+    body = f"""
+<div class="form">
+ <label>cell type</label><select id="type"></select>
+</div>
+<div id="newtype" class="form" style="margin-top:.5em">
+ <label>manufacturer</label><input id="manufacturer"> <label>model</label><input id="model">
+ <label>technology</label><select id="technology">{technologies}</select>
+ <label>chemistry</label><input id="chemistry" placeholder="NMC/graphite, LFP, ...">
+ <label>form factor</label><input id="form_factor" placeholder="cylindrical 18650, pouch, ...">
+ <label>nominal capacity / Ah</label><input id="nominal_capacity_ah" type="number" step="any">
+ <label>nominal voltage / V</label><input id="nominal_voltage_v" type="number" step="any">
+ <label>V min / V max</label><span><input id="t_v_min" type="number" step="any"> <input id="t_v_max" type="number" step="any"></span>
+ <label>I charge / discharge max / A</label><span><input id="t_i_charge_max" type="number" step="any"> <input id="t_i_discharge_max" type="number" step="any"></span>
+ <label>T min / T max / degC</label><span><input id="t_t_min_c" type="number" step="any"> <input id="t_t_max_c" type="number" step="any"></span>
+ <span id="techfields" style="display:contents"></span>
+</div>
+<h2>Specimen</h2>
+<div class="form">
+ <label>serial</label><input id="serial">
+ <label>series x parallel</label><span><input id="series" type="number" value="1" min="1"> x <input id="parallel" type="number" value="1" min="1"></span>
+ <label>parent module (optional)</label><input id="parent">
+ <label>narrower V max / I charge max (optional)</label><span><input id="c_v_max" type="number" step="any"> <input id="c_i_charge_max" type="number" step="any"></span>
+ <label>notes</label><textarea id="notes" rows="2"></textarea>
+ <span></span><button id="save">Register cell</button>
+</div>
+<p id="message"></p>"""
+    script = r"""
+let technologyFields = {};
+const num = id => { const v = $('#' + id).value; return v === '' ? null : Number(v); };
+function showTech() {
+  const fields = technologyFields[$('#technology').value] || [];
+  $('#techfields').innerHTML = fields.map(f => `<label>${esc(f.label)}</label><input data-extra="${esc(f.name)}">`).join('');
+}
+(async () => {
+  technologyFields = (await api('/api/formats')).technologies;
+  const types = await api('/api/cell-types?limit=500');
+  options($('#type'), types.items, x => x.id, x => `${x.manufacturer} ${x.model} (${x.technology})`, 'new type...');
+  const toggle = () => $('#newtype').style.display = $('#type').value ? 'none' : 'grid';
+  $('#type').onchange = toggle; toggle();
+  $('#technology').onchange = showTech; showTech();
+})();
+$('#save').onclick = async () => {
+  $('#message').className = ''; $('#message').textContent = '';
+  try {
+    let type = $('#type').value;
+    if (!type) {
+      const extra = {}; document.querySelectorAll('[data-extra]').forEach(i => { if (i.value) extra[i.dataset.extra] = i.value; });
+      const made = await post('/api/cell-types', {manufacturer: $('#manufacturer').value, model: $('#model').value,
+        technology: $('#technology').value, chemistry: $('#chemistry').value, form_factor: $('#form_factor').value,
+        nominal_capacity_ah: num('nominal_capacity_ah'), nominal_voltage_v: num('nominal_voltage_v'), extra,
+        limits: {v_min: num('t_v_min'), v_max: num('t_v_max'), i_charge_max: num('t_i_charge_max'),
+                 i_discharge_max: num('t_i_discharge_max'), t_min_c: num('t_t_min_c'), t_max_c: num('t_t_max_c')}});
+      type = made.id;
+    }
+    const cell = await post('/api/cells', {serial: $('#serial').value, type, series: num('series') || 1,
+      parallel: num('parallel') || 1, parent: $('#parent').value || null, notes: $('#notes').value,
+      limits: {v_max: num('c_v_max'), i_charge_max: num('c_i_charge_max')}});
+    $('#message').className = 'ok'; $('#message').textContent = `registered cell ${cell.id}`;
+  } catch (e) { $('#message').className = 'error'; $('#message').textContent = e.message; }
+};
+"""
+    return page("Register a cell", body, script)
+
+
+def new_experiment_page() -> HTMLResponse:
+    body = """
+<div class="form">
+ <label>name</label><input id="name">
+ <label>description</label><textarea id="description" rows="2"></textarea>
+ <label>cell</label><select id="cell"></select>
+ <label>station / channel</label><span><select id="station"></select> <select id="channel"></select></span>
+ <label>protocol</label><select id="protocol"></select>
+ <label></label><span class="muted" id="incompatible"></span>
+ <label>operator</label><input id="operator">
+ <span></span><button id="create">Queue experiment</button>
+</div>
+<p id="message"></p>
+<h2>Write or upload a protocol</h2>
+<p class="muted">Text form (e.g. <code>Charge at 1C until 4.2 V</code>), YAML or JSON; validated for the chosen cell and station.</p>
+<input type="file" id="protofile"> <textarea id="prototext" rows="8"></textarea>
+<p><button class="secondary" id="check">Validate</button> <button class="secondary" id="saveproto">Save protocol</button></p>
+<pre id="checkout"></pre>"""
+    script = r"""
+let stations = [];
+async function refreshProtocols() {
+  const cell = $('#cell').value, station = $('#station').value, channel = $('#channel').value;
+  if (!cell || !station || !channel) return;
+  const all = await api(`/api/compatible-protocols?cell=${encodeURIComponent(cell)}&station=${encodeURIComponent(station)}&channel=${encodeURIComponent(channel)}`);
+  const ok = all.filter(x => x.ok), bad = all.filter(x => !x.ok);
+  options($('#protocol'), ok.map(x => x.protocol), x => x.id, x => `${x.id}: ${x.name}`);
+  $('#incompatible').textContent = bad.length ? `not offered (incompatible): ` + bad.map(x => `${x.protocol.id} (${x.problems[0]})`).join('; ') : '';
+}
+function showChannels() {
+  const s = stations.find(x => x.id === $('#station').value);
+  options($('#channel'), s ? s.channels : [], x => x.id, x => x.id + (x.label ? ' ' + x.label : ''));
+}
+(async () => {
+  const [cells, st] = await Promise.all([api('/api/cells?limit=500'), api('/api/stations?limit=500')]);
+  stations = st.items;
+  options($('#cell'), cells.items, x => x.id, x => `${x.serial} (${x.type})`);
+  options($('#station'), stations, x => x.id, x => x.id + (x.online ? '' : ' (offline)'));
+  showChannels(); refreshProtocols();
+  $('#cell').onchange = refreshProtocols; $('#station').onchange = () => { showChannels(); refreshProtocols(); };
+  $('#channel').onchange = refreshProtocols;
+})();
+$('#protofile').onchange = async e => { const f = e.target.files[0]; if (f) $('#prototext').value = await f.text(); };
+$('#check').onclick = async () => {
+  try {
+    const r = await post('/api/protocols/check', {text: $('#prototext').value, cell: $('#cell').value || null,
+      station: $('#station').value || null, channel: $('#channel').value || 'ch1'});
+    $('#checkout').className = r.ok ? 'ok' : 'error';
+    $('#checkout').textContent = (r.ok ? `valid; about ${(r.estimate_s / 3600).toFixed(1)} h, ${r.cycles} cycles\n` : 'refused\n')
+      + r.problems.map(p => `${p.severity}: ${p.where}: ${p.message}`).join('\n');
+  } catch (e) { $('#checkout').className = 'error'; $('#checkout').textContent = e.message; }
+};
+$('#saveproto').onclick = async () => {
+  try {
+    const r = await post('/api/protocols', {text: $('#prototext').value});
+    await refreshProtocols(); $('#protocol').value = r.protocol.id;
+    $('#checkout').className = 'ok'; $('#checkout').textContent = `saved as ${r.protocol.id}`;
+  } catch (e) { $('#checkout').className = 'error'; $('#checkout').textContent = e.message; }
+};
+$('#create').onclick = async () => {
+  try {
+    const e = await post('/api/experiments', {name: $('#name').value, description: $('#description').value,
+      cell: $('#cell').value, station: $('#station').value, channel: $('#channel').value,
+      protocol: $('#protocol').value, operator: $('#operator').value});
+    location.href = '/experiments/' + e.id;
+  } catch (e) { $('#message').className = 'error'; $('#message').textContent = e.message; }
+};
+"""
+    return page("New experiment", body, script)
+
+
+def experiment_page(experiment_id: str, grafana_url: str) -> HTMLResponse:
+    body = """
+<div class="grid">
+ <div class="card"><h2 style="margin-top:0">Experiment</h2><table id="meta"></table></div>
+ <div class="card"><h2 style="margin-top:0">Live</h2><table id="live"></table>
+  <p><button id="pause" class="secondary">Pause</button> <button id="resume" class="secondary">Resume</button>
+  <button id="stop" class="secondary">Stop</button></p><p id="message"></p>
+  <p><a id="csv" download>CSV (BDF columns)</a> · <a id="report" download>HTML report</a> ·
+  <a id="grafana" target="_blank">Grafana station dashboard</a></p></div>
+</div>
+<h2>Voltage and current</h2><canvas id="plot-v"></canvas><canvas id="plot-i"></canvas>
+<h2>Temperature</h2><canvas id="plot-t"></canvas>
+<h2>Cycles</h2><canvas id="plot-q"></canvas><canvas id="plot-e"></canvas>
+<table id="cycles"><thead><tr><th>cycle</th><th>charge / Ah</th><th>discharge / Ah</th><th>charge / Wh</th>
+<th>discharge / Wh</th><th>CE / %</th><th>EE / %</th><th>V min</th><th>V max</th><th>T max</th></tr></thead><tbody></tbody></table>"""
+    script = (
+        f"const ID = {json.dumps(experiment_id)}; const GRAFANA = {json.dumps(grafana_url.rstrip('/'))};\n"
+    )
+    script += r"""
+$('#csv').href = `/api/experiments/${ID}/export.csv`; $('#report').href = `/api/experiments/${ID}/report.html`;
+let lastStatus = null;
+const row = (k, v) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`;
+async function refresh() {
+  const e = await api('/api/experiments/' + ID);
+  $('#grafana').href = `${GRAFANA}/d/labdcs-station/battery-station?var-station=${encodeURIComponent(e.station)}&var-experiment=${encodeURIComponent(e.id)}` +
+    (e.started ? `&from=${e.started}&to=${e.finished || 'now'}` : '');
+  $('#meta').innerHTML = row('id', esc(e.id)) + row('name', esc(e.name)) + row('description', esc(e.description)) +
+    row('cell', `${esc(e.cell)} (${esc(e.technology)})`) +
+    row('station', `<a href="/stations/${esc(e.station)}">${esc(e.station)}</a> / ${esc(e.channel)}`) +
+    row('protocol', esc(e.protocol)) + row('created', fmtTime(e.created)) + row('source', esc(e.source));
+  const p = e.progress;
+  $('#live').innerHTML = row('status', badge(e.status)) + row('started', fmtTime(e.started)) +
+    row('finished', fmtTime(e.finished)) + row('end reason', esc(e.end_reason)) + row('cycle', p.cycle_index) +
+    row('step', `${p.step_index} ${esc(p.step_type)}`) + row('test time / h', fmtNum(p.test_time / 3600, 3)) +
+    row('voltage / V', fmtNum(p.voltage)) + row('current / A', fmtNum(p.current)) + row('temperature / degC', fmtNum(p.temperature, 3)) +
+    row('charged / discharged Ah', `${fmtNum(p.charge_capacity)} / ${fmtNum(p.discharge_capacity)}`);
+  $('#pause').disabled = e.status !== 'running'; $('#resume').disabled = e.status !== 'paused';
+  $('#stop').disabled = !['running', 'paused', 'queued'].includes(e.status);
+  const changed = e.status !== lastStatus; lastStatus = e.status;
+  if (e.status === 'queued') return;
+  if (['running', 'paused'].includes(e.status) || changed) await Promise.all([plots(), cycles()]);
+}
+async function plots() {
+  let s; try { s = await api(`/api/experiments/${ID}/series?points=800`); } catch (err) { return; }
+  const h = s.t.map(t => (t - s.t[0]) / 3600000);
+  plot($('#plot-v'), h, [{ys: s.voltage, color: '#1f5fa8', label: 'voltage / V'}], 'time / h', 'V');
+  plot($('#plot-i'), h, [{ys: s.current, color: '#c05a00', label: 'current / A'}], 'time / h', 'A');
+  plot($('#plot-t'), h, [{ys: s.temperature, color: '#b3261e', label: 'temperature / degC'}], 'time / h', 'degC');
+}
+async function cycles() {
+  const c = await api(`/api/experiments/${ID}/cycles`);
+  const n = c.map(x => x.cycle_index), pct = v => v == null ? null : v * 100;
+  plot($('#plot-q'), n, [{ys: c.map(x => x.discharge_capacity), color: '#1f5fa8', label: 'discharge Ah'},
+                         {ys: c.map(x => x.charge_capacity), color: '#2a7d2e', label: 'charge Ah'}], 'cycle', 'Ah');
+  plot($('#plot-e'), n, [{ys: c.map(x => pct(x.coulombic_efficiency)), color: '#1f5fa8', label: 'coulombic %'},
+                         {ys: c.map(x => pct(x.energy_efficiency)), color: '#c05a00', label: 'energy %'}], 'cycle', '%');
+  $('#cycles tbody').innerHTML = c.map(x => `<tr><td>${x.cycle_index}</td><td>${fmtNum(x.charge_capacity)}</td>
+    <td>${fmtNum(x.discharge_capacity)}</td><td>${fmtNum(x.charge_energy)}</td><td>${fmtNum(x.discharge_energy)}</td>
+    <td>${fmtNum(pct(x.coulombic_efficiency), 5)}</td><td>${fmtNum(pct(x.energy_efficiency), 5)}</td>
+    <td>${fmtNum(x.v_min)}</td><td>${fmtNum(x.v_max)}</td><td>${fmtNum(x.t_max, 3)}</td></tr>`).join('');
+}
+['pause', 'resume', 'stop'].forEach(a => $('#' + a).onclick = async () => {
+  try { const r = await api(`/api/experiments/${ID}/${a}`, {method: 'POST'});
+        $('#message').className = 'ok'; $('#message').textContent = `${a}: ${r.result}`; refresh(); }
+  catch (e) { $('#message').className = 'error'; $('#message').textContent = e.message; }
+});
+refresh(); setInterval(refresh, 2000);
+"""
+    return page(f"Experiment {experiment_id}", body, script)
+
+
+def stations_page() -> HTMLResponse:
+    body = "<table id='stations'><thead><tr><th>station</th><th>model</th><th>online</th><th>channels</th></tr></thead><tbody></tbody></table>"
+    script = r"""
+(async () => { const s = await api('/api/stations?limit=500');
+  $('#stations tbody').innerHTML = s.items.map(x => `<tr><td><a href="/stations/${esc(x.id)}">${esc(x.id)}</a></td>
+   <td>${esc(x.model)}</td><td>${x.online ? 'yes' : 'no'}</td><td>${x.channels.map(c => esc(c.id)).join(', ')}</td></tr>`).join(''); })();
+"""
+    return page("Stations", body, script)
+
+
+def station_page(station_id: str) -> HTMLResponse:
+    body = """<div class="card" id="info"></div><h2>Running now</h2>
+<table id="active"><thead><tr><th>experiment</th><th>name</th><th>channel</th><th>status</th><th>cycle</th><th>started</th></tr></thead><tbody></tbody></table>
+<h2>Queued (in start order)</h2>
+<table id="queued"><thead><tr><th>experiment</th><th>name</th><th>channel</th><th>protocol</th><th>created</th></tr></thead><tbody></tbody></table>"""
+    script = (
+        f"const ID = {json.dumps(station_id)};\n"
+        + r"""
+async function refresh() {
+  const v = await api('/api/stations/' + encodeURIComponent(ID)), s = v.station;
+  $('#info').innerHTML = `<b>${esc(s.id)}</b> ${esc(s.model)} ${esc(s.description)} · ${s.online ? 'online' : 'offline'}<br>` +
+    s.channels.map(c => `${esc(c.id)}: ${fmtNum(c.limits.v_min, 3)}..${fmtNum(c.limits.v_max, 3)} V, ` +
+      `+${fmtNum(c.limits.i_charge_max, 3)}/-${fmtNum(c.limits.i_discharge_max, 3)} A`).join('<br>');
+  const link = e => `<a href="/experiments/${esc(e.id)}">${esc(e.id)}</a>`;
+  $('#active tbody').innerHTML = v.active.map(e => `<tr><td>${link(e)}</td><td>${esc(e.name)}</td><td>${esc(e.channel)}</td>
+    <td>${badge(e.status)}</td><td>${e.progress.cycle_index}</td><td>${fmtTime(e.started)}</td></tr>`).join('');
+  $('#queued tbody').innerHTML = v.queued.map(e => `<tr><td>${link(e)}</td><td>${esc(e.name)}</td><td>${esc(e.channel)}</td>
+    <td>${esc(e.protocol)}</td><td>${fmtTime(e.created)}</td></tr>`).join('');
+}
+refresh(); setInterval(refresh, 3000);
+"""
+    )
+    return page(f"Station {station_id}", body, script)
+
+
+def import_page() -> HTMLResponse:
+    body = """
+<div class="form">
+ <label>file</label><input type="file" id="file">
+ <label>format</label><select id="format"><option value="">detect</option></select>
+ <label>column mapping (generic CSV)</label><input id="mapping" placeholder='{"t": "time/s", "U": "voltage/V", "I": "current/A"}'>
+ <label>cell (optional)</label><select id="cell"></select>
+ <label>experiment name</label><input id="name">
+ <span></span><button id="go">Import</button>
+</div>
+<p><progress id="progress" max="1" value="0"></progress> <span id="phase"></span></p>
+<div id="result"></div>"""
+    script = r"""
+(async () => {
+  const f = await api('/api/formats');
+  Object.entries(f.formats).forEach(([k, d]) => $('#format').insertAdjacentHTML('beforeend', `<option value="${esc(k)}">${esc(k)}: ${esc(d)}</option>`));
+  options($('#cell'), (await api('/api/cells?limit=500')).items, x => x.id, x => x.serial, 'none');
+})();
+$('#go').onclick = () => {
+  const file = $('#file').files[0]; if (!file) return;
+  const form = new FormData(); form.append('file', file);
+  ['format', 'mapping', 'cell', 'name'].forEach(k => { if ($('#' + k).value) form.append(k, $('#' + k).value); });
+  const xhr = new XMLHttpRequest(); xhr.open('POST', '/api/imports');
+  xhr.upload.onprogress = e => { if (e.lengthComputable) { $('#progress').value = e.loaded / e.total; $('#phase').textContent = 'uploading'; } };
+  xhr.onload = () => {
+    const job = JSON.parse(xhr.responseText);
+    if (xhr.status >= 400) { $('#result').className = 'error'; $('#result').textContent = job.detail; return; }
+    const poll = async () => {
+      const j = await api('/api/imports/' + job.id);
+      $('#progress').value = j.progress; $('#phase').textContent = `${j.state}: ${j.rows} rows (${j.format || ''})`;
+      if (j.state === 'done') { $('#result').className = 'ok';
+        $('#result').innerHTML = `imported as <a href="/experiments/${esc(j.experiment)}">${esc(j.experiment)}</a>`; }
+      else if (j.state === 'failed') { $('#result').className = 'error'; $('#result').textContent = j.problems.join('\n'); }
+      else setTimeout(poll, 500);
+    };
+    poll();
+  };
+  xhr.send(form);
+};
+"""
+    return page("Import an experiment", body, script)
+
+
+def router() -> APIRouter:
+    web = APIRouter(include_in_schema=False)
+
+    @web.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return experiments_page()
+
+    @web.get("/cells/new", response_class=HTMLResponse)
+    def cells_new() -> HTMLResponse:
+        return cell_page()
+
+    @web.get("/experiments/new", response_class=HTMLResponse)
+    def experiments_new() -> HTMLResponse:
+        return new_experiment_page()
+
+    @web.get("/experiments/{experiment_id}", response_class=HTMLResponse)
+    def experiment(request: Request, experiment_id: str) -> HTMLResponse:
+        return experiment_page(experiment_id, request.app.state.services.grafana_url)
+
+    @web.get("/stations", response_class=HTMLResponse)
+    def stations() -> HTMLResponse:
+        return stations_page()
+
+    @web.get("/stations/{station_id}", response_class=HTMLResponse)
+    def station(station_id: str) -> HTMLResponse:
+        return station_page(station_id)
+
+    @web.get("/import", response_class=HTMLResponse)
+    def import_form() -> HTMLResponse:
+        return import_page()
+
+    return web

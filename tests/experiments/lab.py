@@ -1,0 +1,98 @@
+"""A whole battery lab for end-to-end tests: broker, InfluxDB, the ingester, a simulated station at
+high speed and ``labdcs experiments serve`` as a real process, and a small HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from labdcs.ingest import retention
+from labdcs.stack.paths import free_port
+from tests.devices.test_cycler import station_config
+from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, wait_until
+
+CELL_TYPE = {
+    "manufacturer": "LG", "model": "MJ1", "technology": "li-ion", "chemistry": "NMC/graphite",
+    "form_factor": "cylindrical 18650", "nominal_capacity_ah": 2.5, "nominal_voltage_v": 3.6,
+    "limits": {"v_min": 2.5, "v_max": 4.2, "i_charge_max": 2.5, "i_discharge_max": 5.0, "t_max_c": 60},
+}  # fmt: skip
+
+
+def cycling(cycles: int, minutes: int) -> str:
+    return (
+        f"Protocol: cycling-{cycles}x{minutes}\nRecord: every 10 seconds\nCycle {cycles} times:\n"
+        f"    Discharge at 1C for {minutes} minutes or until 2.8 V\n"
+        f"    Charge at 1C for {minutes} minutes or until 4.1 V\n"
+    )
+
+
+@dataclass
+class Lab:
+    url: str
+    server: LabdcsProcess
+    station: DeviceProcess
+    influx: Influx
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def experiment(self, experiment_id: str) -> dict[str, Any]:
+        with self.client() as http:
+            result: dict[str, Any] = http.get(f"/api/experiments/{experiment_id}").raise_for_status().json()
+            return result
+
+    def wait_status(self, experiment_id: str, statuses: set[str], timeout: float = 90) -> dict[str, Any]:
+        def reached() -> dict[str, Any] | None:
+            experiment = self.experiment(experiment_id)
+            return experiment if experiment["status"] in statuses else None
+
+        return wait_until(reached, timeout, f"experiment {experiment_id} to be {statuses}", interval=0.2)
+
+
+@pytest.fixture
+def lab(
+    tmp_path: Path, broker: Broker, influx: Influx, device_process: Callable[..., DeviceProcess]
+) -> Iterator[Callable[..., Lab]]:
+    made: list[LabdcsProcess] = []
+
+    def make(speed: float = 300.0) -> Lab:
+        retention.apply(influx.client, retention.RetentionSettings(raw="7d"))
+        ingest = LabdcsProcess(
+            ["ingest"], tmp_path / "ingest.log", broker.port,
+            env={"LABDCS_INFLUX__URL": influx.url, "LABDCS_SPOOL_DIR": str(tmp_path / "spool"),
+                 "LABDCS_APPLY_RETENTION": "false", "LABDCS_BATCH_INTERVAL_S": "0.2"},
+        ).start()  # fmt: skip
+        made.append(ingest)
+        station = device_process(station_config(speed=speed, publish_period=0.5))
+        port = free_port()
+        server = LabdcsProcess(
+            ["experiments", "serve"], tmp_path / "experiments.log", broker.port,
+            env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", "LABDCS_INFLUX__URL": influx.url,
+                 "LABDCS_HTTP_PORT": str(port), "LABDCS_WORK_DIR": str(tmp_path / "work"),
+                 "LABDCS_GRAFANA_URL": "http://grafana.example:3000"},
+        ).start()  # fmt: skip
+        made.append(server)
+        lab = Lab(f"http://127.0.0.1:{port}", server, station, influx)
+
+        def ready() -> bool:
+            assert server.alive(), server.log_text()[-3000:]
+            try:
+                with lab.client() as http:
+                    return http.get("/api/stations/station1").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, 60, "the experiments service to see station1", interval=0.2)
+        with lab.client() as http:
+            http.post("/api/cell-types", json=CELL_TYPE).raise_for_status()
+            http.post("/api/cells", json={"serial": "MJ1-0001", "type": "lg-mj1"}).raise_for_status()
+        return lab
+
+    yield make
+    for process in made:
+        process.kill()

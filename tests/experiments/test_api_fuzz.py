@@ -1,0 +1,91 @@
+"""The REST API fuzzed by schemathesis against its own OpenAPI document (in-process ASGI app on the
+embedded store, with a real InfluxDB and broker behind it): no request, however odd, gets a 5xx,
+and every answer matches the schema, content type and status codes the document promises."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from labdcs.experiments.api import Services
+from labdcs.experiments.documents import CellIn, ExperimentIn
+from labdcs.experiments.queue import QueueWorker
+from labdcs.experiments.series import ExperimentSeries
+from labdcs.experiments.server import create_app
+from labdcs.experiments.store import Store
+from labdcs.settings import MqttSettings
+from tests.experiments.conftest import populate
+from tests.support import Broker, Influx
+
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
+
+
+STORE = Store("montydb://:memory:")
+STORE.prepare()
+populate(STORE)
+STORE.add_cell(CellIn(serial="pack-1", type="lg-mj1", series=2))
+STORE.create_experiment(
+    ExperimentIn(name="queued one", cell="mj1-0001", station="station1", protocol="short-cycling-v1")
+)
+SERVICES = Services(store=STORE)
+APP = create_app(SERVICES, start_queue=False)
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """InfluxDB and a broker behind the app (the schema is loaded at import, the servers now)."""
+    folder: Path = tmp_path_factory.mktemp("fuzz")
+    influx, broker = Influx(folder / "influx"), Broker(folder / "mosquitto")
+    influx.start()
+    broker.start()
+    queue = QueueWorker(STORE, MqttSettings(host="127.0.0.1", port=broker.port), command_timeout=1.0)
+    SERVICES.series, SERVICES.queue, SERVICES.work_dir = (
+        ExperimentSeries(influx.client),
+        queue,
+        folder / "work",
+    )
+    queue.client.start()
+    yield
+    queue.client.stop()
+    SERVICES.series = SERVICES.queue = None
+    for server in (influx, broker):
+        if server.process is not None:
+            server.process.kill()
+            server.process.wait(10)
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_answers_as_documented(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=CHECKS)
+
+
+def test_openapi_is_published() -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(APP) as http:
+        document = http.get("/openapi.json").json()
+    paths = document["paths"]
+    expected = [
+        "/api/experiments",
+        "/api/experiments/{experiment_id}/export.csv",
+        "/api/imports",
+        "/api/cells",
+        "/api/stations/{station_id}",
+        "/api/compatible-protocols",
+        "/api/protocols/check",
+    ]
+    assert [path for path in expected if path not in paths] == []
+    sort = next(p for p in paths["/api/experiments"]["get"]["parameters"] if p["name"] == "sort")
+    assert set(sort["schema"]["enum"]) >= {"name", "status", "created", "cycles"}

@@ -1,0 +1,97 @@
+"""The queue end to end: real broker, InfluxDB, ingester, simulated station and the experiments
+service as processes. Experiments start one after the other, are followed to their end with their
+cycle statistics, can be paused, resumed and stopped, and their data come out as CSV and report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+from labdcs.experiments.export import HEADER
+from tests.experiments.lab import Lab, cycling
+
+
+def _queue(lab: Lab, name: str, protocol: str) -> str:
+    with lab.client() as http:
+        created = http.post(
+            "/api/experiments",
+            json={"name": name, "cell": "mj1-0001", "station": "station1", "protocol": protocol},
+        )
+        assert created.status_code == 201, created.text
+        experiment_id: str = created.json()["id"]
+        return experiment_id
+
+
+def test_queued_experiments_run_in_turn_and_their_data_come_out(lab: Callable[..., Lab]) -> None:
+    lab_ = lab(speed=400)
+    with lab_.client() as http:
+        refused = http.post("/api/protocols", json={"text": "Protocol: x\nCharge at 1C until 5 V"})
+        assert refused.status_code == 201  # storable: it is the cell and station that refuse it
+        bad = http.post(
+            "/api/experiments",
+            json={
+                "name": "bad",
+                "cell": "mj1-0001",
+                "station": "station1",
+                "protocol": refused.json()["protocol"]["id"],
+            },
+        )
+        assert bad.status_code == 422 and any("4.2" in p for p in bad.json()["problems"]), bad.text
+        protocol = http.post("/api/protocols", json={"text": cycling(2, 8)}).json()["protocol"]["id"]
+    first = _queue(lab_, "first", protocol)
+    second = _queue(lab_, "second", protocol)
+    done = lab_.wait_status(first, {"finished", "aborted", "error"})
+    assert done["status"] == "finished", done
+    assert done["cycles"] == 2 and done["started"] < done["finished"]
+    assert done["progress"]["cycle_index"] == 2
+    later = lab_.wait_status(second, {"finished", "aborted", "error"})
+    assert later["status"] == "finished" and later["started"] >= done["finished"]
+    with lab_.client() as http:
+        cycles = http.get(f"/api/experiments/{first}/cycles").json()
+        assert [c["cycle_index"] for c in cycles] == [1, 2]
+        assert all(c["charge_capacity"] > 0.2 and c["discharge_capacity"] > 0.2 for c in cycles)
+        audit = [(a["action"], a["result"]) for a in http.get("/api/audit", params={"target": first}).json()]
+        assert ("load_protocol", "accepted") in audit and ("start", "accepted") in audit
+
+        exported = http.get(f"/api/experiments/{first}/export.csv")
+        assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(exported.text)))
+        assert ",".join(rows[0]) + "\n" == HEADER
+        data = rows[1:]
+        assert len(data) > 50
+        times = [float(r[0]) for r in data]
+        assert times == sorted(times)
+        assert done["started"] / 1000 - 1 <= times[0] and times[-1] <= done["finished"] / 1000 + 1
+        assert {int(r[6]) for r in data} == {1, 2}  # Cycle Count / 1
+
+        report = http.get(f"/api/experiments/{first}/report.html")
+        assert report.status_code == 200
+        html = report.text
+        assert html.count("data:image/png;base64,") >= 3 and "cycling-2x8" in html
+        assert "src='http" not in html and 'src="http' not in html  # self-contained: opens offline
+
+
+def test_pause_resume_and_stop_through_the_api(lab: Callable[..., Lab]) -> None:
+    lab_ = lab(speed=100)
+    with lab_.client() as http:
+        protocol = http.post("/api/protocols", json={"text": cycling(20, 30)}).json()["protocol"]["id"]
+    running = _queue(lab_, "long", protocol)
+    waiting = _queue(lab_, "waiting", protocol)
+    lab_.wait_status(running, {"running"})
+    with lab_.client() as http:
+        assert http.post(f"/api/experiments/{running}/resume").status_code == 409
+        paused = http.post(f"/api/experiments/{running}/pause", params={"user": "alice"})
+        assert paused.status_code == 200 and paused.json()["result"] == "accepted", paused.text
+        lab_.wait_status(running, {"paused"})
+        assert http.post(f"/api/experiments/{running}/resume").json()["result"] == "accepted"
+        lab_.wait_status(running, {"running"})
+        dequeued = http.post(f"/api/experiments/{waiting}/stop", params={"user": "bob"}).json()
+        assert dequeued["result"] == "dequeued" and dequeued["experiment"]["status"] == "aborted"
+        assert (
+            http.post(f"/api/experiments/{running}/stop", params={"user": "alice"}).json()["result"]
+            == "accepted"
+        )
+    stopped = lab_.wait_status(running, {"aborted", "finished", "error"})
+    assert stopped["status"] == "aborted" and "alice" in stopped["end_reason"]
+    assert lab_.experiment(waiting)["started"] is None
