@@ -12,7 +12,9 @@ committed dashboards the way Grafana would and prints, as medians over the repea
 - the station panels that ignore the time range (last state, per-cycle statistics) for All
   experiments and for one;
 - per time-series panel over the whole range (Grafana's bucket for ~1000 px: range / 1000), raw and
-  trend, and the ratio raw / trend measured in the same run.
+  trend, and the ratio raw / trend measured in the same run;
+- the station's time-series panels over the whole range (its states are kept whole, no trend), for
+  All experiments and for one.
 """
 
 from __future__ import annotations
@@ -118,15 +120,17 @@ def _station_points(ts: int, second: int, day: int) -> list[str]:
     return lines
 
 
-def _points(start_ms: int, first_second: int, seconds: int) -> tuple[list[str], list[str]]:
-    """(state lines, statistics lines) for ``seconds`` seconds from ``first_second`` of the fill."""
-    lines = []
-    stats = []
+def _points(start_ms: int, first_second: int, seconds: int) -> dict[str, list[str]]:
+    """Retention policy -> lines, for ``seconds`` seconds from ``first_second`` of the fill; each
+    measurement goes where the ingester writes it."""
+    by_policy: dict[str, list[str]] = {}
+    lines = by_policy.setdefault(retention.RAW, [])
     seq = 0
     for second in range(first_second, first_second + seconds):
         ts = start_ms + second * 1000
         for line in _station_points(ts, second, second // 86_400):
-            (stats if line.startswith("cycler_stats") else lines).append(line)
+            policy = retention.retention_policy_of(line.split(",", 1)[0])
+            by_policy.setdefault(policy, []).append(line)
         for device, kind, channels in BENCH:
             for channel in channels:
                 tags = {"device": device, "channel": channel, "kind": kind}
@@ -155,7 +159,7 @@ def _points(start_ms: int, first_second: int, seconds: int) -> tuple[list[str], 
                 fields.update(seq=seq, boot="bench")
                 seq += 1
                 lines.append(Point(measurement, tags, fields, ts).line())
-    return lines, stats
+    return by_policy
 
 
 def _fill(client: InfluxClient, days: int) -> int:
@@ -164,11 +168,10 @@ def _fill(client: InfluxClient, days: int) -> int:
     total = 0
     chunk_s = 3600
     for hour in range(days * 24):
-        lines, stats = _points(start, hour * chunk_s, chunk_s)
-        for offset in range(0, len(lines), BATCH):
-            client.write(lines[offset : offset + BATCH], retention.RAW)
-        client.write(stats, retention.EVENTS)
-        total += len(lines) + len(stats)
+        for policy, lines in _points(start, hour * chunk_s, chunk_s).items():
+            for offset in range(0, len(lines), BATCH):
+                client.write(lines[offset : offset + BATCH], policy)
+            total += len(lines)
         print(f"\r  written {total:,} points ({hour + 1}/{days * 24} h)", end="", flush=True)
     print()
     select = retention.trend_select(retention.RetentionSettings())
@@ -233,6 +236,16 @@ def _choice(dashboard: Dashboard, query: str, **fixed: str) -> dict[str, str]:
     return next((c for c in choices if dashboard.rows(query, c)), choices[0])
 
 
+def _all_and_one(station: Dashboard, query: str, days: int, repeats: int) -> tuple[list[float], list[str]]:
+    """Median seconds of a station query for All experiments and for the last day's one, and the
+    two queries."""
+    chosen = _choice(station, query)
+    queries = [
+        station.interpolate(query, c) for c in (chosen, {**chosen, "experiment": _experiment(days - 1)})
+    ]
+    return [_median_s(lambda query=query: station.client.query(query), repeats) for query in queries], queries
+
+
 def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: int, repeats: int) -> None:
     hour: list[tuple[float, str]] = []
     for data in dashboards.values():
@@ -253,10 +266,7 @@ def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: i
     for target in targets(dashboards["labdcs-station"]):
         if "$timeFilter" in target.query:
             continue
-        chosen = _choice(station, target.query)
-        one = {**chosen, "experiment": _experiment(days - 1)}
-        queries = [station.interpolate(target.query, c) for c in (chosen, one)]
-        timings = [_median_s(lambda query=query: client.query(query), repeats) for query in queries]
+        timings, queries = _all_and_one(station, target.query, days, repeats)
         print(f"  {target.name[:60]:<61}{timings[0] * 1000:8.1f}{timings[1] * 1000:8.1f}")
         if target.query.endswith(_NEWEST):
             # Baseline: the same panel with last() over the history instead of the newest point.
@@ -269,7 +279,7 @@ def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: i
     print(f"\nwhole {days} d range, {interval_s} s buckets (~1000 per series), raw vs trend:")
     print(f"  {'panel':<48}{'raw ms':>10}{'trend ms':>10}{'raw/trend':>11}")
     ratios = []
-    for uid in ("labdcs-overview", "labdcs-device", "labdcs-station"):
+    for uid in ("labdcs-overview", "labdcs-device"):
         dashboard = Dashboard(dashboards[uid], client, f"time > now() - {days}d", interval_s)
         for target in targets(dashboards[uid]):
             if "$resolution" not in target.query:
@@ -283,6 +293,14 @@ def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: i
             ratios.append(raw / trend)
             print(f"  {target.name[:47]:<48}{raw * 1000:10.1f}{trend * 1000:10.1f}{raw / trend:11.1f}")
     print(f"  median raw/trend over {len(ratios)} queries: {statistics.median(ratios):.1f}")
+
+    print(f"\nstation time series over the whole {days} d range (full resolution, no trend), ms:")
+    station = Dashboard(dashboards["labdcs-station"], client, f"time > now() - {days}d", interval_s)
+    for target in targets(dashboards["labdcs-station"]):
+        if "$__interval" not in target.query:
+            continue
+        timings, _ = _all_and_one(station, target.query, days, repeats)
+        print(f"  {target.name[:60]:<61}{timings[0] * 1000:8.1f}{timings[1] * 1000:8.1f}  (All / one)")
 
 
 if __name__ == "__main__":

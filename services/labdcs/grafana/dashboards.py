@@ -49,7 +49,7 @@ from labdcs.grafana.panels import (
     xy_panel,
 )
 from labdcs.ingest.mapping import Mapping_
-from labdcs.ingest.retention import RetentionSettings
+from labdcs.ingest.retention import RetentionSettings, retention_policy_of
 from labdcs.ingest.service import _QUANTITIES as INGEST_QUANTITIES
 from labdcs.ingest.service import STATS_CHANNEL, IngestSettings
 
@@ -175,10 +175,11 @@ def _title(name: str) -> str:
 def _state_mean(
     name: str, measurement: str, where: tuple[str, ...], group_by: tuple[str, ...], alias: str
 ) -> Query:
-    """The mean per interval of a numeric state field, raw or trend as the resolution variable says."""
-    select = q.Select(
-        (q.mean(name, resolution=True),), q.state_source(measurement), where=where, group_by=group_by
-    )
+    """The mean per interval of a numeric state field: raw or trend as the resolution variable says
+    for states kept in ``raw``, the full-resolution points for those kept whole (battery stations)."""
+    downsampled = retention_policy_of(measurement) == q.RAW
+    source = q.state_source(measurement) if downsampled else q.source(measurement)
+    select = q.Select((q.mean(name, resolution=downsampled),), source, where=where, group_by=group_by)
     return Query(select, alias=alias)
 
 
@@ -910,12 +911,11 @@ def station() -> Board:
             sort=model.VariableSort.ALPHABETICAL_DESC,
         )
     )
-    board.variable(_resolution_variable())
     where = _station_filter(q.STATE)
     by_channel = (q.tag(q.STATE, q.CHANNEL),)
     by_run = (q.tag(q.STATE, q.CHANNEL), q.tag(q.STATE, q.EXPERIMENT))
     run_alias = f"$tag_{q.CHANNEL} $tag_{q.EXPERIMENT}"
-    cycler = q.source(q.CYCLER, q.RAW)
+    cycler = q.source(q.CYCLER)
 
     board.row("Now")
 

@@ -132,15 +132,26 @@ def source(measurement: str, policy: str | None = None) -> str:
 
 
 def state_source(measurement: str) -> str:
-    """A state measurement in the retention policy the dashboard's resolution variable selects."""
+    """A state measurement in the retention policy the dashboard's resolution variable selects
+    (``raw`` or its downsampled ``trend``: only states kept in ``raw`` have a trend)."""
     if measurement not in STATE_MEASUREMENTS:
         raise LookupError(f"{measurement!r} is not a state measurement")
+    if retention.retention_policy_of(measurement) != RAW:
+        raise LookupError(
+            f"{measurement!r} is kept whole in {retention.retention_policy_of(measurement)!r}: no trend, "
+            "read it with source()"
+        )
     return f'"${RESOLUTION}".{ident(measurement)}'
 
 
-def all_states(policy: str = RAW) -> str:
-    """Every state measurement (a new state kind is included without an edit)."""
-    return f"{ident(policy)}.{exact_regex(STATE_MEASUREMENTS)}"
+def all_states() -> str:
+    """Every state measurement, each from the retention policy the ingester writes it to
+    (``"raw"./^(power|...)$/, "experiments"./^(cycler)$/``): a new state kind is included without
+    an edit."""
+    by_policy: dict[str, list[str]] = {}
+    for measurement in STATE_MEASUREMENTS:
+        by_policy.setdefault(retention.retention_policy_of(measurement), []).append(measurement)
+    return ", ".join(f"{ident(policy)}.{exact_regex(names)}" for policy, names in by_policy.items())
 
 
 def mean(name: str, *, resolution: bool) -> str:
