@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import subprocess
 import sys
@@ -53,9 +52,6 @@ STATION = ("station1", "ch1")
 STEP_S = 1800
 CYCLE_S = 7200
 BATCH = 20_000
-#: How the station's "now" panels read each channel's newest point (instead of last()).
-_NEWEST = " ORDER BY time DESC LIMIT 1"
-_LEADING_FIELD = re.compile(r"^SELECT (\"[^\"]+\")")
 
 
 def _experiment(day: int) -> str:
@@ -236,14 +232,13 @@ def _choice(dashboard: Dashboard, query: str, **fixed: str) -> dict[str, str]:
     return next((c for c in choices if dashboard.rows(query, c)), choices[0])
 
 
-def _all_and_one(station: Dashboard, query: str, days: int, repeats: int) -> tuple[list[float], list[str]]:
-    """Median seconds of a station query for All experiments and for the last day's one, and the
-    two queries."""
+def _all_and_one(station: Dashboard, query: str, days: int, repeats: int) -> list[float]:
+    """Median seconds of a station query for All experiments and for the last day's one."""
     chosen = _choice(station, query)
     queries = [
         station.interpolate(query, c) for c in (chosen, {**chosen, "experiment": _experiment(days - 1)})
     ]
-    return [_median_s(lambda query=query: station.client.query(query), repeats) for query in queries], queries
+    return [_median_s(lambda query=query: station.client.query(query), repeats) for query in queries]
 
 
 def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: int, repeats: int) -> None:
@@ -266,14 +261,8 @@ def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: i
     for target in targets(dashboards["labdcs-station"]):
         if "$timeFilter" in target.query:
             continue
-        timings, queries = _all_and_one(station, target.query, days, repeats)
+        timings = _all_and_one(station, target.query, days, repeats)
         print(f"  {target.name[:60]:<61}{timings[0] * 1000:8.1f}{timings[1] * 1000:8.1f}")
-        if target.query.endswith(_NEWEST):
-            # Baseline: the same panel with last() over the history instead of the newest point.
-            baseline = _LEADING_FIELD.sub(r"SELECT last(\1)", queries[0].removesuffix(_NEWEST), count=1)
-            last_s = _median_s(lambda query=baseline: client.query(query), repeats)
-            ratio = last_s / timings[0]
-            print(f"    the same with last(), All {last_s * 1000:8.1f} ms: last() / newest point {ratio:.2f}")
 
     interval_s = max(1, days * 86_400 // 1000)
     print(f"\nwhole {days} d range, {interval_s} s buckets (~1000 per series), raw vs trend:")
@@ -299,7 +288,7 @@ def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: i
     for target in targets(dashboards["labdcs-station"]):
         if "$__interval" not in target.query:
             continue
-        timings, _ = _all_and_one(station, target.query, days, repeats)
+        timings = _all_and_one(station, target.query, days, repeats)
         print(f"  {target.name[:60]:<61}{timings[0] * 1000:8.1f}{timings[1] * 1000:8.1f}  (All / one)")
 
 

@@ -919,20 +919,24 @@ def station() -> Board:
 
     board.row("Now")
 
-    def newest_state(names: tuple[str, ...]) -> Query:
-        """Each channel's newest state point, whatever the time range: every column from that one
-        point (a reading missing from it shows as no value, not as an older one). About as fast as
-        last() on InfluxDB 1.6 (bench/dashboards.py measures both)."""
+    def last_state(names: tuple[str, ...]) -> Query:
+        """Each channel's last state with the first of ``names``, whatever the time range; the
+        other columns come from the same point."""
+        first, *others = names
         return Query(
             q.Select(
-                tuple(q.tag(q.STATE, name) if name == q.EXPERIMENT else _as(q.STATE, name) for name in names),
+                (
+                    f"last({q.field(q.STATE, first)}) AS {q.ident(_label(first))}",
+                    *(
+                        q.tag(q.STATE, name) if name == q.EXPERIMENT else _as(q.STATE, name)
+                        for name in others
+                    ),
+                ),
                 cycler,
                 where=where,
                 time_filter=False,
                 by_interval=False,
                 group_by=by_channel,
-                order_desc=True,
-                limit=1,
             ),
             alias=f"$tag_{q.CHANNEL} $col",
         )
@@ -943,7 +947,7 @@ def station() -> Board:
             "Each channel's last state, whatever the time range: run state, experiment, protocol, the "
             "step (position and type), the cycle and why the last step or the run ended.",
             [
-                newest_state(
+                last_state(
                     (
                         "run_state",
                         "experiment",
@@ -968,7 +972,7 @@ def station() -> Board:
             "Cell now",
             "Each channel's last voltage with the current (+ charge, - discharge), temperature, time "
             "since the run started and the capacity charged and discharged in the run.",
-            [newest_state(("voltage", *now_columns))],
+            [last_state(("voltage", *now_columns))],
             span=10,
         )
         .color_mode(common.BigValueColorMode.NONE)
