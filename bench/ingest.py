@@ -153,7 +153,7 @@ def percentile(values: list[float], p: float) -> float:
     return sorted(values)[index]
 
 
-def broker_ceiling(port: int, messages: int = 100_000) -> float:
+def broker_ceiling(port: int, messages: int = 30_000) -> float:
     """Messages/s through Mosquitto with its own C clients (QoS 1, ~300-byte payloads)."""
     pub, sub = shutil.which("mosquitto_pub"), shutil.which("mosquitto_sub")
     if pub is None or sub is None:
