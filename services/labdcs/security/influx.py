@@ -27,6 +27,7 @@ def ensure_users(url: str, database: str, store: SecretsDir) -> InfluxClient:
     except InfluxError:
         anonymous.query(f"CREATE USER {ADMIN} WITH PASSWORD '{password}' WITH ALL PRIVILEGES", database="")
         users = admin.query("SHOW USERS", database="")
+    admin.query(f'CREATE DATABASE "{database}"', database="")  # idempotent; grants need it
     existing = {row[0] for result in users for series in result.get("series", []) for row in series["values"]}
     for user, grant in ((WRITER, "WRITE"), (READER, "READ")):
         secret = store.read(f"influxdb/{user}")
