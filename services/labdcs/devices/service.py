@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from labdcs import __version__
+from labdcs.clock import ClockJumpDetector
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode_as, encode
 from labdcs.contract.models import (
@@ -59,6 +60,7 @@ from labdcs.mqtt import MqttConnection, Will
 log = logging.getLogger(__name__)
 
 INSTRUMENT_ALARM = "instrument"
+CLOCK_JUMP_ALARM = "clock_jump"
 LIMITS_ALARM = "limits"
 
 _POWER_QUANTITIES = [
@@ -123,6 +125,7 @@ class DeviceService:
             will=Will(topics.online(self.device), encode(will), qos=1, retain=True),
         )
         self.alarms = DeviceAlarms(self.connection, self.device)
+        self._clock_watch = ClockJumpDetector()
         self.connection.add_on_connect(self._on_connect)
         self.connection.subscribe(topics.commands_of(self.device), self._enqueue_command, qos=1)
 
@@ -317,6 +320,13 @@ class DeviceService:
     def _tick(self) -> None:
         now = time.monotonic()
         self._touch_health()
+        jump = self._clock_watch.check()
+        if jump is not None:
+            self.alarms.raise_alarm(
+                CLOCK_JUMP_ALARM,
+                Severity.WARNING,
+                f"the system clock jumped {jump:+.1f} s: timestamps around {now_ms()} are unreliable",
+            )
         if not self.instrument_ok:
             if now >= self._next_retry:
                 self._connect_instrument()
