@@ -81,7 +81,14 @@ class Broker:
     #: Running test brokers by port, so clients given only a port find their credentials.
     by_port: dict[int, Broker] = {}
 
-    def __init__(self, folder: Path, port: int | None = None, devices: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        port: int | None = None,
+        devices: tuple[str, ...] = (),
+        overrides: dict[str, str] | None = None,
+    ) -> None:
+        """``overrides``: configuration lines replaced by key (a fault test's smaller queue)."""
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed: run scripts/setup")
@@ -97,15 +104,17 @@ class Broker:
         add_probe_user(self.secrets_dir)
         secrets.render_broker_files(self.secrets)
         self.conf = folder / "mosquitto.conf"
-        self.conf.write_text(
-            render_mosquitto_conf(
-                project_root() / "mosquitto" / "mosquitto.conf",
-                port=self.port,
-                tls_port=self.tls_port,
-                data_dir=self.data,
-                secrets=self.secrets.native_paths(),
-            )
+        conf = render_mosquitto_conf(
+            project_root() / "mosquitto" / "mosquitto.conf",
+            port=self.port,
+            tls_port=self.tls_port,
+            data_dir=self.data,
+            secrets=self.secrets.native_paths(),
         )
+        for key, value in (overrides or {}).items():
+            lines = conf.splitlines()
+            conf = "\n".join(f"{key} {value}" if line.split(" ", 1)[0] == key else line for line in lines) + "\n"
+        self.conf.write_text(conf)
         self.log = folder / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
         Broker.by_port[self.port] = self
