@@ -70,6 +70,7 @@ def add_probe_user(secrets_dir: Path) -> str:
     """Give a secrets folder the harness's ``probe`` user (through acl.local); its password."""
     secrets.add_mqtt_user(secrets_dir, PROBE_USER)
     local = secrets.SecretsDir(secrets_dir).path(secrets.LOCAL_ACL)
+    local.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     local.write_text(f"user {PROBE_USER}\ntopic readwrite #\ntopic read $SYS/#\n")
     return secrets.SecretsDir(secrets_dir).read(f"mqtt/{PROBE_USER}")
 
@@ -113,7 +114,9 @@ class Broker:
         )
         for key, value in (overrides or {}).items():
             lines = conf.splitlines()
-            conf = "\n".join(f"{key} {value}" if line.split(" ", 1)[0] == key else line for line in lines) + "\n"
+            conf = (
+                "\n".join(f"{key} {value}" if line.split(" ", 1)[0] == key else line for line in lines) + "\n"
+            )
         self.conf.write_text(conf)
         self.log = folder / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
