@@ -69,8 +69,12 @@ def device_process(
 ) -> Iterator[Callable[..., DeviceProcess]]:
     made: list[DeviceProcess] = []
 
-    def make(config: dict[str, Any], env: dict[str, str] | None = None) -> DeviceProcess:
-        process = DeviceProcess(tmp_path, config, broker.port, env).start()
+    def make(
+        config: dict[str, Any],
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("device", "run"),
+    ) -> DeviceProcess:
+        process = DeviceProcess(tmp_path, config, broker.port, env, command).start()
         made.append(process)
         return process
 

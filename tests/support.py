@@ -408,15 +408,21 @@ class LabdcsProcess:
 
 
 class DeviceProcess(LabdcsProcess):
-    """``labdcs device run`` for a configuration written to ``folder``."""
+    """``labdcs device run`` (or another service run with ``--config``: ``command``) for a
+    configuration written to ``folder``."""
 
     def __init__(
-        self, folder: Path, config: dict[str, Any], broker_port: int, env: dict[str, str] | None = None
+        self,
+        folder: Path,
+        config: dict[str, Any],
+        broker_port: int,
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("device", "run"),
     ):
         self.config_path = folder / f"{config['device']}.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         super().__init__(
-            ["device", "run", "--config", str(self.config_path)],
+            [*command, "--config", str(self.config_path)],
             folder / f"{config['device']}.log",
             broker_port,
             env,

@@ -22,7 +22,7 @@ from labdcs.stack.brokers import influxd_binary
 from labdcs.stack.paths import free_port, port_open
 from tests.support import wait_until
 
-DUMMY_DEVICES = {"hv1": 1, "hv2": 1, "lv1": 4, "env1": 1, "can1": 2}
+DUMMY_DEVICES = {"hv1": 1, "hv2": 1, "lv1": 4, "env1": 1, "can1": 2, "interlock": 3}
 
 
 def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
@@ -120,6 +120,12 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
             env=cli_env,
         )
         assert accepted.returncode == 0 and accepted.stdout.strip() == "accepted", accepted.stdout
+        inhibited = subprocess.run(
+            [*cli, "cmd", "hv1", "ch1", "on", "--port", str(mqtt_port)], capture_output=True, text=True
+        )
+        assert inhibited.returncode == 1 and "interlock rule 'hv-needs-lv'" in inhibited.stdout, (
+            inhibited.stdout
+        )
 
         if influxd_binary():
             reader = secrets_dir / "influxdb" / "reader"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from labdcs import __version__, logs
 from labdcs.contract.codec import describe_validation_error
-from labdcs.contract.models import AckResult, PowerChannelState
+from labdcs.contract.models import AckResult, PowerChannelState, RuleState, SensorChannelState
 from labdcs.settings import MqttSettings
 
 if TYPE_CHECKING:
@@ -59,6 +60,21 @@ broker_host = click.option(
     "--host", default=None, help="Broker host (default: LABDCS_MQTT__HOST or localhost)"
 )
 broker_port = click.option("--port", type=int, default=None, help="Broker port (default: 1883)")
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+command_user = click.option(
+    "--user",
+    default=_login,
+    show_default="your login name",
+    help="Who sends the command, for the audit (alarm acknowledgements need it)",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -168,6 +184,51 @@ def sim_scpi(ctx: click.Context) -> None:
     from labdcs_dummy.scpi_server import main as serve
 
     sys.exit(serve(list(ctx.args)))
+
+
+# --- interlock ----------------------------------------------------------------------------------
+
+
+@cli.group()
+def interlock() -> None:
+    """The interlock service: rules over the live contract, heartbeat for the devices' watchdogs."""
+
+
+def _load_interlock(config_path: Path) -> Any:
+    from labdcs.interlock.config import InterlockConfig
+    from labdcs.settings import ConfigError
+
+    try:
+        return InterlockConfig.load(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+
+
+@interlock.command("run")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="Rules YAML")
+def interlock_run(config_path: Path) -> None:
+    """Run the interlock service until SIGTERM (dependent devices then go to their safe state)."""
+    from labdcs.interlock.service import InterlockService
+
+    config = _load_interlock(config_path)
+    logs.configure(config.log_level)
+    service = InterlockService(config)
+    signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    signal.signal(signal.SIGINT, lambda *_: service.stop())
+    service.run()
+
+
+@interlock.command("check")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="Rules YAML")
+def interlock_check(config_path: Path) -> None:
+    """Validate a rules file and list its rules (exit 1 with the reason when it is invalid)."""
+    config = _load_interlock(config_path)
+    click.echo(f"{config_path}: {len(config.rules)} rules for interlock '{config.device}', valid")
+    for rule in config.rules:
+        actions = ", ".join(f"{action} {ref}" for ref, action in rule.actions.targets())
+        hold = f"; hold {', '.join(rule.actions.hold)}" if rule.actions.hold else ""
+        kind = "latching" if rule.latch else "non-latching"
+        click.echo(f"  {rule.name:<20} {kind:<13} {len(rule.when)} condition(s) -> {actions}{hold}")
 
 
 # --- battery experiments ------------------------------------------------------------------------
@@ -359,6 +420,13 @@ def init(
     help="Experiments manager (API and web UI)",
 )
 @click.option("--no-experiments", is_flag=True, help="Do not start the experiments manager")
+@click.option(
+    "--interlock",
+    "interlock_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Run the interlock service with these rules (--dummy: dummy/interlock.yaml)",
+)
 def up(
     dummy: bool,
     devices_dir: Path | None,
@@ -372,6 +440,7 @@ def up(
     no_nodered: bool,
     experiments_port: int,
     no_experiments: bool,
+    interlock_file: Path | None,
 ) -> None:
     """Start the stack natively, without Docker; Ctrl-C stops everything cleanly."""
     from labdcs.stack.processes import StartError
@@ -390,6 +459,7 @@ def up(
         nodered_port=nodered_port,
         nodered=False if no_nodered else None,
         experiments_port=None if no_experiments else experiments_port,
+        interlock=interlock_file,
     )
     stack = Stack(options)
     signal.signal(signal.SIGTERM, lambda *_: stack.request_stop())
@@ -448,13 +518,7 @@ def _echo_nodered(url: str, logins: list[Login], first_start: bool) -> None:
 @click.option("--timeout", type=float, default=3.0, show_default=True)
 def status(host: str | None, port: int | None, as_json: bool, timeout: float) -> None:
     """Show every device: online or offline, and the last state of each channel."""
-    from labdcs.client import snapshot
-
-    settings = _client_mqtt(host, port)
-    try:
-        devices = snapshot(settings, timeout=timeout)
-    except ConnectionError as exc:
-        raise click.ClickException(str(exc)) from None
+    devices = _snapshot(host, port, timeout)
     if as_json:
         click.echo(
             json.dumps(
@@ -463,6 +527,7 @@ def status(host: str | None, port: int | None, as_json: bool, timeout: float) ->
                         "online": snap.online.online if snap.online else None,
                         "meta": snap.meta.model_dump(mode="json") if snap.meta else None,
                         "states": {ch: st.model_dump(mode="json") for ch, st in snap.states.items()},
+                        "alarms": {a: alarm.model_dump(mode="json") for a, alarm in snap.alarms.items()},
                     }
                     for name, snap in devices.items()
                 },
@@ -481,30 +546,53 @@ def status(host: str | None, port: int | None, as_json: bool, timeout: float) ->
         click.echo(f"{name:<10} {label:<7}  {model}")
         for channel, state in sorted(snap.states.items()):
             age = (now - state.ts) / 1000
-            if isinstance(state, PowerChannelState):
-                measured = (
-                    f"{state.v_mon:.4g} V  {state.i_mon:.4g} A"
-                    if state.v_mon is not None and state.i_mon is not None
-                    else "no readback"
-                )
-                detail = (
-                    f"{state.status.value:<8} set {state.v_set:.4g} V (target {state.v_target:.4g} V)"
-                    f"  {measured}"
-                )
-            else:
-                values = "  ".join(f"{k} {v:.4g}" for k, v in state.values.items()) or "no values"
-                detail = f"{state.status.value:<8} {values}"
-            fault = f"  fault: {state.fault}" if state.fault else ""
-            click.echo(f"  {channel:<8} {detail}{fault}  ({age:.0f} s ago)")
+            click.echo(f"  {channel:<8} {_describe_state(state)}  ({age:.0f} s ago)")
+        for alarm in sorted(snap.alarms.values(), key=lambda a: a.raised):
+            if alarm.active:
+                acknowledged = f" (acknowledged by {alarm.acknowledged_by})" if alarm.acknowledged_by else ""
+                click.echo(f"  alarm {alarm.alarm} [{alarm.severity.value}]: {alarm.message}{acknowledged}")
 
 
-@cli.command()
+def _snapshot(host: str | None, port: int | None, timeout: float) -> dict[str, Any]:
+    """Every device's retained picture, or a clear error when the broker cannot be reached."""
+    from labdcs.client import snapshot
+
+    try:
+        return dict(snapshot(_client_mqtt(host, port), timeout=timeout))
+    except ConnectionError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _describe_state(state: PowerChannelState | SensorChannelState | RuleState) -> str:
+    if isinstance(state, PowerChannelState):
+        measured = (
+            f"{state.v_mon:.4g} V  {state.i_mon:.4g} A"
+            if state.v_mon is not None and state.i_mon is not None
+            else "no readback"
+        )
+        setpoint = f"set {state.v_set:.4g} V (target {state.v_target:.4g} V)"
+        detail = f"{state.status.value:<8} {setpoint}  {measured}"
+        notes = [f"trip: {state.trip}"] if state.trip else []
+        notes += [f"inhibited: {state.inhibit}"] if state.inhibit else []
+    elif isinstance(state, RuleState):
+        detail = f"{state.status.value:<8} {state.reason if state.active else state.detail}"
+        notes = ["reset needed"] if state.status == "latched" else []
+    else:
+        values = "  ".join(f"{k} {v:.4g}" for k, v in state.values.items()) or "no values"
+        detail = f"{state.status.value:<8} {values}"
+        notes = []
+    notes += [f"fault: {state.fault}"] if state.fault else []
+    return detail + "".join(f"  {note}" for note in notes)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})  # VALUE may be negative: -40
 @click.argument("device_id")
 @click.argument("channel")
 @click.argument("verb")
 @click.argument("value", required=False)
 @broker_host
 @broker_port
+@command_user
 @click.option("--timeout", type=float, default=5.0, show_default=True)
 def cmd(
     device_id: str,
@@ -513,6 +601,7 @@ def cmd(
     value: str | None,
     host: str | None,
     port: int | None,
+    user: str,
     timeout: float,
 ) -> None:
     """Send a command to a channel and print its ack (exit 1 unless accepted)."""
@@ -532,12 +621,64 @@ def cmd(
                 ) from None
     try:
         with ContractClient(_client_mqtt(host, port)) as client:
-            ack = client.command(device_id, channel, verb, parsed, timeout=timeout)
+            ack = client.command(device_id, channel, verb, parsed, timeout=timeout, user=user)
     except (ConnectionError, NoAck) as exc:
         raise click.ClickException(str(exc)) from None
+    _report_ack(ack)
+
+
+def _report_ack(ack: Any) -> None:
     click.echo(f"{ack.result.value}" + (f": {ack.reason}" if ack.reason else ""))
     if ack.result is not AckResult.ACCEPTED:
         sys.exit(1)
+
+
+@cli.group()
+def alarm() -> None:
+    """Alarms of every device and service: list them, acknowledge them."""
+
+
+@alarm.command("list")
+@broker_host
+@broker_port
+@click.option("--all", "show_all", is_flag=True, help="Also the cleared ones (their latest transition)")
+@click.option("--timeout", type=float, default=3.0, show_default=True)
+def alarm_list(host: str | None, port: int | None, show_all: bool, timeout: float) -> None:
+    """Active alarms, oldest first: device, alarm, severity, since when, acknowledged by whom."""
+    devices = _snapshot(host, port, timeout)
+    alarms = [a for snap in devices.values() for a in snap.alarms.values() if a.active or show_all]
+    if not alarms:
+        click.echo("no active alarms" if not show_all else "no alarms")
+        return
+    for item in sorted(alarms, key=lambda a: a.raised):
+        raised = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item.raised / 1000))
+        state = "ACTIVE " if item.active else "cleared"
+        acknowledged = f"  acknowledged by {item.acknowledged_by}" if item.acknowledged_by else ""
+        click.echo(
+            f"{state} {item.device}/{item.alarm} [{item.severity.value}] since {raised}: {item.message}"
+            f"{acknowledged}"
+        )
+
+
+@alarm.command("ack")
+@click.argument("device_id")
+@click.argument("alarm_id")
+@broker_host
+@broker_port
+@command_user
+@click.option("--timeout", type=float, default=5.0, show_default=True)
+def alarm_ack(
+    device_id: str, alarm_id: str, host: str | None, port: int | None, user: str, timeout: float
+) -> None:
+    """Acknowledge an alarm (exit 1 unless accepted)."""
+    from labdcs.client import ContractClient, NoAck
+
+    try:
+        with ContractClient(_client_mqtt(host, port)) as client:
+            ack = client.acknowledge_alarm(device_id, alarm_id, user, timeout=timeout)
+    except (ConnectionError, NoAck) as exc:
+        raise click.ClickException(str(exc)) from None
+    _report_ack(ack)
 
 
 @cli.command()

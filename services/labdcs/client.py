@@ -1,5 +1,5 @@
 """A contract client for scripts, the CLI and tests: send commands and wait for their acks,
-and take a snapshot of every device's retained meta, online status and state."""
+and take a snapshot of every device's retained meta, online status, states and alarms."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode, encode
 from labdcs.contract.models import (
     Ack,
+    Alarm,
+    AlarmVerb,
     Command,
     DeviceMeta,
     Online,
     PowerChannelState,
+    RuleState,
     SensorChannelState,
     now_ms,
 )
@@ -39,7 +42,8 @@ class DeviceSnapshot:
     device: str
     meta: DeviceMeta | None = None
     online: Online | None = None
-    states: dict[str, PowerChannelState | SensorChannelState] = field(default_factory=dict)
+    states: dict[str, PowerChannelState | SensorChannelState | RuleState] = field(default_factory=dict)
+    alarms: dict[str, Alarm] = field(default_factory=dict)
 
 
 class ContractClient:
@@ -93,11 +97,17 @@ class ContractClient:
     ) -> Ack:
         """Send one command and return its ack; NoAck when none arrives within ``timeout``.
         ``protocol`` and ``experiment`` are the cycler verbs' arguments (load_protocol, start)."""
+        body = {"value": value, "protocol": protocol, "experiment": experiment}
+        return self._send(topics.command(device, channel, verb), body, timeout, user)
+
+    def acknowledge_alarm(self, device: str, alarm: str, user: str, *, timeout: float = 5.0) -> Ack:
+        """Acknowledge an alarm as ``user``; returns the device's ack."""
+        return self._send(topics.alarm_command(device, alarm, AlarmVerb.ACKNOWLEDGE), {}, timeout, user)
+
+    def _send(self, topic: str, fields: dict[str, Any], timeout: float, user: str | None) -> Ack:
         command_id = f"cli-{secrets.token_hex(6)}"
-        body = Command(
-            id=command_id, value=value, user=user, ts=now_ms(), protocol=protocol, experiment=experiment
-        )
-        self.connection.publish(topics.command(device, channel, verb), encode(body), qos=1)
+        body = Command(id=command_id, user=user, ts=now_ms(), **fields)
+        self.connection.publish(topic, encode(body), qos=1)
         return self.wait_ack(command_id, timeout)
 
     def wait_ack(self, command_id: str, timeout: float) -> Ack:
@@ -133,11 +143,16 @@ def _collector(
             snapshot.meta = message
         elif info.kind is TopicKind.ONLINE and isinstance(message, Online):
             snapshot.online = message
-        elif info.kind is TopicKind.STATE and isinstance(message, PowerChannelState | SensorChannelState):
+        elif info.kind is TopicKind.STATE and isinstance(
+            message, PowerChannelState | SensorChannelState | RuleState
+        ):
             assert info.channel is not None
             snapshot.states[info.channel] = message
+        elif info.kind is TopicKind.ALARM and isinstance(message, Alarm):
+            assert info.alarm is not None
+            snapshot.alarms[info.alarm] = message
 
-    for topic_filter in (topics.ALL_META, topics.ALL_ONLINE, topics.ALL_STATE):
+    for topic_filter in (topics.ALL_META, topics.ALL_ONLINE, topics.ALL_STATE, topics.ALL_ALARMS):
         connection.subscribe(topic_filter, on_message)
     try:
         yield connection, devices, last_message
@@ -148,7 +163,7 @@ def _collector(
 def snapshot(
     settings: MqttSettings, *, timeout: float = 3.0, quiet: float = 0.3
 ) -> dict[str, DeviceSnapshot]:
-    """Every device's retained meta, online and state: waits until the retained burst is over."""
+    """Every device's retained meta, online, states and alarms: waits until the retained burst is over."""
     with _collector(settings) as (connection, devices, last_message):
         connection.start()
         if not connection.wait_connected(timeout):

@@ -9,9 +9,13 @@ secrets are mounted, so secrets never need to sit in the process environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Any, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from labdcs.contract.codec import describe_validation_error
 
 
 def read_secret_file(path: Path, what: str) -> SecretStr:
@@ -60,3 +64,57 @@ class MqttSettings(BaseModel):
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must not be smaller than reconnect_min_s")
         return self
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message says which file and which field."""
+
+
+class YamlSettings(BaseSettings):
+    """A service configuration: a YAML file whose values the environment overrides (``LABDCS_...``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LABDCS_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment overrides them.
+        return env_settings, init_settings
+
+    @classmethod
+    def load(cls, path: Path, **overrides: Any) -> Self:
+        """Read a YAML file, apply environment overrides, and validate; ConfigError says what is wrong."""
+        return validate_file(cls, path, read_mapping(path), **overrides)
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def read_mapping(path: Path) -> dict[str, Any]:
+    """The top-level mapping of a YAML configuration file; ConfigError says what is wrong."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def validate_file(cls: type[S], path: Path, data: dict[str, Any], **overrides: Any) -> S:
+    """``cls`` built from a file's mapping (the environment overriding it); ConfigError names the file."""
+    data.update(overrides)
+    try:
+        return cls(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from None

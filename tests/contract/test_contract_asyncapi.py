@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from labdcs.contract import Verb, decode, topics
+from labdcs.contract import AlarmVerb, RuleVerb, Verb, decode, topics
 from labdcs.contract.asyncapi import (
     CONTRACT_VERSION,
     PAYLOAD_MODELS,
@@ -43,8 +43,17 @@ CHANNELS = {
     "ack": (TopicKind.ACK, False),
     "alarm": (TopicKind.ALARM, True),
     "stats": (TopicKind.STATS, False),
+    "alarmCommand": (TopicKind.ALARM_COMMAND, False),
+    "heartbeat": (TopicKind.HEARTBEAT, False),
 }
-SAMPLE_PARAMETERS = {"device": "hv1", "channel": "ch1", "verb": "set_voltage", "alarm": "ch1-compliance"}
+SAMPLE_PARAMETERS = {
+    "device": "hv1",
+    "channel": "ch1",
+    "verb": "set_voltage",
+    "alarm": "ch1-compliance",
+    "alarmVerb": "acknowledge",
+}
+RECEIVED = {"command", "alarmCommand"}
 
 
 def _walk(node: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
@@ -137,8 +146,9 @@ def test_channel_addresses_are_the_contract_topics() -> None:
 
 def test_parameters() -> None:
     parameters = DOC["components"]["parameters"]
-    assert set(parameters) == {"device", "channel", "verb", "alarm"}
-    assert parameters["verb"]["enum"] == [verb.value for verb in Verb]
+    assert set(parameters) == {"device", "channel", "verb", "alarm", "alarmVerb"}
+    assert parameters["verb"]["enum"] == [verb.value for verb in (*Verb, *RuleVerb)]
+    assert parameters["alarmVerb"]["enum"] == [verb.value for verb in AlarmVerb]
     for name, parameter in parameters.items():
         assert parameter["description"], name
         for example in parameter["examples"]:
@@ -155,14 +165,14 @@ def test_operations_qos_and_retain() -> None:
         binding = operation["bindings"]["mqtt"]
         assert binding["qos"] == 1, name
         assert binding["retain"] is retained, name
-        expected_action = "receive" if channel_key == "command" else "send"
+        expected_action = "receive" if channel_key in RECEIVED else "send"
         assert operation["action"] == expected_action, name
         for ref in operation["messages"]:
             assert ref["$ref"].startswith(f"#/channels/{channel_key}/messages/"), name
         seen.add(channel_key)
     assert seen == set(CHANNELS)
-    reply = DOC["operations"]["receiveCommand"]["reply"]
-    assert reply["channel"] == {"$ref": "#/channels/ack"}
+    for operation in ("receiveCommand", "receiveAlarmCommand"):
+        assert DOC["operations"][operation]["reply"]["channel"] == {"$ref": "#/channels/ack"}
 
 
 def test_references_resolve_and_no_nested_defs_are_left() -> None:
@@ -184,7 +194,8 @@ def test_payload_schemas_are_the_models_serialisation_schemas() -> None:
             field.serialization_alias or name for name, field in model.model_fields.items()
         ]
     assert schemas["Command"]["additionalProperties"] is False
-    assert schemas["PowerStatus"]["enum"] == ["off", "on", "ramping", "fault"]
+    assert schemas["PowerStatus"]["enum"] == ["off", "on", "ramping", "fault", "tripped", "inhibited"]
+    assert schemas["RuleStatus"]["enum"] == ["ok", "active", "latched"]
     assert schemas["PowerChannelState"]["properties"]["status"] == {
         "$ref": "#/components/schemas/PowerStatus"
     }

@@ -82,7 +82,11 @@ def test_state_without_kind_is_refused() -> None:
         (STATE, _state(output=1), "power.output: Input should be a valid boolean (got 1)"),
         (STATE, _state(seq=1.5), "power.seq: Input should be a valid integer (got 1.5)"),
         (STATE, _state(ts="1767225600000"), "power.ts: Input should be a valid integer"),
-        (STATE, _state(status="exploded"), "power.status: Input should be 'off', 'on', 'ramping' or 'fault'"),
+        (
+            STATE,
+            _state(status="exploded"),
+            "power.status: Input should be 'off', 'on', 'ramping', 'fault', 'tripped' or 'inhibited'",
+        ),
         (CMD, '{"id": "op-1", "value": "100"}', 'value.float: Input should be a valid number (got "100")'),
         (CMD, '{"id": 1}', "id: Input should be a valid string (got 1)"),
         (CMD, '{"id": "op 1"}', "id: String should match pattern"),

@@ -9,12 +9,19 @@ from pydantic import BaseModel
 
 from labdcs.contract import (
     AckResult,
+    AlarmVerb,
     ChannelMeta,
     CommandMeta,
     CyclerLimits,
     InstrumentIdentity,
     PowerLimits,
+    PowerStatus,
     QuantityMeta,
+    RuleAction,
+    RuleHold,
+    RuleStatus,
+    RuleTarget,
+    RuleVerb,
     Verb,
     topics,
 )
@@ -30,6 +37,8 @@ MODELS: list[type[BaseModel]] = [
     PowerLimits,
     InstrumentIdentity,
     CyclerLimits,
+    RuleTarget,
+    RuleHold,
 ]
 
 
@@ -49,8 +58,11 @@ def test_topics_verbs_and_results_are_described() -> None:
         topics.ack("<device>"),
         topics.alarm("<device>", "<alarm>"),
         topics.stats("<device>", "<channel>"),
+        topics.alarm_command("<device>", "<alarm>", "<verb>"),
+        topics.heartbeat("<interlock>"),
     ):
         assert f"`{topic}`" in TEXT, topic
-    for word in [*Verb, *AckResult, *sorted(topics.RESERVED_CHANNEL_IDS)]:
+    words = [*Verb, *RuleVerb, *AlarmVerb, *AckResult, *PowerStatus, *RuleStatus, *RuleAction]
+    for word in [*words, *sorted(topics.RESERVED_CHANNEL_IDS)]:
         assert f"`{word}`" in TEXT, word
     assert topics.IDENT_PATTERN in TEXT

@@ -20,11 +20,15 @@ from labdcs.contract import (
     CyclerLimits,
     CyclerStats,
     DeviceMeta,
+    Heartbeat,
     InstrumentIdentity,
     Online,
     PowerChannelState,
     PowerLimits,
     QuantityMeta,
+    RuleHold,
+    RuleState,
+    RuleTarget,
     SensorChannelState,
     decode,
     encode,
@@ -48,6 +52,10 @@ ALL_MODELS: set[type[BaseModel]] = {
     CyclerChannelState,
     CyclerStats,
     CyclerLimits,
+    RuleState,
+    RuleTarget,
+    RuleHold,
+    Heartbeat,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import paho.mqtt.client as paho
 import pytest
 
 from labdcs.contract import topics
@@ -23,8 +24,29 @@ from labdcs.contract.topics import TopicInfo, TopicKind
         (topics.alarm("hv1", "ch1-compliance"), TopicInfo(TopicKind.ALARM, "hv1", alarm="ch1-compliance")),
         # An alarm id may be a word that is reserved as a channel id.
         (topics.alarm("hv1", "state"), TopicInfo(TopicKind.ALARM, "hv1", alarm="state")),
+        (
+            topics.alarm_command("hv1", "ch1-trip", "acknowledge"),
+            TopicInfo(TopicKind.ALARM_COMMAND, "hv1", alarm="ch1-trip", verb="acknowledge"),
+        ),
+        (topics.heartbeat("interlock"), TopicInfo(TopicKind.HEARTBEAT, "interlock")),
+        (
+            topics.command("interlock", "dew-point", "reset"),
+            TopicInfo(TopicKind.COMMAND, "interlock", channel="dew-point", verb="reset"),
+        ),
     ],
-    ids=["meta", "online", "state", "stats", "command", "ack", "alarm", "alarm-named-state"],
+    ids=[
+        "meta",
+        "online",
+        "state",
+        "stats",
+        "command",
+        "ack",
+        "alarm",
+        "alarm-named-state",
+        "alarm-command",
+        "heartbeat",
+        "rule-command",
+    ],
 )
 def test_parse_classifies_every_kind(topic: str, expected: TopicInfo) -> None:
     assert topics.parse(topic) == expected
@@ -38,7 +60,29 @@ def test_builders_write_the_documented_scheme() -> None:
     assert topics.ack("hv1") == "labdcs/v1/hv1/ack"
     assert topics.alarm("hv1", "x") == "labdcs/v1/hv1/alarm/x"
     assert topics.commands_of("hv1") == "labdcs/v1/hv1/+/cmd/+"
-    assert {kind.value for kind in TopicKind} == {"meta", "online", "state", "cmd", "ack", "alarm", "stats"}
+    assert topics.alarm_command("hv1", "x", "acknowledge") == "labdcs/v1/hv1/alarm/x/cmd/acknowledge"
+    assert topics.alarm_commands_of("hv1") == "labdcs/v1/hv1/alarm/+/cmd/+"
+    assert topics.heartbeat("interlock") == "labdcs/v1/interlock/heartbeat"
+    assert {kind.value for kind in TopicKind} == {
+        "meta",
+        "online",
+        "state",
+        "cmd",
+        "ack",
+        "alarm",
+        "alarm_cmd",
+        "heartbeat",
+        "stats",
+    }
+
+
+def test_alarm_command_filters_do_not_overlap_alarms_or_channel_commands() -> None:
+    command = topics.alarm_command("hv1", "ch1-trip", "acknowledge")
+    assert paho.topic_matches_sub(topics.ALL_ALARM_COMMANDS, command)
+    assert not paho.topic_matches_sub(topics.ALL_ALARMS, command)
+    assert not paho.topic_matches_sub(topics.ALL_COMMANDS, command)
+    assert not paho.topic_matches_sub(topics.ALL_ALARM_COMMANDS, topics.command("hv1", "ch1", "on"))
+    assert topics.parse("labdcs/v1/hv1/alarm/Bad!/cmd/acknowledge") is None
 
 
 def test_a_command_with_an_unknown_verb_is_still_a_command() -> None:

@@ -73,6 +73,7 @@ def test_meta_online_and_state_are_retained_for_late_subscribers(scpi_sim, devic
         "set_ramp_rate",
         "on",
         "off",
+        "clear_trip",
     }
     _, online = decode(online_message.topic, online_message.payload)
     assert isinstance(online, Online) and online.online and online.boot == meta.boot

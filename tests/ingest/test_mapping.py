@@ -51,7 +51,7 @@ def test_every_field_of_every_state_model_is_mapped_with_its_type() -> None:
             )
     assert mapped["v_mon"] is FieldType.FLOAT and mapped["seq"] is FieldType.INT
     assert mapped["output"] is FieldType.BOOL and mapped["status"] is FieldType.STRING
-    assert state.measurements == ("power", "sensor", "cycler")
+    assert state.measurements == ("power", "sensor", "cycler", "rule")
     assert {tag.name for tag in state.tags} == {"kind", "experiment"}, "a cycler's experiment id is a tag"
 
 

@@ -20,6 +20,8 @@ DUMMY_CHANNELS = {
     "lv1": ["ch1", "ch2", "ch3", "ch4"],
     "station1": ["ch1"],
 }
+#: labdcs services of the dummy stack, listed apart: the interlock, one channel per rule.
+DUMMY_SERVICES = {"interlock": ["dew-point", "box-temperature", "hv-needs-lv"]}
 SLOW = 60_000  # ms: ramps and fault detection on a loaded machine
 
 
@@ -62,20 +64,20 @@ def commands(probe: Probe, device: str) -> list[dict[str, Any]]:
 
 
 def test_every_dummy_device_is_listed_with_its_channels_units_and_limits(dashboard: Any) -> None:
+    everything = {**DUMMY_CHANNELS, **DUMMY_SERVICES}
     dashboard.wait_for_function(
         "(n) => document.querySelectorAll('[data-device][data-online=true]').length === n",
-        arg=len(DUMMY_CHANNELS),
+        arg=len(everything),
         timeout=SLOW,
     )
-    assert dashboard.locator("[data-device]").count() == len(DUMMY_CHANNELS)
-    for device, channels in DUMMY_CHANNELS.items():
+    assert dashboard.locator("[data-device]").count() == len(everything)
+    for device, channels in everything.items():
         card = dashboard.locator(f'[data-device="{device}"]')
         shown = card.locator("[data-channel]").evaluate_all("(es) => es.map((e) => e.dataset.channel)")
         assert shown == [f"{device}/{ch}" for ch in channels]
-    assert (
-        f"{len(DUMMY_CHANNELS)}/{len(DUMMY_CHANNELS)} devices online"
-        in dashboard.locator('[data-test="summary"]').inner_text()
-    )
+    summary = dashboard.locator('[data-test="summary"]').inner_text()
+    assert f"{len(DUMMY_CHANNELS)}/{len(DUMMY_CHANNELS)} devices online" in summary
+    assert f"{len(DUMMY_SERVICES)}/{len(DUMMY_SERVICES)} services online" in summary
     # Units and limits come from each device's meta.
     box = channel(dashboard, "env1/box").inner_text()
     assert "temperature" in box and "°C" in box and "%" in box
@@ -94,6 +96,9 @@ def test_hv_target_asks_for_confirmation_and_the_readback_ramps_to_it(
 ) -> None:
     watch = nodered_stack.probe("labdcs/v1/hv1/+/cmd/+")
     try:
+        # The dummy interlock allows HV only with the front-end LV on (rule hv-needs-lv).
+        watch.publish("labdcs/v1/lv1/ch1/cmd/on", json.dumps({"id": "test-lv-on", "user": "test"}))
+        channel(dashboard, "lv1/ch1").locator('[data-test="status"]', has_text="on").wait_for(timeout=SLOW)
         target = min(reading(dashboard, "hv1/ch1", "v_target") + 30.0, 450.0)
         dialog = dashboard.locator('[data-test="confirm-dialog"]')
 
@@ -247,11 +252,17 @@ def test_services_are_listed_apart_and_removed_devices_disappear(
         card.wait_for()
         assert "lag 0.25 s" in " ".join(card.inner_text().split())
         summary = dashboard.locator('[data-test="summary"]').inner_text()
-        assert "1/1 services online" in summary and f"/{len(DUMMY_CHANNELS)} devices online" in summary
+        services = 1 + len(DUMMY_SERVICES)
+        assert f"{services}/{services} services online" in summary
+        assert f"/{len(DUMMY_CHANNELS)} devices online" in summary
         for topic in topics:
             publisher.publish(topic, b"", retain=True)
         card.wait_for(state="detached")
-        assert "services" not in dashboard.locator('[data-test="summary"]').inner_text()
+        services -= 1
+        assert (
+            f"{services}/{services} services online"
+            in dashboard.locator('[data-test="summary"]').inner_text()
+        )
     finally:
         for topic in topics:
             publisher.publish(topic, b"", retain=True)

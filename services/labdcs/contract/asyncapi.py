@@ -6,7 +6,8 @@ by hand: topics come from :mod:`labdcs.contract.topics`, payload schemas from th
 a model instance encoded with :func:`labdcs.contract.encode`, so examples are valid by construction.
 
 The document describes the device service's side: it sends meta, online, state, ack and alarm
-messages and receives commands.
+messages and receives commands. The interlock service is such a participant too (device kind
+``interlock``, one ``rule`` channel per rule); it also sends the heartbeat.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from labdcs.contract.models import (
     Ack,
     AckResult,
     Alarm,
+    AlarmVerb,
     ChannelKind,
     ChannelMeta,
     Command,
@@ -33,12 +35,19 @@ from labdcs.contract.models import (
     CyclerStats,
     DeviceKind,
     DeviceMeta,
+    Heartbeat,
     InstrumentIdentity,
     Online,
     PowerChannelState,
     PowerLimits,
     PowerStatus,
     QuantityMeta,
+    RuleAction,
+    RuleHold,
+    RuleState,
+    RuleStatus,
+    RuleTarget,
+    RuleVerb,
     SensorChannelState,
     SensorStatus,
     Severity,
@@ -277,6 +286,52 @@ def _alarm() -> Alarm:
     )
 
 
+def _rule_state() -> RuleState:
+    return RuleState(
+        ts=_T0 + 42_000,
+        seq=310,
+        boot=_BOOT,
+        status=RuleStatus.LATCHED,
+        condition=False,
+        active=True,
+        latch=True,
+        since=_T0 + 30_000,
+        reason="dew point env1/box/dew_point = 19.6 is 1.8 K below env1/box/temperature = 21.4 (margin 3 K)",
+        detail="dew point env1/box/dew_point = 6.1 is 15.3 K below env1/box/temperature = 21.4 (margin 3 K)",
+        targets=[
+            RuleTarget(device="hv1", channel="ch1", action=RuleAction.RAMP_DOWN, output=False),
+            RuleTarget(device="hv2", channel="ch1", action=RuleAction.RAMP_DOWN, output=False),
+        ],
+        device_kind=DeviceKind.INTERLOCK,
+    )
+
+
+def _ordering_rule_state() -> RuleState:
+    return RuleState(
+        ts=_T0 + 42_000,
+        seq=311,
+        boot=_BOOT,
+        status=RuleStatus.ACTIVE,
+        condition=True,
+        active=True,
+        latch=False,
+        since=_T0 + 41_000,
+        reason="lv1/ch1 is switching off",
+        detail="lv1/ch1 is switching off",
+        targets=[RuleTarget(device="hv1", channel="ch1", action=RuleAction.RAMP_DOWN, output=False)],
+        hold=[RuleHold(device="lv1", channel="ch1", released=True)],
+        device_kind=DeviceKind.INTERLOCK,
+    )
+
+
+def _heartbeat() -> Heartbeat:
+    return Heartbeat(boot=_BOOT, seq=84, ts=_T0 + 42_000, period=0.5, rules=3, active=1)
+
+
+def _alarm_command() -> Command:
+    return Command(id="op-7", user="alice", ts=_T0 + 60_000)
+
+
 # --- the document -------------------------------------------------------------------------------
 
 _DESCRIPTION = f"""\
@@ -315,7 +370,15 @@ hand. The guide with worked examples is `docs/contract.md`.
   says why) or `failed` (valid, but the instrument did not carry it out; `reason` says why).
 - **Alarms**: retained on `{topics.PREFIX}/<device>/alarm/<alarm>`; every change (raised, cleared,
   acknowledged) is republished on the same topic, retained, so the broker always holds each alarm's
-  latest transition; a client shows those with `active: true`.
+  latest transition; a client shows those with `active: true`. An operator acknowledges one with a
+  command (with `user`) on `{topics.PREFIX}/<device>/alarm/<alarm>/cmd/acknowledge`, answered by one ack.
+- **Safety**: the interlock service is a device of kind `interlock` with one channel of kind `rule`
+  per rule: a retained rule state (condition, in force, latched, since, targets), a `reset` command,
+  and a heartbeat (not retained) on `{topics.PREFIX}/<interlock>/heartbeat`. Device services that
+  depend on it refuse `on` and voltage raises while a rule names their channel (`status: inhibited`,
+  `inhibit`), carry the rules' actions out themselves, and go to their safe state when the
+  heartbeat is missing. An over-current/over-voltage trip switches a channel off and latches
+  (`status: tripped`, `trip`) until a `clear_trip` command. `docs/safety.md` has the guarantees.
 """
 
 
@@ -344,12 +407,18 @@ def _parameters() -> dict[str, Any]:
             ["ch1", "ch2", "box"],
         ),
         "verb": _param(
-            "Command verb of a power channel; the channel's meta lists the verbs it accepts. A verb "
-            "outside this list is answered with a rejected ack naming the accepted ones.",
-            [Verb.SET_VOLTAGE.value, Verb.ON.value],
-            enum=[verb.value for verb in Verb],
+            "Command verb of a power channel, a cycler channel or an interlock rule; the channel's meta "
+            "lists the verbs it accepts. A verb outside this list is answered with a rejected ack "
+            "naming the accepted ones.",
+            [Verb.SET_VOLTAGE.value, Verb.ON.value, RuleVerb.RESET.value],
+            enum=[verb.value for verb in (*Verb, *RuleVerb)],
         ),
         "alarm": _param(f"Alarm id, unique within the device. {_IDENT_RULE}", ["ch1-compliance"]),
+        "alarmVerb": _param(
+            "Command verb of an alarm.",
+            [AlarmVerb.ACKNOWLEDGE.value],
+            enum=[verb.value for verb in AlarmVerb],
+        ),
     }
 
 
@@ -477,6 +546,40 @@ def _messages() -> dict[str, Any]:
             _alarm(),
             "hv1/ch1 hit its current limit",
         ),
+        "ruleState": _message(
+            "ruleState",
+            "Interlock rule state",
+            "State of one interlock rule (`kind: rule`), published by the interlock service.",
+            "On change and at least every `publish_period` seconds. `active`: the rule is in force and "
+            "the device services of its `targets` hold them down (`ramp_down`, `switch_off`) and refuse "
+            "`on` and voltage raises; `status: latched`: the condition is gone but the rule stays in "
+            "force until a `reset` command. `hold` lists channels whose `off` waits until the targets "
+            "are off (ordering).",
+            RuleState,
+            _rule_state(),
+            "the dew-point rule, latched after the humidity came back down",
+        ),
+        "heartbeat": _message(
+            "heartbeat",
+            "Heartbeat",
+            "The interlock service evaluated its rules just now.",
+            "Sent every `period` seconds after a successful evaluation, never while the interlock has "
+            "no broker connection. Device services that depend on the interlock put their outputs in "
+            "their safe state when no heartbeat arrives within their timeout.",
+            Heartbeat,
+            _heartbeat(),
+            "the interlock is alive: 3 rules, 1 in force",
+        ),
+        "alarmCommand": _message(
+            "alarmCommand",
+            "Alarm command",
+            "A command to one alarm; the verb (`acknowledge`) is the last topic level.",
+            "`user` is required: who acknowledges, for the audit. Answered with exactly one ack on "
+            "the device's ack topic, with `channel: alarm` and the alarm's id in `alarm`.",
+            Command,
+            _alarm_command(),
+            "alice acknowledges an alarm",
+        ),
     }
 
 
@@ -511,9 +614,9 @@ def _channels() -> dict[str, Any]:
         "state": _channel(
             topics.state("{device}", "{channel}"),
             "Channel state",
-            "Retained. State of one channel; `kind` tells power from sensor channels.",
+            "Retained. State of one channel; `kind` tells power, sensor, cycler and rule channels apart.",
             ["device", "channel"],
-            ["powerChannelState", "sensorChannelState", "cyclerChannelState"],
+            ["powerChannelState", "sensorChannelState", "cyclerChannelState", "ruleState"],
         ),
         "command": _channel(
             topics.command("{device}", "{channel}", "{verb}"),
@@ -542,6 +645,20 @@ def _channels() -> dict[str, Any]:
             "Not retained. Statistics of every finished step and cycle of a battery-cycler channel.",
             ["device", "channel"],
             ["cyclerStats"],
+        ),
+        "alarmCommand": _channel(
+            topics.alarm_command("{device}", "{alarm}", "{alarmVerb}"),
+            "Alarm command",
+            "Not retained. Commands to one alarm (acknowledge), answered on the device's ack topic.",
+            ["device", "alarm", "alarmVerb"],
+            ["alarmCommand"],
+        ),
+        "heartbeat": _channel(
+            topics.heartbeat("{device}"),
+            "Heartbeat",
+            "Not retained. The interlock service's heartbeat, for the dependent devices' watchdogs.",
+            ["device"],
+            ["heartbeat"],
         ),
     }
 
@@ -572,6 +689,15 @@ def _operations() -> dict[str, Any]:
         "channel": _ref("#/channels/ack"),
         "messages": [_ref("#/channels/ack/messages/ack")],
     }
+    receive_alarm_command = _operation(
+        "receive",
+        "alarmCommand",
+        ["alarmCommand"],
+        False,
+        "Receive alarm commands",
+        "The device subscribes to its alarms' commands and answers each with one ack.",
+    )
+    receive_alarm_command["reply"] = dict(receive_command["reply"])
     return {
         "sendMeta": _operation(
             "send", "meta", ["deviceMeta"], True, "Publish meta", "At start and whenever the meta changes."
@@ -587,10 +713,11 @@ def _operations() -> dict[str, Any]:
         "sendState": _operation(
             "send",
             "state",
-            ["powerChannelState", "sensorChannelState", "cyclerChannelState"],
+            ["powerChannelState", "sensorChannelState", "cyclerChannelState", "ruleState"],
             True,
             "Publish channel states",
-            "On change and at least every `publish_period` seconds, per channel.",
+            "On change and at least every `publish_period` seconds, per channel (per rule for the "
+            "interlock service).",
         ),
         "receiveCommand": receive_command,
         "sendAck": _operation(
@@ -611,6 +738,15 @@ def _operations() -> dict[str, Any]:
             False,
             "Publish cycler statistics",
             "At the end of every step and cycle of a battery-cycler channel.",
+        ),
+        "receiveAlarmCommand": receive_alarm_command,
+        "sendHeartbeat": _operation(
+            "send",
+            "heartbeat",
+            ["heartbeat"],
+            False,
+            "Publish the heartbeat",
+            "The interlock service, every heartbeat period after a successful evaluation of its rules.",
         ),
     }
 
@@ -654,6 +790,8 @@ PAYLOAD_MODELS: list[type[BaseModel]] = [
     Ack,
     Alarm,
     CyclerStats,
+    RuleState,
+    Heartbeat,
 ]
 
 

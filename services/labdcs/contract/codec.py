@@ -20,8 +20,10 @@ from labdcs.contract.models import (
     CyclerChannelState,
     CyclerStats,
     DeviceMeta,
+    Heartbeat,
     Online,
     PowerChannelState,
+    RuleState,
     SensorChannelState,
 )
 from labdcs.contract.topics import TopicInfo, TopicKind
@@ -32,10 +34,12 @@ Message = (
     | PowerChannelState
     | SensorChannelState
     | CyclerChannelState
+    | RuleState
     | Command
     | Ack
     | Alarm
     | CyclerStats
+    | Heartbeat
 )
 
 _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
@@ -46,6 +50,8 @@ _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
     TopicKind.ACK: TypeAdapter(Ack),
     TopicKind.ALARM: TypeAdapter(Alarm),
     TopicKind.STATS: TypeAdapter(CyclerStats),
+    TopicKind.ALARM_COMMAND: TypeAdapter(Command),
+    TopicKind.HEARTBEAT: TypeAdapter(Heartbeat),
 }
 
 

@@ -47,12 +47,15 @@ class DeviceKind(StrEnum):
     CYCLER = "cycler"
     SERVICE = "service"
     """A labdcs service that reports on itself through the contract (e.g. the ingester)."""
+    INTERLOCK = "interlock"
+    """The interlock service: one channel per rule (``kind: rule``), a heartbeat, ``reset`` commands."""
 
 
 class ChannelKind(StrEnum):
     POWER = "power"
     SENSOR = "sensor"
     CYCLER = "cycler"
+    RULE = "rule"
 
 
 class PowerStatus(StrEnum):
@@ -60,6 +63,10 @@ class PowerStatus(StrEnum):
     ON = "on"
     RAMPING = "ramping"
     FAULT = "fault"
+    TRIPPED = "tripped"
+    """An over-current/over-voltage trip switched the output off; only ``clear_trip`` removes it."""
+    INHIBITED = "inhibited"
+    """Off, and an interlock rule or the watchdog refuses ``on``."""
 
 
 class SensorStatus(StrEnum):
@@ -81,7 +88,8 @@ class AckResult(StrEnum):
 
 
 class Verb(StrEnum):
-    """Command verbs: the first five for power channels, the rest for cycler channels."""
+    """Command verbs: set_voltage to off and clear_trip for power channels, load_protocol to stop for
+    cycler channels."""
 
     SET_VOLTAGE = "set_voltage"
     SET_CURRENT_LIMIT = "set_current_limit"
@@ -94,6 +102,8 @@ class Verb(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     STOP = "stop"
+    # power channels: the latched trip
+    CLEAR_TRIP = "clear_trip"
 
 
 # --- meta ---------------------------------------------------------------------------------------
@@ -234,6 +244,22 @@ class PowerChannelState(_StateCommon):
     v_mon: Reading | None = Field(default=None, description="V; measured; absent when unreadable")
     i_mon: Reading | None = Field(default=None, description="A; measured; absent when unreadable")
     compliance: bool | None = Field(default=None, description="Current limit reached")
+    # Safety (interlocks, watchdog, trips): absent when nothing applies.
+    trip: str | None = Field(
+        default=None,
+        description="Why the channel tripped (over-current, over-voltage, the instrument's protection); "
+        "the output is off and stays off until `clear_trip`",
+    )
+    inhibit: str | None = Field(
+        default=None,
+        description="Why `on` and raising the voltage are refused now: the interlock rules by name, or "
+        "the watchdog",
+    )
+    switching_off: bool | None = Field(
+        default=None,
+        description="The output is on its way off: ramping down, or waiting until the channels an "
+        "interlock rule orders before it are off",
+    )
 
 
 class SensorChannelState(_StateCommon):
@@ -284,11 +310,77 @@ class CyclerChannelState(_StateCommon):
     )
 
 
+# --- safety: interlock rules ---------------------------------------------------------------------
+
+
+class RuleStatus(StrEnum):
+    OK = "ok"
+    """Not in force."""
+    ACTIVE = "active"
+    """In force: the condition holds."""
+    LATCHED = "latched"
+    """In force although the condition is gone: waiting for an operator's `reset`."""
+
+
+class RuleAction(StrEnum):
+    """What an active rule does to a channel; every action also refuses `on` and voltage raises."""
+
+    RAMP_DOWN = "ramp_down"
+    SWITCH_OFF = "switch_off"
+    INHIBIT = "inhibit"
+
+
+class RuleVerb(StrEnum):
+    """Command verbs of rule channels (the interlock's)."""
+
+    RESET = "reset"
+
+
+class RuleTarget(_Published):
+    """A channel an active rule acts on; its device service carries the action out."""
+
+    device: Ident
+    channel: Ident
+    action: RuleAction
+    output: bool | None = Field(
+        default=None, description="The target's output as the interlock last saw it; absent when unknown"
+    )
+
+
+class RuleHold(_Published):
+    """A channel that may switch off only after the rule's ramp_down/off targets are off (ordering)."""
+
+    device: Ident
+    channel: Ident
+    released: bool = Field(
+        default=False,
+        description="The channel is switching off and every ramp_down/off target is off: it may go now",
+    )
+
+
+class RuleState(_StateCommon):
+    """State of one interlock rule, retained on ``labdcs/v1/<interlock>/<rule>/state``."""
+
+    kind: Literal[ChannelKind.RULE] = ChannelKind.RULE
+    status: RuleStatus
+    condition: bool = Field(
+        description="The condition holds now (inputs that are missing or too old count as holding, "
+        "unless the rule says `on_missing: ignore`)"
+    )
+    active: bool = Field(description="The rule is in force: its targets are held down and refuse `on`")
+    latch: bool = Field(description="The rule stays in force after its condition is gone, until `reset`")
+    since: TimestampMs | None = Field(default=None, description="When the rule came into force")
+    reason: str | None = Field(default=None, description="What brought the rule into force")
+    detail: str = Field(description="The condition as evaluated now, for a person")
+    targets: list[RuleTarget] = Field(default_factory=list)
+    hold: list[RuleHold] = Field(default_factory=list)
+
+
 ChannelState = Annotated[
-    PowerChannelState | SensorChannelState | CyclerChannelState, Field(discriminator="kind")
+    PowerChannelState | SensorChannelState | CyclerChannelState | RuleState, Field(discriminator="kind")
 ]
-CHANNEL_STATE: TypeAdapter[PowerChannelState | SensorChannelState | CyclerChannelState] = TypeAdapter(
-    ChannelState
+CHANNEL_STATE: TypeAdapter[PowerChannelState | SensorChannelState | CyclerChannelState | RuleState] = (
+    TypeAdapter(ChannelState)
 )
 
 
@@ -328,6 +420,9 @@ class Ack(_Published):
     reason: str | None = Field(default=None, description="Why it was rejected or failed, for a person")
     ts: TimestampMs
     value: float | bool | None = None
+    alarm: Ident | None = Field(
+        default=None, description="The alarm an alarm command was about (`channel` is then `alarm`)"
+    )
 
 
 # --- alarms -------------------------------------------------------------------------------------
@@ -347,6 +442,30 @@ class Alarm(_Published):
     acknowledged: TimestampMs | None = None
     acknowledged_by: str | None = None
     ts: TimestampMs | None = Field(default=None, description="When this transition was published")
+
+
+class AlarmVerb(StrEnum):
+    """Command verbs on ``labdcs/v1/<device>/alarm/<alarm>/cmd/<verb>``."""
+
+    ACKNOWLEDGE = "acknowledge"
+
+
+# --- safety: heartbeat --------------------------------------------------------------------------
+
+
+class Heartbeat(_Published):
+    """Not retained, on ``labdcs/v1/<interlock>/heartbeat``: the interlock evaluated its rules just now.
+
+    Device services that depend on the interlock put their outputs in the safe state when none
+    arrives for longer than their timeout.
+    """
+
+    boot: str = Field(description="The interlock's run; a new boot means it restarted")
+    seq: int = Field(ge=0, description="+1 for every heartbeat of this boot")
+    ts: TimestampMs
+    period: float = Field(gt=0, description="s; the next heartbeat follows within this period")
+    rules: int = Field(ge=0, description="Number of rules evaluated")
+    active: int = Field(ge=0, description="Number of rules in force")
 
 
 # --- cycler statistics --------------------------------------------------------------------------

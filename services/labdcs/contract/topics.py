@@ -11,7 +11,9 @@ topic                                      retained  payload (models in labdcs.c
 ``labdcs/v1/<device>/<channel>/state``     yes       PowerChannelState or SensorChannelState
 ``labdcs/v1/<device>/<channel>/cmd/<v>``   no        Command
 ``labdcs/v1/<device>/ack``                 no        Ack
-``labdcs/v1/<device>/alarm/<alarm>``       yes       Alarm (an empty payload removes it)
+``labdcs/v1/<device>/alarm/<alarm>``       yes       Alarm (its latest transition)
+``labdcs/v1/<device>/alarm/<a>/cmd/<v>``   no        Command (acknowledge an alarm)
+``labdcs/v1/<device>/heartbeat``           no        Heartbeat (the interlock service)
 ``labdcs/v1/<device>/<channel>/stats``     no        CyclerStats (end of each step and cycle)
 =========================================  ========  ==========================================
 """
@@ -32,7 +34,7 @@ IDENT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _IDENT = re.compile(IDENT_PATTERN)
 
 #: Topic levels that have a meaning right under a device, so they cannot be channel ids.
-RESERVED_CHANNEL_IDS = frozenset({"meta", "online", "ack", "alarm", "cmd", "state", "events"})
+RESERVED_CHANNEL_IDS = frozenset({"meta", "online", "ack", "alarm", "cmd", "state", "events", "heartbeat"})
 
 
 class TopicKind(StrEnum):
@@ -43,6 +45,8 @@ class TopicKind(StrEnum):
     ACK = "ack"
     ALARM = "alarm"
     STATS = "stats"
+    ALARM_COMMAND = "alarm_cmd"
+    HEARTBEAT = "heartbeat"
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,19 @@ def commands_of(device: str) -> str:
     return f"{PREFIX}/{device}/+/cmd/+"
 
 
+def alarm_command(device: str, alarm_id: str, verb: str) -> str:
+    return f"{PREFIX}/{device}/alarm/{alarm_id}/cmd/{verb}"
+
+
+def alarm_commands_of(device: str) -> str:
+    """Subscription filter for every alarm command (acknowledge) addressed to one device."""
+    return f"{PREFIX}/{device}/alarm/+/cmd/+"
+
+
+def heartbeat(device: str) -> str:
+    return f"{PREFIX}/{device}/heartbeat"
+
+
 #: Subscription filters for consumers.
 ALL_META = f"{PREFIX}/+/meta"
 ALL_ONLINE = f"{PREFIX}/+/online"
@@ -113,6 +130,8 @@ ALL_ACKS = f"{PREFIX}/+/ack"
 ALL_ALARMS = f"{PREFIX}/+/alarm/+"
 ALL_COMMANDS = f"{PREFIX}/+/+/cmd/+"
 ALL_STATS = f"{PREFIX}/+/+/stats"
+ALL_ALARM_COMMANDS = f"{PREFIX}/+/alarm/+/cmd/+"
+ALL_HEARTBEATS = f"{PREFIX}/+/heartbeat"
 
 
 def parse(topic: str) -> TopicInfo | None:
@@ -130,8 +149,13 @@ def parse(topic: str) -> TopicInfo | None:
         return TopicInfo(TopicKind.ONLINE, device)
     if rest == ["ack"]:
         return TopicInfo(TopicKind.ACK, device)
+    if rest == ["heartbeat"]:
+        return TopicInfo(TopicKind.HEARTBEAT, device)
     if len(rest) == 2 and rest[0] == "alarm" and is_ident(rest[1]):
         return TopicInfo(TopicKind.ALARM, device, alarm=rest[1])
+    if len(rest) == 4 and rest[0] == "alarm" and rest[2] == "cmd" and is_ident(rest[1]):
+        # As for channel commands, the verb is returned even when it is not an id.
+        return TopicInfo(TopicKind.ALARM_COMMAND, device, alarm=rest[1], verb=rest[3])
     channel = rest[0]
     if channel in RESERVED_CHANNEL_IDS or not is_ident(channel):
         return None

@@ -8,23 +8,23 @@ how the compose stack points the same file at a simulator container or at real h
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar
+from typing import Literal, Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from labdcs.contract.codec import describe_validation_error
 from labdcs.contract.models import ChannelKind, DeviceKind, Ident
 from labdcs.contract.topics import RESERVED_CHANNEL_IDS
 from labdcs.drivers.registry import DriverSettings
-from labdcs.settings import MqttSettings
+from labdcs.settings import ConfigError, MqttSettings, YamlSettings, read_mapping, validate_file
 
-S = TypeVar("S", bound=BaseSettings)
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot be used; the message says which file and which field."""
+__all__ = [
+    "ChannelConfig",
+    "ConfigError",
+    "DeviceConfig",
+    "InterlockDependency",
+    "read_mapping",
+    "validate_file",
+]
 
 
 class ChannelConfig(BaseModel):
@@ -44,6 +44,15 @@ class ChannelConfig(BaseModel):
         default=None,
         description="`on` starts at 0 V and ramps up, `off` ramps down first (default: true for hv)",
     )
+    trip_current: float | None = Field(
+        default=None, gt=0, description="A; a measured |current| above trips the channel (switches it off)"
+    )
+    trip_voltage: float | None = Field(
+        default=None, gt=0, description="V; a measured |voltage| above trips the channel (switches it off)"
+    )
+    trip_time_s: float = Field(
+        default=0.0, ge=0, le=3600, description="s the excess must last before the trip (0: first reading)"
+    )
 
     @field_validator("id")
     @classmethod
@@ -53,12 +62,29 @@ class ChannelConfig(BaseModel):
         return value
 
 
-class DeviceConfig(BaseSettings):
-    """Everything a device service needs; see ``dummy/devices/*.yaml`` for examples."""
+class InterlockDependency(BaseModel):
+    """The device follows an interlock service: its rules, and a watchdog on its heartbeat."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="LABDCS_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    model_config = ConfigDict(extra="forbid")
+
+    device: Ident = Field(default="interlock", description="The interlock service's id on the contract")
+    heartbeat_timeout_s: float = Field(
+        default=3.0, gt=0, le=3600, description="s without a heartbeat before the safe action"
     )
+    safe_action: Literal["ramp_down", "switch_off", "none"] = Field(
+        default="ramp_down",
+        description="What a missing heartbeat does to the outputs: ramp them down, switch them off, or "
+        "nothing (the device still follows the rules; `on` is not refused for a missing heartbeat)",
+    )
+    hold_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="s an `off` waits for the channels a rule orders before this one (then it goes anyway)",
+    )
+
+
+class DeviceConfig(YamlSettings):
+    """Everything a device service needs; see ``dummy/devices/*.yaml`` for examples."""
 
     device: Ident
     kind: DeviceKind
@@ -74,21 +100,18 @@ class DeviceConfig(BaseSettings):
     exit_timeout_s: float = Field(default=100.0, gt=0, description="Longest ramp-down on exit")
     max_command_age_s: float = Field(default=10.0, gt=0, description="Older commands are rejected")
     reconnect_max_s: float = Field(default=10.0, gt=0, description="Longest wait between instrument retries")
+    interlock: InterlockDependency | None = Field(
+        default=None, description="Follow an interlock service (rules, heartbeat watchdog)"
+    )
+    restore_timeout_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=600,
+        description="s to wait at start for the broker's retained picture (latched trips, alarms)",
+    )
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     health_file: Path | None = Field(default=None, description="Touched every loop, for container health")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's values arrive as init arguments; the environment overrides them.
-        return env_settings, init_settings
 
     @property
     def channel_kind(self) -> ChannelKind:
@@ -125,31 +148,8 @@ class DeviceConfig(BaseSettings):
                     raise ValueError(f"channel {channel.id}: max_voltage must be above min_voltage")
                 if channel.max_ramp_rate is not None and channel.max_ramp_rate < channel.ramp_rate:
                     raise ValueError(f"channel {channel.id}: max_ramp_rate is below ramp_rate")
+        else:
+            for channel in self.channels:
+                if channel.trip_current is not None or channel.trip_voltage is not None:
+                    raise ValueError(f"channel {channel.id}: trips apply to power channels, not sensors")
         return self
-
-    @classmethod
-    def load(cls, path: Path, **overrides: Any) -> DeviceConfig:
-        """Read a YAML file, apply environment overrides, and validate; ConfigError says what is wrong."""
-        return validate_file(cls, path, read_mapping(path), **overrides)
-
-
-def read_mapping(path: Path) -> dict[str, Any]:
-    """The top-level mapping of a YAML configuration file; ConfigError says what is wrong."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return data
-
-
-def validate_file(cls: type[S], path: Path, data: dict[str, Any], **overrides: Any) -> S:
-    """``cls`` built from a file's mapping (the environment overriding it); ConfigError names the file."""
-    data.update(overrides)
-    try:
-        return cls(**data)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from None

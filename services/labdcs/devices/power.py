@@ -16,6 +16,16 @@ from labdcs.drivers.base import OutputReading, PowerSupplyDriver
 
 _EPSILON_V = 1e-9
 
+#: The verbs a power channel accepts (the others in Verb are the cyclers').
+POWER_VERBS = (
+    Verb.SET_VOLTAGE,
+    Verb.SET_CURRENT_LIMIT,
+    Verb.SET_RAMP_RATE,
+    Verb.ON,
+    Verb.OFF,
+    Verb.CLEAR_TRIP,
+)
+
 
 class CommandRejected(ValueError):
     """A command that must not reach the instrument; the message is the ack's reason."""
@@ -43,6 +53,14 @@ class PowerChannel:
     switching_off: bool = False
     last_step: float = 0.0
     reading: OutputReading | None = None
+    # Trips: thresholds on measured |V| and |I| (None: no trip), and the latch.
+    trip_current: float | None = None
+    trip_voltage: float | None = None
+    trip_time_s: float = 0.0
+    trip: str | None = None
+    over_since: float | None = None
+    #: An `off` waiting for the channels an interlock rule orders before this one (monotonic time).
+    pending_off_since: float | None = None
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -59,9 +77,27 @@ class PowerChannel:
 
     @property
     def status(self) -> PowerStatus:
+        if self.trip is not None and not self.output:
+            return PowerStatus.TRIPPED
         if self.ramping:
             return PowerStatus.RAMPING
         return PowerStatus.ON if self.output else PowerStatus.OFF
+
+    @property
+    def on_its_way_off(self) -> bool:
+        """Ramping down to switch off, or waiting to (interlock ordering)."""
+        return self.output and (self.switching_off or self.pending_off_since is not None)
+
+    def raises(self, verb: str, argument: float | None) -> bool:
+        """The command would switch the output on or raise its voltage (what interlocks refuse).
+
+        A new target while the output is off raises nothing: it only matters at the next `on`.
+        """
+        if verb == Verb.ON:
+            return not self.output or self.on_its_way_off
+        if verb == Verb.SET_VOLTAGE and argument is not None and self.output:
+            return abs(argument) > abs(self.v_target) + _EPSILON_V
+        return False
 
     def adopt(self, reading: OutputReading) -> None:
         """Take over whatever the instrument does now: never change an output because we (re)started."""
@@ -71,6 +107,7 @@ class PowerChannel:
         self.i_limit = reading.current_limit
         self.output = reading.output_on
         self.switching_off = False
+        self.pending_off_since = None
 
     # --- commands ---------------------------------------------------------------------------------
 
@@ -100,11 +137,13 @@ class PowerChannel:
                     f"value {rate} V/s is above the channel's limit {limits.max_ramp_rate} V/s"
                 )
             return rate
-        if verb in (Verb.ON, Verb.OFF):
+        if verb in (Verb.ON, Verb.OFF, Verb.CLEAR_TRIP):
             if value is not None:
                 raise CommandRejected(f"{verb} takes no value")
+            if verb == Verb.ON and self.trip is not None:
+                raise CommandRejected(f"channel tripped ({self.trip}): send clear_trip first")
             return None
-        accepted = ", ".join(v.value for v in Verb)
+        accepted = ", ".join(v.value for v in POWER_VERBS)
         raise CommandRejected(f"unknown verb '{verb}'; this channel accepts: {accepted}")
 
     def apply(self, driver: PowerSupplyDriver, verb: str, argument: float | None, now: float) -> None:
@@ -125,6 +164,7 @@ class PowerChannel:
             self.ramp_rate = argument
         elif verb == Verb.ON:
             self.switching_off = False
+            self.pending_off_since = None
             if not self.output:
                 start = self._soft_start_voltage() if self.soft_switch else self.v_target
                 driver.set_voltage(self.hw, start)
@@ -133,6 +173,7 @@ class PowerChannel:
                 self.output = True
             self.last_step = now
         elif verb == Verb.OFF:
+            self.pending_off_since = None
             if self.output and self.soft_switch and abs(self.v_set) > _EPSILON_V:
                 self.switching_off = True
                 self.last_step = now
@@ -140,12 +181,51 @@ class PowerChannel:
                 driver.set_output(self.hw, False)
                 self.output = False
                 self.switching_off = False
+        elif verb == Verb.CLEAR_TRIP:
+            driver.clear_trip(self.hw)
+            self.trip = None
+            self.over_since = None
 
     def ramp_down_and_off(self, now: float) -> None:
-        """Start ramping to 0 V, then open the output (service exit, later: interlocks)."""
-        if self.output:
+        """Start ramping to 0 V, then open the output (service exit, interlocks, watchdog)."""
+        self.pending_off_since = None
+        if self.output and not self.switching_off:
             self.switching_off = True
             self.last_step = now
+
+    def switch_off_now(self, driver: PowerSupplyDriver) -> None:
+        """Open the output at once, without a ramp (trips, interlock `off` actions)."""
+        self.pending_off_since = None
+        self.switching_off = False
+        if self.output:
+            driver.set_output(self.hw, False)
+            self.output = False
+
+    # --- trips ------------------------------------------------------------------------------------
+
+    def excess(self, reading: OutputReading) -> str | None:
+        """What in this reading is above a trip threshold, or None."""
+        if self.trip_current is not None and abs(reading.current) > self.trip_current:
+            return f"over-current: {abs(reading.current):.4g} A above the trip level {self.trip_current:g} A"
+        if self.trip_voltage is not None and abs(reading.voltage) > self.trip_voltage:
+            return f"over-voltage: {abs(reading.voltage):.4g} V above the trip level {self.trip_voltage:g} V"
+        return None
+
+    def check_trip(self, reading: OutputReading, now: float) -> str | None:
+        """The reason to trip now (an excess that lasted trip_time_s, or the instrument's own trip)."""
+        if self.trip is not None:
+            return None
+        if reading.tripped:
+            return f"instrument protection tripped: {reading.tripped}"
+        excess = self.excess(reading) if reading.output_on else None
+        if excess is None:
+            self.over_since = None
+            return None
+        if self.over_since is None:
+            self.over_since = now
+        if now - self.over_since >= self.trip_time_s:
+            return excess
+        return None
 
     def _soft_start_voltage(self) -> float:
         return min(max(0.0, self.limits.min_voltage), self.limits.max_voltage)

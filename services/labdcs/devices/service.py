@@ -5,11 +5,16 @@ incoming commands. The worker loop publishes state every period and on change, w
 step per tick, answers every command exactly once, and survives a broker restart (paho queues QoS 1
 messages, subscriptions are renewed on reconnect) and an instrument that stops answering (fault
 state, alarm, reconnection with backoff; outputs are never switched on by a (re)connect).
+
+Safety (see ``docs/safety.md``): readings above a channel's trip levels switch it off and latch a
+trip that only ``clear_trip`` removes (restored from the broker's retained state after a restart);
+with an ``interlock:`` section the service follows the interlock's rules (refuses ``on`` and raises,
+holds channels down, orders ``off`` after the channels a rule names) and puts its outputs in the
+safe state when the interlock's heartbeat is missing (:mod:`labdcs.devices.safety`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import secrets
@@ -20,21 +25,24 @@ from dataclasses import dataclass, field
 from labdcs import __version__
 from labdcs.clock import ClockJumpDetector
 from labdcs.contract import topics
-from labdcs.contract.codec import ContractError, decode_as, encode
+from labdcs.contract.codec import ContractError, decode, decode_as, encode
 from labdcs.contract.models import (
-    Ack,
     AckResult,
+    Alarm,
     ChannelKind,
     ChannelMeta,
     Command,
     CommandMeta,
     DeviceMeta,
+    Heartbeat,
     InstrumentIdentity,
     Online,
     PowerChannelState,
     PowerLimits,
     PowerStatus,
     QuantityMeta,
+    RuleAction,
+    RuleState,
     SensorChannelState,
     SensorStatus,
     Severity,
@@ -45,6 +53,7 @@ from labdcs.contract.topics import TopicKind
 from labdcs.devices.alarms import DeviceAlarms
 from labdcs.devices.config import ChannelConfig, DeviceConfig
 from labdcs.devices.power import CommandRejected, PowerChannel
+from labdcs.devices.safety import InterlockLink
 from labdcs.drivers.base import (
     Driver,
     Identity,
@@ -55,13 +64,32 @@ from labdcs.drivers.base import (
     SensorDriver,
     SensorReading,
 )
-from labdcs.mqtt import MqttConnection, Will
+from labdcs.participant import (
+    Acknowledger,
+    Inbound,
+    announce,
+    connect,
+    expiry_problem,
+    handle_alarm_command,
+    salvage_id,
+    touch_health,
+)
 
 log = logging.getLogger(__name__)
 
 INSTRUMENT_ALARM = "instrument"
 CLOCK_JUMP_ALARM = "clock_jump"
 LIMITS_ALARM = "limits"
+WATCHDOG_ALARM = "watchdog"
+
+
+def trip_alarm(channel: str) -> str:
+    return f"{channel}-trip"
+
+
+def order_alarm(channel: str) -> str:
+    return f"{channel}-order"
+
 
 _POWER_QUANTITIES = [
     QuantityMeta(name="v_set", unit="V", description="programmed setpoint (walks during a ramp)"),
@@ -89,6 +117,7 @@ class SensorChannel:
 class _Publication:
     last: float = float("-inf")
     dirty: bool = True
+    inhibit: str | None = None
 
 
 class DeviceService:
@@ -109,7 +138,7 @@ class DeviceService:
         self._stop = threading.Event()
         self._abort_exit = threading.Event()
         self._stopping = False
-        self._commands: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=1000)
+        self._inbox: queue.Queue[Inbound] = queue.Queue(maxsize=1000)
         self._publications: dict[str, _Publication] = {}
         self._last_ts: dict[str, int] = {}
         self.power: dict[str, PowerChannel] = {}
@@ -118,16 +147,29 @@ class DeviceService:
         self._build_channels()
         self._meta_payload = encode(self._meta())
 
-        will = Online(online=False, boot=self.boot, reason="connection lost")
-        self.connection = MqttConnection(
-            config.mqtt,
-            client_id=f"labdcs-device-{self.device}",
-            will=Will(topics.online(self.device), encode(will), qos=1, retain=True),
-        )
+        self.connection = connect(config.mqtt, f"labdcs-device-{self.device}", self.device, self.boot)
+        self._ack = Acknowledger(self.connection, self.device, log)
         self.alarms = DeviceAlarms(self.connection, self.device)
         self._clock_watch = ClockJumpDetector()
         self.connection.add_on_connect(self._on_connect)
         self.connection.subscribe(topics.commands_of(self.device), self._enqueue_command, qos=1)
+        self.connection.subscribe(topics.alarm_commands_of(self.device), self._enqueue_command, qos=1)
+        # What the previous run left retained (latched trips, active alarms): read once at start.
+        self._previous: dict[str, bytes] = {}
+        self._previous_lock = threading.Lock()
+        self._restore_filters = [topics.state(self.device, "+"), topics.alarm(self.device, "+")]
+        for topic_filter in self._restore_filters:
+            self.connection.subscribe(topic_filter, self._collect_previous, qos=1)
+        self.safety: InterlockLink | None = None
+        if config.interlock is not None:
+            interlock = config.interlock.device
+            self.safety = InterlockLink(config.interlock, self.device, started=time.monotonic())
+            for topic_filter in (
+                topics.heartbeat(interlock),
+                topics.online(interlock),
+                topics.state(interlock, "+"),
+            ):
+                self.connection.subscribe(topic_filter, self._enqueue_interlock, qos=1)
 
     # --- set-up -------------------------------------------------------------------------------------
 
@@ -142,6 +184,9 @@ class DeviceService:
                     limits=self._effective_limits(channel, None),
                     soft_switch=self.config.soft_switch(channel),
                     ramp_rate=channel.ramp_rate,
+                    trip_current=channel.trip_current,
+                    trip_voltage=channel.trip_voltage,
+                    trip_time_s=channel.trip_time_s,
                 )
             else:
                 quantities: list[Quantity] = []
@@ -199,6 +244,11 @@ class DeviceService:
                     ),
                     CommandMeta(verb=Verb.ON, value="none", description="switch the output on"),
                     CommandMeta(verb=Verb.OFF, value="none", description="switch the output off"),
+                    CommandMeta(
+                        verb=Verb.CLEAR_TRIP,
+                        value="none",
+                        description="clear a latched trip; the output stays off",
+                    ),
                 ]
                 channels.append(
                     ChannelMeta(
@@ -248,10 +298,7 @@ class DeviceService:
     # --- network thread ---------------------------------------------------------------------------
 
     def _on_connect(self) -> None:
-        self.connection.publish(topics.meta(self.device), self._meta_payload, qos=1, retain=True)
-        online = Online(online=True, boot=self.boot, ts=now_ms())
-        self.connection.publish(topics.online(self.device), encode(online), qos=1, retain=True)
-        self.alarms.republish()
+        announce(self.connection, self.device, self.boot, self._meta_payload, self.alarms)
         for publication in self._publications.values():
             publication.dirty = True
 
@@ -261,13 +308,26 @@ class DeviceService:
             log.warning("ignoring retained message on command topic %s", topic)
             return
         try:
-            self._commands.put_nowait((topic, payload))
+            self._inbox.put_nowait(Inbound(topic, payload, retained, time.monotonic()))
         except queue.Full:
             info = topics.parse(topic)
-            channel = info.channel if info and info.channel else "?"
+            alarm = info.alarm if info else None
+            channel = "alarm" if alarm else info.channel if info and info.channel else "?"
             verb = info.verb if info and info.verb else "?"
             reason = "device busy: too many commands waiting"
-            self._ack(_salvage_id(payload), channel, verb, None, AckResult.REJECTED, reason)
+            self._ack(salvage_id(payload), channel, verb, None, AckResult.REJECTED, reason, alarm=alarm)
+
+    def _enqueue_interlock(self, topic: str, payload: bytes, retained: bool) -> None:
+        try:
+            self._inbox.put_nowait(Inbound(topic, payload, retained, time.monotonic()))
+        except queue.Full:
+            # A lost heartbeat makes the watchdog act sooner, never later: the safe direction.
+            log.warning("worker busy: dropped %s", topic)
+
+    def _collect_previous(self, topic: str, payload: bytes, retained: bool) -> None:
+        if retained and payload:
+            with self._previous_lock:
+                self._previous[topic] = payload
 
     # --- worker thread ----------------------------------------------------------------------------
 
@@ -286,7 +346,9 @@ class DeviceService:
             self.boot,
         )
         self.connection.start()
+        self._restore_previous_run()
         self._connect_instrument()
+        self.alarms.end_inheritance()
         try:
             while not self._stop.is_set():
                 self._wait_and_handle_commands(self._next_tick_in())
@@ -297,6 +359,38 @@ class DeviceService:
             self.driver.close()
             log.info("device %s stopped", self.device)
 
+    def _restore_previous_run(self) -> None:
+        """Take over the latched trips and active alarms the previous run left on the broker."""
+        wait = self.config.restore_timeout_s
+        if not self.connection.synced.wait(wait):
+            log.warning(
+                "%s: broker's retained state not received within %g s: latched trips of a previous "
+                "run are not restored",
+                self.device,
+                wait,
+            )
+        for topic_filter in self._restore_filters:
+            self.connection.unsubscribe(topic_filter)
+        with self._previous_lock:
+            previous, self._previous = self._previous, {}
+        decoded = []
+        for topic, payload in sorted(previous.items()):
+            try:
+                decoded.append(decode(topic, payload))
+            except ContractError as exc:
+                log.warning("%s: ignoring what the previous run left: %s", self.device, exc)
+        for _, message in decoded:  # alarms first: a restored trip keeps its alarm's times
+            if isinstance(message, Alarm):
+                self.alarms.inherit(message)
+        for info, message in decoded:
+            if isinstance(message, PowerChannelState) and message.trip and info.channel in self.power:
+                channel = self.power[info.channel]
+                channel.trip = message.trip
+                log.warning(
+                    "%s/%s: trip latched by the previous run kept: %s", self.device, channel.id, message.trip
+                )
+                self._raise_trip_alarm(channel)
+
     def _next_tick_in(self) -> float:
         now = time.monotonic()
         if any(channel.ramping for channel in self.power.values()):
@@ -304,22 +398,31 @@ class DeviceService:
         due = min(p.last + self.config.publish_period for p in self._publications.values())
         if not self.instrument_ok:
             due = min(due, self._next_retry)
+        if self.safety is not None:
+            deadline = self.safety.next_deadline()
+            if deadline is not None:
+                due = min(due, deadline + 0.01)
         return max(0.0, min(due - now, self.config.publish_period))
 
     def _wait_and_handle_commands(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                topic, payload = self._commands.get(timeout=max(0.0, remaining))
-            except queue.Empty:
-                return
-            self._handle_command(topic, payload)
-            return  # tick now, so the state shows the command's effect at once
+        try:
+            message = self._inbox.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return
+        info = topics.parse(message.topic)
+        if info is not None and self.safety is not None and info.device == self.safety.config.device:
+            self._handle_interlock(info, message)
+        elif info is not None and info.kind is TopicKind.ALARM_COMMAND:
+            handle_alarm_command(
+                message.topic, message.payload, self.alarms, self._ack, self.config.max_command_age_s
+            )
+        else:
+            self._handle_command(message.topic, message.payload)
+        # Back to the loop: tick now, so the state shows the effect at once.
 
     def _tick(self) -> None:
         now = time.monotonic()
-        self._touch_health()
+        touch_health(self.config.health_file)
         jump = self._clock_watch.check()
         if jump is not None:
             self.alarms.raise_alarm(
@@ -327,6 +430,7 @@ class DeviceService:
                 Severity.WARNING,
                 f"the system clock jumped {jump:+.1f} s: timestamps around {now_ms()} are unreliable",
             )
+        self._watch_interlock(now)
         if not self.instrument_ok:
             if now >= self._next_retry:
                 self._connect_instrument()
@@ -334,6 +438,7 @@ class DeviceService:
                 self._publish_due(now, fault_only=True)
                 return
         try:
+            self._enforce_interlock(now)
             for channel in self.power.values():
                 if channel.step(self._power_driver, now):
                     self._publications[channel.id].dirty = True
@@ -368,12 +473,19 @@ class DeviceService:
                 reading = self._power_driver.read(channel.hw)
                 self._follow_instrument(channel, reading.output_on, reading.voltage_setpoint)
                 channel.reading = reading
+                trip = channel.check_trip(reading, time.monotonic())
+                if trip is not None:
+                    self._trip(channel, trip)
             reading_now = channel.reading if read and self.instrument_ok else None
+            inhibit = self._inhibit_reason(channel_id)
+            status = channel.status if self.instrument_ok else PowerStatus.FAULT
+            if status is PowerStatus.OFF and inhibit is not None:
+                status = PowerStatus.INHIBITED
             state = PowerChannelState(
                 ts=ts,
                 seq=self.seq,
                 boot=self.boot,
-                status=channel.status if self.instrument_ok else PowerStatus.FAULT,
+                status=status,
                 output=channel.output,
                 ramping=channel.ramping and self.instrument_ok,
                 v_set=channel.v_set,
@@ -385,6 +497,9 @@ class DeviceService:
                 compliance=reading_now.in_compliance if reading_now else None,
                 fault=None if self.instrument_ok else self.fault,
                 device_kind=self.config.kind,
+                trip=channel.trip,
+                inhibit=inhibit,
+                switching_off=channel.on_its_way_off or None,
             )
         else:
             sensor = self.sensors[channel_id]
@@ -417,6 +532,7 @@ class DeviceService:
             )
             channel.output = output_on
             channel.switching_off = False
+            channel.pending_off_since = None
             channel.v_set = setpoint
             channel.v_target = setpoint
         elif not channel.ramping and abs(setpoint - channel.v_set) > 1e-6 * max(1.0, abs(setpoint)):
@@ -429,6 +545,116 @@ class DeviceService:
             )
             channel.v_set = setpoint
             channel.v_target = setpoint
+
+    # --- safety: trips, interlock rules, watchdog ----------------------------------------------------
+
+    def _trip(self, channel: PowerChannel, reason: str) -> None:
+        """Switch the output off at once and latch the trip; only `clear_trip` removes it."""
+        channel.switch_off_now(self._power_driver)
+        channel.trip = reason
+        channel.v_target = channel.v_set
+        log.error("%s/%s tripped: %s; output off until clear_trip", self.device, channel.id, reason)
+        self._raise_trip_alarm(channel)
+        self._publications[channel.id].dirty = True
+
+    def _raise_trip_alarm(self, channel: PowerChannel) -> None:
+        message = f"{channel.id} tripped: {channel.trip}; output off until clear_trip"
+        self.alarms.raise_alarm(trip_alarm(channel.id), Severity.ERROR, message, channel.id)
+
+    def _inhibit_reason(self, channel_id: str) -> str | None:
+        if self.safety is None:
+            return None
+        return self.safety.inhibit(channel_id, time.monotonic())
+
+    def _handle_interlock(self, info: topics.TopicInfo, message: Inbound) -> None:
+        """News from the interlock: a heartbeat, its online status, or a rule's state."""
+        assert self.safety is not None
+        if info.kind is TopicKind.STATE and not message.payload:
+            assert info.channel is not None
+            self.safety.on_rule_state(info.channel, None)  # deleted: the rule was removed
+            return
+        try:
+            decoded = decode_as(info.kind, message.topic, message.payload)
+        except ContractError as exc:
+            log.warning("%s: ignoring malformed message from the interlock: %s", self.device, exc)
+            return
+        if isinstance(decoded, Heartbeat):
+            self.safety.on_heartbeat(decoded, message.at)
+        elif isinstance(decoded, Online):
+            self.safety.on_online(decoded, message.at)
+        elif isinstance(decoded, RuleState) and info.channel is not None:
+            self.safety.on_rule_state(info.channel, decoded)
+
+    def _watch_interlock(self, now: float) -> None:
+        """The watchdog's alarm; republish states whose inhibit changed (rules, heartbeat)."""
+        if self.safety is None:
+            return
+        watchdog = self.safety.watchdog(now)
+        # Before the first heartbeat with every output off there is nothing to put in a safe state:
+        # the inhibit in the state says why `on` is refused; no alarm for a stack still starting.
+        acts = self.safety.last_heartbeat is not None or any(c.output for c in self.power.values())
+        if watchdog is not None and (acts or WATCHDOG_ALARM in self.alarms.active):
+            if WATCHDOG_ALARM not in self.alarms.active:
+                log.error(
+                    "%s: %s: outputs to the safe state (%s)",
+                    self.device,
+                    watchdog,
+                    self.safety.config.safe_action,
+                )
+            self.alarms.raise_alarm(
+                WATCHDOG_ALARM,
+                Severity.ERROR,
+                f"interlock watchdog: no heartbeat from '{self.safety.config.device}': outputs put in the "
+                f"safe state ({self.safety.config.safe_action}); nothing is switched back on by itself",
+            )
+        elif self.safety.heartbeat_ok(now):
+            self.alarms.clear(WATCHDOG_ALARM)
+        for channel_id, publication in self._publications.items():
+            if channel_id not in self.power:
+                continue
+            summary = self.safety.inhibit_summary(channel_id, now)
+            if summary != publication.inhibit:
+                publication.inhibit = summary
+                publication.dirty = True
+
+    def _enforce_interlock(self, now: float) -> None:
+        """Hold channels down as active rules and the watchdog say; let held `off`s go when ordered."""
+        if self.safety is None:
+            return
+        for channel in self.power.values():
+            forced = self.safety.forced(channel.id, now)
+            if forced is not None and channel.output:
+                action, why = forced
+                if action is RuleAction.SWITCH_OFF:
+                    log.warning("%s/%s: switching off now: %s", self.device, channel.id, why)
+                    channel.switch_off_now(self._power_driver)
+                    self._publications[channel.id].dirty = True
+                elif not channel.switching_off:
+                    log.warning("%s/%s: ramping down: %s", self.device, channel.id, why)
+                    channel.ramp_down_and_off(now)
+                    self._publications[channel.id].dirty = True
+            if channel.pending_off_since is not None:
+                self._continue_held_off(channel, now)
+
+    def _continue_held_off(self, channel: PowerChannel, now: float) -> None:
+        assert self.safety is not None and channel.pending_off_since is not None
+        hold = self.safety.hold(channel.id)
+        waited = now - channel.pending_off_since
+        if hold is not None and waited <= self.safety.config.hold_timeout_s:
+            return
+        if hold is None:
+            log.info("%s/%s: the channels ordered before it are off; switching off", self.device, channel.id)
+            self.alarms.clear(order_alarm(channel.id))
+        else:
+            message = (
+                f"{channel.id}: switched off after waiting {waited:.0f} s for "
+                f"{', '.join(hold.waiting_for) or 'the interlock'} (rules {', '.join(hold.rules)}): the "
+                "interlock's ordering could not be confirmed"
+            )
+            log.error("%s/%s", self.device, message)
+            self.alarms.raise_alarm(order_alarm(channel.id), Severity.ERROR, message, channel.id)
+        channel.apply(self._power_driver, Verb.OFF, None, now)
+        self._publications[channel.id].dirty = True
 
     # --- the instrument ---------------------------------------------------------------------------
 
@@ -517,7 +743,7 @@ class DeviceService:
         try:
             command = decode_as(TopicKind.COMMAND, topic, payload)
         except ContractError as exc:
-            self._ack(_salvage_id(payload), channel_id, verb, None, AckResult.REJECTED, exc.problem)
+            self._ack(salvage_id(payload), channel_id, verb, None, AckResult.REJECTED, exc.problem)
             return
         assert isinstance(command, Command)
         reason = self._precheck(command, channel_id, verb)
@@ -530,27 +756,55 @@ class DeviceService:
         except CommandRejected as exc:
             self._ack(command.id, channel_id, verb, command.value, AckResult.REJECTED, str(exc), command.user)
             return
+        if channel.raises(verb, argument):
+            inhibit = self._inhibit_reason(channel_id)
+            if inhibit is not None:
+                reason = f"inhibited: {inhibit}"
+                self._ack(
+                    command.id, channel_id, verb, command.value, AckResult.REJECTED, reason, command.user
+                )
+                return
         if not self.instrument_ok:
             reason = f"device offline: instrument not answering ({self.fault})"
             self._ack(command.id, channel_id, verb, command.value, AckResult.REJECTED, reason, command.user)
             return
+        now = time.monotonic()
         try:
-            channel.apply(self._power_driver, verb, argument, time.monotonic())
+            if verb == Verb.OFF and self._hold_off(channel, now):
+                pass  # the off goes on once the interlock confirms the ordering (see _continue_held_off)
+            else:
+                channel.apply(self._power_driver, verb, argument, now)
         except InstrumentError as exc:
             self._ack(command.id, channel_id, verb, command.value, AckResult.FAILED, str(exc), command.user)
             self._enter_fault(str(exc))
             return
+        if verb == Verb.CLEAR_TRIP:
+            self.alarms.clear(trip_alarm(channel_id))
         self._publications[channel_id].dirty = True
         self._ack(command.id, channel_id, verb, command.value, AckResult.ACCEPTED, None, command.user)
 
+    def _hold_off(self, channel: PowerChannel, now: float) -> bool:
+        """An `off` that an interlock rule orders after other channels waits for them; True if so."""
+        if self.safety is None or not channel.output or channel.on_its_way_off:
+            return channel.pending_off_since is not None
+        hold = self.safety.hold(channel.id)
+        if hold is None:
+            return False
+        channel.pending_off_since = now
+        waiting = (
+            f"{', '.join(hold.waiting_for)} to be off"
+            if hold.waiting_for
+            else "the interlock to confirm the channels ordered before it are off"
+        )
+        log.info(
+            "%s/%s: off waits for %s (rules %s)", self.device, channel.id, waiting, ", ".join(hold.rules)
+        )
+        return True
+
     def _precheck(self, command: Command, channel_id: str, verb: str) -> str | None:
-        if command.ts is not None:
-            age = (now_ms() - command.ts) / 1000.0
-            limit = self.config.max_command_age_s
-            if age > limit:
-                return f"command expired: sent {age:.1f} s ago, max age {limit:g} s"
-            if age < -limit:
-                return f"command timestamp is {-age:.1f} s in the future: check the sender's clock"
+        expired = expiry_problem(command, self.config.max_command_age_s)
+        if expired is not None:
+            return expired
         if self._stopping:
             return "device service is stopping"
         if channel_id not in self._channel_configs:
@@ -559,41 +813,6 @@ class DeviceService:
         if channel_id in self.sensors:
             return f"unknown verb '{verb}'; channel {channel_id} is a sensor and accepts no commands"
         return None
-
-    def _ack(
-        self,
-        command_id: str | None,
-        channel: str,
-        verb: str,
-        value: float | bool | None,
-        result: AckResult,
-        reason: str | None,
-        user: str | None = None,
-    ) -> None:
-        ack = Ack(
-            id=command_id,
-            device=self.device,
-            channel=channel,
-            verb=verb,
-            result=result,
-            reason=reason,
-            ts=now_ms(),
-            value=value,
-        )
-        level = logging.INFO if result is AckResult.ACCEPTED else logging.WARNING
-        log.log(
-            level,
-            "command id=%s %s/%s %s value=%s user=%s -> %s%s",
-            command_id,
-            self.device,
-            channel,
-            verb,
-            value,
-            user,
-            result.value,
-            f" ({reason})" if reason else "",
-        )
-        self.connection.publish(topics.ack(self.device), encode(ack), qos=1, retain=False)
 
     # --- exit ---------------------------------------------------------------------------------------
 
@@ -630,23 +849,3 @@ class DeviceService:
                 return
             self._wait_and_handle_commands(self.config.ramp_tick)
             self._tick()
-
-    def _touch_health(self) -> None:
-        if self.config.health_file is not None:
-            try:
-                self.config.health_file.touch()
-            except OSError as exc:
-                log.debug("cannot touch %s: %s", self.config.health_file, exc)
-
-
-def _salvage_id(payload: bytes) -> str | None:
-    """The id of a command whose body broke the schema, so the client can still match the ack."""
-    try:
-        data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if isinstance(data, dict):
-        value = data.get("id")
-        if isinstance(value, str) and 0 < len(value) <= 64:
-            return value
-    return None

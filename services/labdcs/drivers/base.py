@@ -46,6 +46,8 @@ class OutputReading:
     current: float
     output_on: bool
     in_compliance: bool = False
+    tripped: str | None = None
+    """The instrument's own protection switched the output off and latched (e.g. ``over_voltage``)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,10 @@ class PowerSupplyDriver(Driver):
     @abstractmethod
     def read(self, channel: int) -> OutputReading:
         """Read setpoints and measured values of one output."""
+
+    def clear_trip(self, channel: int) -> None:
+        """Clear the instrument's latched protection trip (see ``OutputReading.tripped``); the output
+        stays off. Instruments without a latching protection have nothing to clear."""
 
 
 class SensorDriver(Driver):

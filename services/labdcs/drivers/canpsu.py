@@ -386,7 +386,11 @@ class CanPsuDriver(PowerSupplyDriver):
             current=status.current,
             output_on=status.output_on,
             in_compliance=status.cc_mode,
+            tripped=", ".join(sorted(status.faults)) or None,
         )
+
+    def clear_trip(self, channel: int) -> None:
+        self.clear_faults(channel)
 
     def status(self, channel: int) -> ChannelStatus:
         """The latest full status of a channel, including fault bits."""

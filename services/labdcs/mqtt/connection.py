@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import socket
 import ssl
 import threading
@@ -50,11 +51,22 @@ class Will:
     retain: bool = True
 
 
+#: Prefix of the private topics of :attr:`MqttConnection.synced` (outside the contract's ``labdcs/v1``).
+SYNC_PREFIX = "labdcs/_sync"
+
+
 class MqttConnection:
     """A paho client with automatic reconnects and restored subscriptions.
 
     ``on_connect`` hooks run after every successful (re)connect, before subscriptions are renewed;
     devices use them to republish their retained self-description.
+
+    With ``sync=True``, :attr:`synced` is set once the retained messages of every subscription made
+    so far have arrived after a (re)connect: the connection subscribes to a private topic
+    (``labdcs/_sync/<client id>``) after the others and publishes a token there; the broker handles
+    one client's packets in order and sends the retained messages of a subscription before anything
+    published after it, so the token comes back last. Services that must not act before they know
+    the retained picture (latched rules, trips) wait for it.
     """
 
     def __init__(
@@ -65,10 +77,14 @@ class MqttConnection:
         will: Will | None = None,
         clean_session: bool = True,
         manual_ack: bool = False,
+        sync: bool = False,
     ) -> None:
         self.settings = settings
         self.client_id = client_id
         self.connected = threading.Event()
+        self.synced = threading.Event()
+        self._sync_topic = f"{SYNC_PREFIX}/{client_id}" if sync else None
+        self._sync_token = b""
         self._subscriptions: dict[str, tuple[int, MessageHandler]] = {}
         self._acking: dict[str, tuple[int, AckingHandler]] = {}
         self.manual_ack = manual_ack
@@ -160,6 +176,13 @@ class MqttConnection:
         if message.qos > 0:
             self._client.ack(message.mid, message.qos)
 
+    def unsubscribe(self, topic_filter: str) -> None:
+        """Stop receiving ``topic_filter`` (now and after reconnects)."""
+        with self._lock:
+            known = self._subscriptions.pop(topic_filter, None)
+        if known is not None and self.connected.is_set():
+            self._client.unsubscribe(topic_filter)
+
     def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> bool:
         """Queue a message. QoS 1 messages published while disconnected are sent after reconnecting.
 
@@ -219,6 +242,11 @@ class MqttConnection:
             subscriptions += [(topic, qos) for topic, (qos, _) in self._acking.items()]
         if subscriptions:
             client.subscribe(subscriptions)
+        if self._sync_topic is not None:
+            # After the other subscriptions: the token comes back after their retained messages.
+            self._sync_token = secrets.token_hex(8).encode()
+            client.subscribe(self._sync_topic, 1)
+            client.publish(self._sync_topic, self._sync_token, qos=1, retain=False)
         self.connected.set()
 
     def _handle_disconnect(
@@ -230,10 +258,17 @@ class MqttConnection:
         properties: Properties | None,
     ) -> None:
         self.connected.clear()
+        self.synced.clear()
         if self._started:
             log.warning("lost the broker connection (%s); reconnecting", reason)
 
     def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        if self._sync_topic is not None and message.topic == self._sync_topic:
+            if bytes(message.payload) == self._sync_token:
+                self.synced.set()
+            if self.manual_ack:
+                self.ack(message)
+            return
         with self._lock:
             handlers = [
                 handler

@@ -32,13 +32,16 @@ class Role(StrEnum):
     """Reads the whole contract and sends commands (Node-RED, experiments, interlocks, the CLI)."""
 
 
+#: The interlock service's user and device id (its rule states are read by every device service).
+INTERLOCK_USER = "interlock"
+
 #: The service users ``labdcs init`` creates besides one per device.
 SERVICE_USERS: dict[str, Role] = {
     "ingest": Role.INGEST,
     "telegraf": Role.READER,
     "nodered": Role.COMMANDER,
     "experiments": Role.COMMANDER,
-    "interlock": Role.COMMANDER,
+    INTERLOCK_USER: Role.COMMANDER,
     "cli": Role.COMMANDER,
 }
 
@@ -68,7 +71,19 @@ def own_namespace_rules() -> list[tuple[str, str]]:
         ("readwrite", topics.stats(me, any_)),
         ("readwrite", topics.ack(me)),
         ("readwrite", topics.alarm(me, any_)),
+        ("readwrite", topics.heartbeat(me)),
         ("read", topics.command(me, any_, any_)),
+        ("read", topics.alarm_command(me, any_, any_)),
+    ]
+
+
+def shared_read_rules() -> list[tuple[str, str]]:
+    """What every user may read beyond its namespace: the interlock's heartbeat, online and rule
+    states (device services' watchdogs follow them, docs/safety.md) and who is online."""
+    return [
+        ("read", topics.ALL_HEARTBEATS),
+        ("read", topics.ALL_ONLINE),
+        ("read", topics.state(INTERLOCK_USER, "+")),
     ]
 
 
@@ -81,6 +96,7 @@ def _role_rules(role: Role) -> list[tuple[str, str]]:
         rules.append(("read", "$SYS/broker/publish/messages/dropped"))
     if role is Role.COMMANDER:
         rules.append(("write", topics.ALL_COMMANDS))
+        rules.append(("write", topics.ALL_ALARM_COMMANDS))
     return rules
 
 
@@ -100,8 +116,10 @@ def render_acl(users: Mapping[str, Role], extra: Iterable[str] = ()) -> str:
         out.extend(f"topic {access} {topic}" for access, topic in rules)
         out.append("")
     out.extend(extra)
-    out.append("# Every user: its own namespace labdcs/v1/<username>/ (username = device id).")
+    out.append("# Every user: its own namespace labdcs/v1/<username>/ (username = device id),")
+    out.append("# and what the safety chain needs everybody to see.")
     out.extend(f"pattern {access} {topic}" for access, topic in own_namespace_rules())
+    out.extend(f"pattern {access} {topic}" for access, topic in shared_read_rules())
     return "\n".join(out) + "\n"
 
 

@@ -31,6 +31,10 @@ def dummy_devices_dir() -> Path:
     return project_root() / "dummy" / "devices"
 
 
+def dummy_interlock_file() -> Path:
+    return project_root() / "dummy" / "interlock.yaml"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -1,4 +1,5 @@
-"""``labdcs up``: broker, InfluxDB, simulated instruments and device services as local processes."""
+"""``labdcs up``: broker, InfluxDB, simulated instruments, device services and the interlock as local
+processes."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from labdcs.devices.config import ConfigError, DeviceConfig
 from labdcs.devices.cycler.config import CyclerConfig, load_device_config
 from labdcs.ingest import mapping, retention
 from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
+from labdcs.interlock.config import InterlockConfig
 from labdcs.nodered import runtime as nodered
 from labdcs.security import influx as influx_auth
 from labdcs.security import secrets
+from labdcs.security.mosquitto import INTERLOCK_USER
 from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import (
     influxd_binary,
@@ -25,7 +28,14 @@ from labdcs.stack.brokers import (
     render_influxdb_conf,
     render_mosquitto_conf,
 )
-from labdcs.stack.paths import device_ids, dummy_devices_dir, free_port, port_open, project_root
+from labdcs.stack.paths import (
+    device_ids,
+    dummy_devices_dir,
+    dummy_interlock_file,
+    free_port,
+    port_open,
+    project_root,
+)
 from labdcs.stack.processes import ManagedProcess, StartError
 
 log = logging.getLogger(__name__)
@@ -53,6 +63,8 @@ class StackOptions:
     """None: start Node-RED when it is installed (scripts/setup); False: never; True: required."""
     experiments_port: int | None = 8000
     """The experiments manager (API, web UI, queue) on this port, its database under data_dir; None: off."""
+    interlock: Path | None = None
+    """Rules file of the interlock service (with ``dummy``: the dummy rules unless given)."""
     start_timeout: float = 30.0
 
 
@@ -76,12 +88,16 @@ def _require_free(port: int, name: str, option: str) -> None:
 
 @dataclass
 class _Device:
-    config: DeviceConfig | CyclerConfig
+    config: DeviceConfig | CyclerConfig | InterlockConfig
     path: Path
     process: ManagedProcess
     simulator: ManagedProcess | None = None
     restarts: int = 0
     next_restart: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.config.device
 
 
 @dataclass
@@ -89,6 +105,7 @@ class Stack:
     options: StackOptions
     infrastructure: list[ManagedProcess] = field(default_factory=list)
     devices: list[_Device] = field(default_factory=list)
+    interlock: _Device | None = None
     influx_url: str | None = None
     nodered_url: str | None = None
     nodered_logins: list[nodered.Login] = field(default_factory=list)
@@ -143,6 +160,7 @@ class Stack:
             self._start_devices()
             self._wait_nodered()
             self._start_experiments()
+            self._start_interlock()
         except BaseException:
             self.stop()
             raise
@@ -331,19 +349,47 @@ class Stack:
             process.address = f"labdcs/v1/{config.device}"
             process.start()
             self.devices.append(_Device(config, path, process, simulator))
-        if self.devices:
-            names = [device.config.device for device in self.devices]
-            missing = wait_online(self.mqtt, names, timeout=self.options.start_timeout)
-            if missing:
-                details = "\n".join(
-                    f"--- {d.config.device} ---\n{d.process.log_file}"
-                    for d in self.devices
-                    if d.config.device in missing
-                )
-                raise StartError(
-                    f"devices not online within {self.options.start_timeout:g} s: "
-                    f"{', '.join(missing)}; see their logs:\n{details}"
-                )
+        self._wait_online(self.devices)
+
+    def _wait_online(self, services: list[_Device]) -> None:
+        if not services:
+            return
+        missing = wait_online(self.mqtt, [s.name for s in services], timeout=self.options.start_timeout)
+        if missing:
+            logs = [f"--- {s.name} ---\n{s.process.log_file}" for s in services if s.name in missing]
+            details = "\n".join(logs)
+            raise StartError(
+                f"not online within {self.options.start_timeout:g} s: "
+                f"{', '.join(missing)}; see their logs:\n{details}"
+            )
+
+    def _start_interlock(self) -> None:
+        """After the devices, so its first evaluation sees every input (no start-up grace needed)."""
+        path = self.options.interlock
+        if path is None and self.options.dummy:
+            path = dummy_interlock_file()
+        if path is None:
+            return
+        try:
+            config = InterlockConfig.load(path)
+        except ConfigError as exc:
+            raise StartError(f"invalid interlock rules: {exc}") from None
+        if config.device != INTERLOCK_USER:
+            raise StartError(
+                f"{path}: the interlock's device id must be {INTERLOCK_USER!r}, its broker user "
+                "(the ACL lets it command and every device read its rule states; docs/security.md)"
+            )
+        env = self._mqtt_env(INTERLOCK_USER)
+        process = ManagedProcess(
+            config.device,
+            [sys.executable, "-m", "labdcs", "interlock", "run", "--config", str(path)],
+            self._log(config.device),
+            env=env,
+        )
+        process.address = f"labdcs/v1/{config.device}"
+        process.start()
+        self.interlock = _Device(config, path, process)
+        self._wait_online([self.interlock])
 
     def _start_simulator(self, config: DeviceConfig | CyclerConfig) -> ManagedProcess:
         port = free_port()
@@ -375,7 +421,7 @@ class Stack:
 
     def summary(self) -> str:
         rows = [("service", "pid", "address", "log")]
-        for process in [*self.infrastructure, *(d.process for d in self.devices)]:
+        for process in [*self.infrastructure, *(d.process for d in self._services())]:
             rows.append((process.name, str(process.pid or "-"), process.address, str(process.log_file)))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         return "\n".join(
@@ -394,7 +440,7 @@ class Stack:
                     )
                     return
             now = time.monotonic()
-            for device in self.devices:
+            for device in self._services():
                 if device.process.alive():
                     continue
                 if device.next_restart == 0.0:
@@ -402,7 +448,7 @@ class Stack:
                     device.next_restart = now + delay
                     log.error(
                         "%s exited (code %s); restarting in %.0f s",
-                        device.config.device,
+                        device.name,
                         device.process.popen.returncode if device.process.popen else None,
                         delay,
                     )
@@ -411,15 +457,21 @@ class Stack:
                     device.next_restart = 0.0
                     device.process.start()
 
+    def _services(self) -> list[_Device]:
+        return [*self.devices, *([self.interlock] if self.interlock else [])]
+
     def request_stop(self) -> None:
         self._stopping.set()
 
     def stop(self) -> None:
-        """Devices first (they may ramp down), in parallel; then simulators, InfluxDB, broker."""
+        """Devices first (they may ramp down), in parallel; the interlock, which protects them while
+        they do; then the rest (simulators, Node-RED, ingest, InfluxDB, broker) in reverse start order."""
         self._stopping.set()
         for device in self.devices:
             device.process.signal(signal.SIGTERM)
         for device in self.devices:
             device.process.stop()
+        if self.interlock is not None:
+            self.interlock.process.stop()
         for process in reversed(self.infrastructure):
             process.stop()

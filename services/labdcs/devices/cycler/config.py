@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from labdcs.clock import parse_speed
 from labdcs.contract.models import DeviceKind, Ident
@@ -29,7 +28,7 @@ from labdcs.contract.topics import RESERVED_CHANNEL_IDS
 from labdcs.devices.config import ConfigError, DeviceConfig, read_mapping, validate_file
 from labdcs.drivers.registry import KNOWN_DRIVERS, DriverSettings
 from labdcs.protocols.validate import Envelope
-from labdcs.settings import MqttSettings
+from labdcs.settings import MqttSettings, YamlSettings
 
 
 class CellConfig(BaseModel):
@@ -94,12 +93,8 @@ class CyclerChannelConfig(BaseModel):
         return value
 
 
-class CyclerConfig(BaseSettings):
+class CyclerConfig(YamlSettings):
     """Everything a battery-station service needs; see ``dummy/devices/station1.yaml``."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="LABDCS_", env_nested_delimiter="__", extra="forbid", validate_default=True
-    )
 
     device: Ident
     kind: Literal[DeviceKind.CYCLER]
@@ -119,17 +114,6 @@ class CyclerConfig(BaseSettings):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     health_file: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return env_settings, init_settings
 
     @field_validator("speed", mode="before")
     @classmethod
@@ -151,10 +135,6 @@ class CyclerConfig(BaseSettings):
         if self.speed != 1 and not self.driver.simulate:
             raise ValueError("only a simulated station (driver simulate: true) runs faster than real time")
         return self
-
-    @classmethod
-    def load(cls, path: Path, **overrides: Any) -> CyclerConfig:
-        return validate_file(cls, path, read_mapping(path), **overrides)
 
 
 def load_device_config(path: Path, **overrides: Any) -> DeviceConfig | CyclerConfig:

@@ -55,9 +55,9 @@ from labdcs.contract.topics import TopicKind
 from labdcs.devices.alarms import DeviceAlarms
 from labdcs.devices.cycler.config import CyclerChannelConfig, CyclerConfig
 from labdcs.devices.cycler.engine import Engine, Safety, Sample
-from labdcs.devices.service import _salvage_id
 from labdcs.drivers.base import BidirectionalSourceDriver, Identity, InstrumentError, SourceRatings
 from labdcs.mqtt import MqttConnection, Will
+from labdcs.participant import salvage_id
 from labdcs.protocols import Envelope, Protocol, ProtocolError, Report, describe, load, validate
 
 log = logging.getLogger(__name__)
@@ -449,7 +449,7 @@ class CyclerService:
         except queue.Full:
             info = topics.parse(topic)
             self._ack(
-                _salvage_id(payload),
+                salvage_id(payload),
                 info.channel if info and info.channel else "?",
                 "?",
                 AckResult.REJECTED,
@@ -602,7 +602,7 @@ class CyclerService:
         try:
             command = decode_as(TopicKind.COMMAND, topic, payload)
         except ContractError as exc:
-            self._ack(_salvage_id(payload), channel_id, verb, AckResult.REJECTED, exc.problem)
+            self._ack(salvage_id(payload), channel_id, verb, AckResult.REJECTED, exc.problem)
             return
         assert isinstance(command, Command)
         try:
