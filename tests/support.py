@@ -407,6 +407,22 @@ class LabdcsProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+def ingest_process(folder: Path, broker_port: int, influx_url: str, **env: str) -> LabdcsProcess:
+    """``labdcs ingest`` (not started) with its spool in ``folder``, reporting every 0.3 s; more
+    settings as environment variables."""
+    return LabdcsProcess(
+        ["ingest"],
+        folder / "ingest.log",
+        broker_port,
+        env={
+            "LABDCS_INFLUX__URL": influx_url,
+            "LABDCS_SPOOL_DIR": str(folder / "spool"),
+            "LABDCS_STATS_PERIOD_S": "0.3",
+            **env,
+        },
+    )
+
+
 class DeviceProcess(LabdcsProcess):
     """``labdcs device run`` (or another service run with ``--config``: ``command``) for a
     configuration written to ``folder``."""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from labdcs.stack.paths import project_root
-from tests.support import Broker, Influx, LabdcsProcess
+from tests.support import Broker, Influx, LabdcsProcess, ingest_process
 
 ARTIFACT = project_root() / "test-artifacts" / "faults.md"
 
@@ -78,17 +78,7 @@ def ingester(tmp_path: Path, broker: Broker, influx: Influx) -> Iterator[Callabl
     made: list[LabdcsProcess] = []
 
     def make(**env: str) -> LabdcsProcess:
-        process = LabdcsProcess(
-            ["ingest"],
-            tmp_path / "ingest.log",
-            broker.port,
-            env={
-                "LABDCS_INFLUX__URL": influx.url,
-                "LABDCS_SPOOL_DIR": str(tmp_path / "spool"),
-                "LABDCS_STATS_PERIOD_S": "0.3",
-                **env,
-            },
-        ).start()
+        process = ingest_process(tmp_path, broker.port, influx.url, **env).start()
         made.append(process)
         return process
 

@@ -18,12 +18,22 @@ from labdcs.contract.models import now_ms
 from labdcs.ingest.influx import InfluxError
 from labdcs.ingest.mapping import MAPPINGS
 from tests.devices.conftest import hv_config
-from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, Probe, wait_until
+from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, Probe, ingest_process, wait_until
 
 
 def stats(probe: Probe) -> dict[str, float]:
     messages = probe.on(topics.state("ingest", "stats"))
     return messages[-1].json()["values"] if messages else {}
+
+
+def start_ingest(
+    probe: Callable[..., Probe], ingester: Callable[..., LabdcsProcess]
+) -> tuple[Probe, Probe, LabdcsProcess]:
+    """The ingester once it reports, a probe watching its statistics and one to publish with."""
+    watcher = probe(topics.state("ingest", "stats"))
+    process = ingester()
+    wait_until(lambda: stats(watcher), 30, "the ingester's first report")
+    return watcher, probe(), process
 
 
 def test_sigkill_of_a_device_service_goes_offline_by_last_will_and_restarts_cleanly(
@@ -54,7 +64,7 @@ def test_sigkill_of_a_device_service_goes_offline_by_last_will_and_restarts_clea
     fault_report(
         "SIGKILL of a device service (keep-alive 2 s)",
         f"offline by last will after {detect:.2f} s (limit 3 s: the kernel closes the socket at once; "
-        "a hung service: tests/devices, within 1.5x keep-alive); restart: new boot, seq {state['seq']}, "
+        f"a hung service: tests/devices, within 1.5x keep-alive); restart: new boot, seq {state['seq']}, "
         "output stays off",
     )
 
@@ -66,10 +76,7 @@ def test_garbage_on_every_subscribed_topic_is_counted_and_crashes_nothing(
     ingester: Callable[..., LabdcsProcess],
     fault_report: Callable[..., None],
 ) -> None:
-    watcher = probe(topics.state("ingest", "stats"))
-    process = ingester()
-    wait_until(lambda: stats(watcher), 30, "the ingester's first report")
-    publisher = probe()
+    watcher, publisher, process = start_ingest(probe, ingester)
     filters = [m.topic_filter for m in MAPPINGS]
     sent = 0
 
@@ -133,10 +140,7 @@ def test_timestamps_far_in_the_past_or_future_are_refused_and_flagged(
     ingester: Callable[..., LabdcsProcess],
     fault_report: Callable[..., None],
 ) -> None:
-    watcher = probe(topics.state("ingest", "stats"))
-    ingester()
-    wait_until(lambda: stats(watcher), 30, "the ingester's first report")
-    publisher = probe()
+    watcher, publisher, _ = start_ingest(probe, ingester)
     hour = 3_600_000
     for n, ts in enumerate([now_ms() - 24 * hour, now_ms() + hour, now_ms() - 10 * 365 * 24 * hour]):
         state = {"ts": ts, "seq": n, "boot": "b1", "kind": "sensor", "status": "ok", "values": {"t": 1.0}}
@@ -251,16 +255,8 @@ def test_influxdb_down_for_a_minute_buffers_then_counts_and_alarms_the_loss(
     influx.start()
     watcher = Probe(broker.port).start(topics.state("ingest", "stats"))
     publisher = Probe(broker.port).start()
-    ingest = LabdcsProcess(
-        ["ingest"],
-        tmp_path / "ingest.log",
-        broker.port,
-        env={
-            "LABDCS_INFLUX__URL": influx.url,
-            "LABDCS_SPOOL_DIR": str(tmp_path / "spool"),
-            "LABDCS_SPOOL_MAX_BYTES": "40000",
-            "LABDCS_STATS_PERIOD_S": "0.5",
-        },
+    ingest = ingest_process(
+        tmp_path, broker.port, influx.url, LABDCS_SPOOL_MAX_BYTES="40000", LABDCS_STATS_PERIOD_S="0.5"
     ).start()
     try:
         wait_until(lambda: stats(watcher), 30, "the ingester's first report")

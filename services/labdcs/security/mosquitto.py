@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from labdcs.contract import topics
+from labdcs.mqtt.connection import SYNC_PREFIX
 
 #: The format of ``mosquitto_passwd`` in Mosquitto 2.0: PBKDF2-SHA512, 101 iterations, 12-byte salt.
 PBKDF2_ITERATIONS = 101
@@ -78,9 +79,12 @@ def own_namespace_rules() -> list[tuple[str, str]]:
 
 
 def shared_read_rules() -> list[tuple[str, str]]:
-    """What every user may read beyond its namespace: the interlock's heartbeat, online and rule
-    states (device services' watchdogs follow them, docs/safety.md) and who is online."""
+    """What every user may use beyond its namespace: its own sync topic (per client id), the
+    interlock's heartbeat, online and rule states (device services' watchdogs follow them,
+    docs/safety.md) and who is online."""
     return [
+        # MqttConnection(sync=True): a private round trip that tells when retained state is in.
+        ("readwrite", f"{SYNC_PREFIX}/%c"),
         ("read", topics.ALL_HEARTBEATS),
         ("read", topics.ALL_ONLINE),
         ("read", topics.state(INTERLOCK_USER, "+")),
