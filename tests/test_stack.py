@@ -121,7 +121,10 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
         )
         assert accepted.returncode == 0 and accepted.stdout.strip() == "accepted", accepted.stdout
         inhibited = subprocess.run(
-            [*cli, "cmd", "hv1", "ch1", "on", "--port", str(mqtt_port)], capture_output=True, text=True
+            [*cli, "cmd", "hv1", "ch1", "on", "--port", str(mqtt_port)],
+            capture_output=True,
+            text=True,
+            env=cli_env,
         )
         assert inhibited.returncode == 1 and "interlock rule 'hv-needs-lv'" in inhibited.stdout, (
             inhibited.stdout
