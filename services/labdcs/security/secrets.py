@@ -139,8 +139,9 @@ def init(
     os.chmod(root, 0o700)
     result = InitResult()
     rotating = set(rotate)
-    wanted = [*PASSWORDS, *(f"mqtt/{user}" for user in [*SERVICE_USERS, *devices])]
-    unknown = rotating - set(wanted) - set(TLS_FILES) - {"tls", *(f"mqtt/{u}" for u in store.mqtt_users())}
+    users = dict.fromkeys([*SERVICE_USERS, *devices, *store.mqtt_users()])
+    wanted = [*PASSWORDS, *(f"mqtt/{user}" for user in users)]
+    unknown = rotating - set(wanted) - set(TLS_FILES) - {"tls"}
     if unknown:
         raise ValueError(f"nothing to rotate named {', '.join(sorted(unknown))}")
     for name in wanted:
