@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -20,6 +21,8 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from labdcs.ingest.influx import InfluxClient, InfluxSettings
+from labdcs.security import secrets
+from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import influxd_binary, mosquitto_binary, render_influxdb_conf, render_mosquitto_conf
 from labdcs.stack.paths import free_port, port_open, project_root
 
@@ -59,26 +62,101 @@ def compose_image(service: str) -> str:
     return str(compose["services"][service]["image"])
 
 
-class Broker:
-    """A real Mosquitto with the project's configuration, on a free port in a temporary folder."""
+#: The test harness's own broker user: reads and writes everything (never made by `labdcs init`).
+PROBE_USER = "probe"
 
-    def __init__(self, folder: Path, port: int | None = None) -> None:
+
+def add_probe_user(secrets_dir: Path) -> str:
+    """Give a secrets folder the harness's ``probe`` user (through acl.local); its password."""
+    secrets.add_mqtt_user(secrets_dir, PROBE_USER)
+    local = secrets.SecretsDir(secrets_dir).path(secrets.LOCAL_ACL)
+    local.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    local.write_text(f"user {PROBE_USER}\ntopic readwrite #\ntopic read $SYS/#\n")
+    return secrets.SecretsDir(secrets_dir).read(f"mqtt/{PROBE_USER}")
+
+
+class Broker:
+    """A real Mosquitto with the project's configuration, secured as in production (password file,
+    ACL, TLS listener; secrets made by ``labdcs init`` in the temporary folder), on free ports."""
+
+    #: Running test brokers by port, so clients given only a port find their credentials.
+    by_port: dict[int, Broker] = {}
+
+    def __init__(
+        self,
+        folder: Path,
+        port: int | None = None,
+        devices: tuple[str, ...] = (),
+        overrides: dict[str, str] | None = None,
+    ) -> None:
+        """``overrides``: configuration lines replaced by key (a fault test's smaller queue)."""
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed: run scripts/setup")
         self.binary = binary
         self.folder = folder
         self.port = port or free_port()
+        self.tls_port = free_port()
         self.data = folder / "data"
         self.data.mkdir(parents=True, exist_ok=True)
+        self.secrets_dir = folder / "secrets"
+        secrets.init(self.secrets_dir, devices=devices)
+        self.secrets = secrets.SecretsDir(self.secrets_dir)
+        add_probe_user(self.secrets_dir)
+        secrets.render_broker_files(self.secrets)
         self.conf = folder / "mosquitto.conf"
-        self.conf.write_text(
-            render_mosquitto_conf(
-                project_root() / "mosquitto" / "mosquitto.conf", port=self.port, data_dir=self.data
-            )
+        conf = render_mosquitto_conf(
+            project_root() / "mosquitto" / "mosquitto.conf",
+            port=self.port,
+            tls_port=self.tls_port,
+            data_dir=self.data,
+            secrets=self.secrets.native_paths(),
         )
+        for key, value in (overrides or {}).items():
+            lines = conf.splitlines()
+            conf = (
+                "\n".join(f"{key} {value}" if line.split(" ", 1)[0] == key else line for line in lines) + "\n"
+            )
+        self.conf.write_text(conf)
         self.log = folder / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
+        Broker.by_port[self.port] = self
+
+    def add_user(self, user: str) -> None:
+        """A broker user (a device id) the ACL treats like any device; reloaded if running."""
+        if not secrets.add_mqtt_user(self.secrets_dir, user):
+            return
+        secrets.render_broker_files(self.secrets)
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGHUP)
+            password = self.password(user)
+            wait_until(
+                lambda: mqtt_connack(self.port, user, password) == 0, 10, "mosquitto to reload its users"
+            )
+
+    def password(self, user: str) -> str:
+        return self.secrets.read(f"mqtt/{user}")
+
+    def mqtt(self, user: str = "cli", **overrides: Any) -> MqttSettings:
+        """Settings of a client logging in as ``user`` (a service user, a device id or ``probe``)."""
+        self.add_user(user)
+        return MqttSettings(
+            host="127.0.0.1",
+            port=self.port,
+            username=user,
+            password_file=self.secrets.mqtt_password_file(user),
+            **overrides,
+        )
+
+    def env(self, user: str) -> dict[str, str]:
+        """The environment giving a labdcs process the login of ``user`` (the password as a file)."""
+        self.add_user(user)
+        return {
+            "LABDCS_MQTT__HOST": "127.0.0.1",
+            "LABDCS_MQTT__PORT": str(self.port),
+            "LABDCS_MQTT__USERNAME": user,
+            "LABDCS_MQTT__PASSWORD_FILE": str(self.secrets.mqtt_password_file(user)),
+        }
 
     def start(self) -> None:
         with self.log.open("ab") as out:
@@ -99,10 +177,46 @@ class Broker:
         self.start()
 
 
+def _mqtt_string(text: str) -> bytes:
+    data = text.encode()
+    return len(data).to_bytes(2, "big") + data
+
+
+def mqtt_connack(
+    port: int,
+    user: str | None = None,
+    password: str | None = None,
+    *,
+    tls: ssl.SSLContext | None = None,
+    timeout: float = 5.0,
+) -> int:
+    """The return code of the broker's CONNACK to an MQTT 3.1.1 CONNECT (0: accepted, 4: bad user
+    name or password, 5: not authorised); raises OSError/ssl.SSLError when no CONNACK comes."""
+    flags = 0x02 | (0x80 if user is not None else 0) | (0x40 if password is not None else 0)
+    body = _mqtt_string("MQTT") + bytes([4, flags]) + (10).to_bytes(2, "big")
+    body += _mqtt_string(f"connack-{os.getpid()}-{time.monotonic_ns()}")
+    body += (_mqtt_string(user) if user is not None else b"") + (
+        _mqtt_string(password) if password is not None else b""
+    )
+    packet = bytes([0x10, len(body)]) + body  # bodies here stay below 128 bytes
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        sock = tls.wrap_socket(raw, server_hostname="localhost") if tls else raw
+        sock.sendall(packet)
+        answer = b""
+        while len(answer) < 4:
+            chunk = sock.recv(4 - len(answer))
+            if not chunk:
+                raise ConnectionError("the broker closed the connection without a CONNACK")
+            answer += chunk
+        sock.sendall(b"\xe0\x00")  # DISCONNECT
+    assert answer[0] == 0x20, f"not a CONNACK: {answer!r}"
+    return answer[3]
+
+
 class Influx:
     """A real InfluxDB 1.x on free ports with its data in a temporary folder."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, auth: bool = False) -> None:
         binary = influxd_binary()
         if binary is None:
             raise RuntimeError("influxd is not installed: run scripts/setup")
@@ -111,7 +225,9 @@ class Influx:
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.conf = folder / "influxdb.conf"
-        self.conf.write_text(render_influxdb_conf(port=self.port, rpc_port=free_port(), data_dir=folder))
+        self.conf.write_text(
+            render_influxdb_conf(port=self.port, rpc_port=free_port(), data_dir=folder, auth=auth)
+        )
         self.log = folder / "influxd.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{self.port}"
@@ -160,6 +276,10 @@ class Probe:
     port: int
     client_id: str = ""
     clean_session: bool = True
+    username: str | None = PROBE_USER
+    """Logs in as this user (None: anonymously) ..."""
+    password: str | None = None
+    """... with this password (default: the user's on the test broker on ``port``)."""
     messages: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -171,6 +291,12 @@ class Probe:
             clean_session=self.clean_session,
         )
         self.client.reconnect_delay_set(1, 2)
+        broker = Broker.by_port.get(self.port)
+        if broker is not None and self.username is not None and self.password is None:
+            broker.add_user(self.username)
+            self.password = broker.password(self.username)
+        if self.username is not None and self.password is not None:
+            self.client.username_pw_set(self.username, self.password)
         self.filters: list[str] = []
         self.connected = threading.Event()
 
@@ -235,16 +361,23 @@ class LabdcsProcess:
     """A ``labdcs`` command as a real child process, with its log kept for the test report."""
 
     def __init__(
-        self, args: list[str], log: Path, broker_port: int, env: dict[str, str] | None = None
+        self,
+        args: list[str],
+        log: Path,
+        broker_port: int,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
     ) -> None:
+        """``user``: its broker login (default: the service user named by the command, else ``cli``)."""
         self.args = args
         self.log = log
-        self.env = {
-            **os.environ,
-            "LABDCS_MQTT__HOST": "127.0.0.1",
-            "LABDCS_MQTT__PORT": str(broker_port),
-            **(env or {}),
-        }
+        broker = Broker.by_port.get(broker_port)
+        login = (
+            broker.env(user or (args[0] if args[0] in secrets.SERVICE_USERS else "cli"))
+            if broker is not None
+            else {"LABDCS_MQTT__HOST": "127.0.0.1", "LABDCS_MQTT__PORT": str(broker_port)}
+        )
+        self.env = {**os.environ, **login, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> LabdcsProcess:
@@ -274,6 +407,22 @@ class LabdcsProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+def ingest_process(folder: Path, broker_port: int, influx_url: str, **env: str) -> LabdcsProcess:
+    """``labdcs ingest`` (not started) with its spool in ``folder``, reporting every 0.3 s; more
+    settings as environment variables."""
+    return LabdcsProcess(
+        ["ingest"],
+        folder / "ingest.log",
+        broker_port,
+        env={
+            "LABDCS_INFLUX__URL": influx_url,
+            "LABDCS_SPOOL_DIR": str(folder / "spool"),
+            "LABDCS_STATS_PERIOD_S": "0.3",
+            **env,
+        },
+    )
+
+
 class DeviceProcess(LabdcsProcess):
     """``labdcs device run`` (or another service run with ``--config``: ``command``) for a
     configuration written to ``folder``."""
@@ -293,6 +442,7 @@ class DeviceProcess(LabdcsProcess):
             folder / f"{config['device']}.log",
             broker_port,
             env,
+            user=config["device"],
         )
 
 

@@ -530,8 +530,11 @@ def test_depends_on_waits_for_health(name: str) -> None:
             )
 
 
-def test_production_publishes_no_ports() -> None:
+def test_production_publishes_only_the_gateway() -> None:
     for name, service in services(load(BASE)).items():
+        if name == "gateway":
+            assert sorted(service["ports"]) == ["443:8443", "8883:8883"]
+            continue
         assert "ports" not in service, f"{BASE}: {name} publishes ports; put them in {DEV}"
         assert service.get("network_mode") != "host", f"{BASE}: {name} uses the host network"
     assert not any("ports" in service for service in services(load(DUMMY)).values()), (
@@ -814,3 +817,51 @@ def test_docker_compose_config(name: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets (docs/security.md)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_secrets_come_from_files_that_labdcs_init_makes() -> None:
+    from labdcs.security.secrets import DOCKER_SECRETS
+
+    model = load(BASE)
+    declared = model["secrets"]
+    for name, secret in declared.items():
+        assert set(secret) == {"file"}, f"secret {name}: a file made by labdcs init"
+        assert DOCKER_SECRETS.get(name) and secret["file"] == f"./secrets/{DOCKER_SECRETS[name]}", name
+    for name, service in services(model).items():
+        for secret in service.get("secrets", []):
+            assert secret in declared, f"{name} uses the undeclared secret {secret}"
+        for key, value in (service.get("environment") or {}).items():
+            if ("PASSWORD" in key or "SECRET" in key) and not key.endswith("_DIR"):
+                assert key.endswith("_FILE") and str(value).startswith("/run/secrets/"), f"{name}: {key}"
+                assert str(value).removeprefix("/run/secrets/") in service.get("secrets", []), (
+                    f"{name}: {key}"
+                )
+
+
+def test_no_default_credentials_and_every_client_logs_in() -> None:
+    model = load(BASE)
+    grafana = model["services"]["grafana"]["environment"]
+    assert (
+        grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+        and grafana["GF_USERS_AUTO_ASSIGN_ORG_ROLE"] == "Viewer"
+    )
+    assert "GF_SECURITY_ADMIN_PASSWORD__FILE" in grafana and "GF_SECURITY_ADMIN_PASSWORD" not in grafana
+    assert model["services"]["influxdb"]["environment"]["INFLUXDB_HTTP_AUTH_ENABLED"] == "true"
+    assert "MONGO_INITDB_ROOT_PASSWORD_FILE" in model["services"]["mongodb"]["environment"]
+    conf = read_text("mosquitto/mosquitto.conf")
+    assert "allow_anonymous false" in conf and "allow_anonymous true" not in conf
+    assert (
+        "password_file /run/secrets/mosquitto_passwd" in conf
+        and "acl_file /run/secrets/mosquitto_acl" in conf
+    )
+    for name, service in services(model).items():
+        env = service.get("environment") or {}
+        if env.get("LABDCS_MQTT__HOST") == "mosquitto":
+            assert (
+                env.get("LABDCS_MQTT__PASSWORD_FILE") == f"/run/secrets/mqtt_{env['LABDCS_MQTT__USERNAME']}"
+            ), name

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from labdcs.devices.config import ConfigError, DeviceConfig
+from labdcs.security.secrets import SecretsDir
 from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import render_mosquitto_conf
 from labdcs.stack.paths import project_root
@@ -93,9 +94,20 @@ def test_cli_reports_a_bad_configuration_without_a_traceback(tmp_path: Path) -> 
 
 def test_native_mosquitto_config_keeps_the_project_settings(tmp_path: Path) -> None:
     template = project_root() / "mosquitto" / "mosquitto.conf"
-    rendered = render_mosquitto_conf(template, port=18830, data_dir=tmp_path)
+    store = SecretsDir(tmp_path / "secrets")
+    rendered = render_mosquitto_conf(template, port=18830, data_dir=tmp_path, secrets=store.native_paths())
     lines = [line for line in rendered.splitlines() if line and not line.startswith("#")]
     assert "listener 18830 127.0.0.1" in lines
     assert f"persistence_location {tmp_path}/" in lines
     assert "persistence true" in lines and "autosave_interval 60" in lines
-    assert sum(line.startswith("listener") for line in lines) == 1
+    assert sum(line.startswith("listener") for line in lines) == 1  # no TLS port: no TLS listener
+    assert not any(line.startswith(("certfile", "keyfile", "cafile")) for line in lines)
+    assert "allow_anonymous false" in lines
+    assert f"password_file {store.path('mosquitto/passwd')}" in lines
+    assert f"acl_file {store.path('mosquitto/acl')}" in lines
+    with_tls = render_mosquitto_conf(
+        template, port=18830, tls_port=18831, data_dir=tmp_path, secrets=store.native_paths()
+    ).splitlines()
+    at = with_tls.index("listener 18831 127.0.0.1")
+    assert f"certfile {store.path('tls/broker.crt')}" in with_tls[at:]
+    assert not any("/run/secrets/" in line for line in with_tls if not line.startswith("#"))

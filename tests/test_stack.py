@@ -11,9 +11,11 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from labdcs.client import snapshot
 from labdcs.contract.models import PowerChannelState, SensorChannelState
-from labdcs.ingest.influx import InfluxClient, InfluxSettings
+from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
 from labdcs.nodered import runtime as nodered
 from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import influxd_binary
@@ -26,6 +28,7 @@ DUMMY_DEVICES = {"hv1": 1, "hv2": 1, "lv1": 4, "env1": 1, "can1": 2, "interlock"
 def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     mqtt_port, influx_port, nodered_port = free_port(), free_port(), free_port()
     mqtt_port, influx_port, experiments_port = free_port(), free_port(), free_port()
+    secrets_dir = tmp_path / "secrets"
     output = tmp_path / "up.out"
     with output.open("wb") as out:
         up = subprocess.Popen(
@@ -39,6 +42,10 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
                 str(tmp_path / "data"),
                 "--mqtt-port",
                 str(mqtt_port),
+                "--mqtt-tls-port",
+                str(free_port()),
+                "--secrets-dir",
+                str(secrets_dir),
                 "--influx-port",
                 str(influx_port),
                 "--nodered-port",
@@ -48,7 +55,7 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "LABDCS_SECRETS_DIR": str(secrets_dir)},
         )
     try:
         wait_until(
@@ -63,11 +70,14 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
         if nodered.installed():
             assert nodered.ready(f"http://127.0.0.1:{nodered_port}") and "nodered" in text
             # First start: the generated passwords are shown this once.
-            password = (tmp_path / "data" / "secrets" / "nodered" / "operator-password").read_text().strip()
+            password = (secrets_dir / "nodered" / "operator-password").read_text().strip()
             assert f"operator   {password}" in text
 
         def all_publishing() -> dict[str, object] | None:
-            devices = snapshot(MqttSettings(host="127.0.0.1", port=mqtt_port), timeout=3)
+            login = MqttSettings(
+                host="127.0.0.1", port=mqtt_port, username="cli", password_file=secrets_dir / "mqtt" / "cli"
+            )
+            devices = snapshot(login, timeout=3)
             ready = all(
                 name in devices
                 and devices[name].online is not None
@@ -87,7 +97,10 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
         assert isinstance(hv, PowerChannelState) and hv.output is False
 
         cli = [sys.executable, "-m", "labdcs"]
-        status = subprocess.run([*cli, "status", "--port", str(mqtt_port)], capture_output=True, text=True)
+        cli_env = {**os.environ, "LABDCS_SECRETS_DIR": str(secrets_dir)}
+        status = subprocess.run(
+            [*cli, "status", "--port", str(mqtt_port)], capture_output=True, text=True, env=cli_env
+        )
         assert status.returncode == 0, status.stderr
         lines = status.stdout.splitlines()
         for name in DUMMY_DEVICES:
@@ -97,23 +110,36 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
             [*cli, "cmd", "hv1", "ch1", "set_voltage", "900", "--port", str(mqtt_port)],
             capture_output=True,
             text=True,
+            env=cli_env,
         )
         assert refused.returncode == 1 and "above the channel's limit 500.0 V" in refused.stdout
         accepted = subprocess.run(
             [*cli, "cmd", "lv1", "ch2", "set_voltage", "1.2", "--port", str(mqtt_port)],
             capture_output=True,
             text=True,
+            env=cli_env,
         )
         assert accepted.returncode == 0 and accepted.stdout.strip() == "accepted", accepted.stdout
         inhibited = subprocess.run(
-            [*cli, "cmd", "hv1", "ch1", "on", "--port", str(mqtt_port)], capture_output=True, text=True
+            [*cli, "cmd", "hv1", "ch1", "on", "--port", str(mqtt_port)],
+            capture_output=True,
+            text=True,
+            env=cli_env,
         )
         assert inhibited.returncode == 1 and "interlock rule 'hv-needs-lv'" in inhibited.stdout, (
             inhibited.stdout
         )
 
         if influxd_binary():
-            influx = InfluxClient(InfluxSettings(url=f"http://127.0.0.1:{influx_port}"))
+            reader = secrets_dir / "influxdb" / "reader"
+            influx = InfluxClient(
+                InfluxSettings(
+                    url=f"http://127.0.0.1:{influx_port}", username="reader", password_file=str(reader)
+                )
+            )
+            anonymous = InfluxClient(InfluxSettings(url=f"http://127.0.0.1:{influx_port}"))
+            with pytest.raises(InfluxError, match=r"401|authoriz"):
+                anonymous.query("SHOW DATABASES")
             stored = wait_until(
                 lambda: (
                     influx.series_values('SELECT count("seq") FROM "power" GROUP BY "device"')
@@ -142,5 +168,11 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
     assert not port_open("127.0.0.1", mqtt_port), "the broker is still listening"
     assert not port_open("127.0.0.1", influx_port), "InfluxDB is still listening"
     assert not port_open("127.0.0.1", nodered_port), "Node-RED is still listening"
+    # No secret in the output or any log (passwords are read from files, never printed).
+    logs = [output, *(tmp_path / "data" / "logs").glob("*.log")]
+    for secret in [*(secrets_dir / "mqtt").iterdir(), *(secrets_dir / "influxdb").iterdir()]:
+        value = secret.read_text().strip()
+        for log in logs:
+            assert value not in log.read_text(errors="replace"), f"{secret.name}'s password in {log}"
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
     assert leftovers == [], f"processes left running: {leftovers}"

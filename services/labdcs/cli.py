@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from labdcs import __version__, logs
@@ -34,11 +35,20 @@ class ClientSettings(BaseSettings):
 
 
 def _client_mqtt(host: str | None, port: int | None) -> MqttSettings:
+    """The environment's broker settings; without a user, the operators' ``cli`` user from the
+    secrets folder (``LABDCS_SECRETS_DIR``, default ./secrets) when ``labdcs init`` made one."""
     try:
         settings = ClientSettings().mqtt
     except ValidationError as exc:
         raise click.ClickException(f"MQTT settings: {describe_validation_error(exc)}") from None
     update: dict[str, Any] = {}
+    if settings.username is None:
+        from labdcs.security.secrets import DEFAULT_DIR, SecretsDir
+
+        store = SecretsDir(Path(os.environ.get("LABDCS_SECRETS_DIR", DEFAULT_DIR)))
+        if store.path("mqtt/cli").is_file():
+            update["username"] = "cli"
+            update["password"] = SecretStr(store.read("mqtt/cli"))
     if host is not None:
         update["host"] = host
     if port is not None:
@@ -315,6 +325,70 @@ def harvest(
 # --- stack --------------------------------------------------------------------------------------
 
 
+secrets_dir_option = click.option(
+    "--secrets-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the stack's secrets are (default: LABDCS_SECRETS_DIR or ./secrets; keep it out of git)",
+)
+
+
+def _secrets_dir(option: Path | None) -> Path:
+    from labdcs.security.secrets import DEFAULT_DIR
+
+    return (option or Path(os.environ.get("LABDCS_SECRETS_DIR", DEFAULT_DIR))).resolve()
+
+
+@cli.command()
+@secrets_dir_option
+@click.option("--device", "devices", multiple=True, help="A broker user for this device id (repeatable)")
+@click.option(
+    "--devices",
+    "devices_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="A broker user for every device configuration (*.yaml) in this folder",
+)
+@click.option("--dummy", is_flag=True, help="Broker users for the dummy devices")
+@click.option("--host", "hosts", multiple=True, help="Another host name/IP for the server certificates")
+@click.option("--rotate", multiple=True, help="Replace this secret (e.g. mqtt/hv1, influxdb/admin, tls)")
+@click.option("--client-cert", multiple=True, help="Issue a client certificate with this name (mutual TLS)")
+def init(
+    secrets_dir: Path | None,
+    devices: tuple[str, ...],
+    devices_dir: Path | None,
+    dummy: bool,
+    hosts: tuple[str, ...],
+    rotate: tuple[str, ...],
+    client_cert: tuple[str, ...],
+) -> None:
+    """Generate, once, every secret the stack needs (never overwriting one; --rotate replaces)."""
+    from labdcs.security import secrets
+    from labdcs.stack.paths import device_ids, dummy_devices_dir
+
+    folder = _secrets_dir(secrets_dir)
+    ids = list(devices)
+    for configs in [*([dummy_devices_dir()] if dummy else []), *([devices_dir] if devices_dir else [])]:
+        ids.extend(device_ids(configs))
+    try:
+        result = secrets.init(folder, devices=ids, rotate=rotate, hosts=hosts)
+        issued = [secrets.issue_client_certificate(folder, name) for name in client_cert]
+    except (ValueError, secrets.MissingSecret) as exc:
+        raise click.ClickException(str(exc)) from None
+    for name in result.created:
+        click.echo(f"created  {name}")
+    for name in result.rotated:
+        click.echo(f"rotated  {name}")
+    for cert, _ in issued:
+        click.echo(f"issued   {cert}")
+    if not (result.created or result.rotated or issued):
+        click.echo(f"every secret is already in {folder}")
+    else:
+        click.echo(f"\nsecrets in {folder} (mode 0700; read a password with: cat {folder}/grafana/admin)")
+        if result.rotated:
+            click.echo("restart the services using a rotated secret (docs/security.md)")
+
+
 @cli.command()
 @click.option("--dummy", is_flag=True, help="Start the simulated instruments and their device services")
 @click.option(
@@ -332,6 +406,8 @@ def harvest(
     help="Broker and database data, logs",
 )
 @click.option("--mqtt-port", type=int, default=1883, show_default=True)
+@click.option("--mqtt-tls-port", type=int, default=8883, show_default=True, help="MQTT over TLS (0: off)")
+@secrets_dir_option
 @click.option("--influx-port", type=int, default=8086, show_default=True)
 @click.option("--no-influx", is_flag=True, help="Do not start InfluxDB even when it is installed")
 @click.option("--nodered-port", type=int, default=1880, show_default=True)
@@ -356,6 +432,8 @@ def up(
     devices_dir: Path | None,
     data_dir: Path,
     mqtt_port: int,
+    mqtt_tls_port: int,
+    secrets_dir: Path | None,
     influx_port: int,
     no_influx: bool,
     nodered_port: int,
@@ -374,6 +452,8 @@ def up(
         dummy=dummy,
         devices_dir=devices_dir,
         mqtt_port=mqtt_port,
+        mqtt_tls_port=mqtt_tls_port or None,
+        secrets_dir=_secrets_dir(secrets_dir),
         influx_port=influx_port,
         influx=False if no_influx else None,
         nodered_port=nodered_port,
@@ -391,6 +471,11 @@ def up(
         raise click.ClickException(str(exc)) from None
     click.echo(f"\nlabdcs stack up in {time.monotonic() - started:.1f} s:\n")
     click.echo(stack.summary())
+    if stack.secrets_created:
+        click.echo(
+            f"\nFirst start: generated {len(stack.secrets_created)} secrets into {stack.secrets_dir}"
+            " (mode 0700; docs/security.md). Passwords are read from there, never printed."
+        )
     click.echo(f"\nMQTT      mqtt://127.0.0.1:{mqtt_port}   (try: labdcs status --port {mqtt_port})")
     if stack.influx_url:
         click.echo(f"InfluxDB  {stack.influx_url}   database 'labdcs'")

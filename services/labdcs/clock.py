@@ -18,6 +18,7 @@ import math
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 
 class Clock(ABC):
@@ -127,3 +128,27 @@ def parse_speed(text: str | float) -> float:
     if not value > 0:
         raise ValueError(f"speed must be > 0 (or 'max'), not {text!r}")
     return value
+
+
+class ClockJumpDetector:
+    """Notices a step of the wall clock (NTP correction, an operator setting the time): the offset
+    between the wall clock and the monotonic clock changes by more than ``threshold_s`` between two
+    checks. Timestamps around a jump are unreliable, so a service says so instead of staying quiet."""
+
+    def __init__(
+        self,
+        threshold_s: float = 2.0,
+        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.threshold_s = threshold_s
+        self._wall = wall
+        self._monotonic = monotonic
+        self._offset = wall() - monotonic()
+
+    def check(self) -> float | None:
+        """The size of a jump since the last check (s, negative: backwards), or None."""
+        offset = self._wall() - self._monotonic()
+        jump = offset - self._offset
+        self._offset = offset
+        return jump if abs(jump) > self.threshold_s else None

@@ -23,7 +23,6 @@ from labdcs.experiments.queue import QueueWorker
 from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.server import create_app
 from labdcs.experiments.store import Store
-from labdcs.settings import MqttSettings
 from tests.experiments.conftest import populate
 from tests.support import Broker, Influx
 
@@ -49,7 +48,7 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     influx, broker = Influx(folder / "influx"), Broker(folder / "mosquitto")
     influx.start()
     broker.start()
-    queue = QueueWorker(STORE, MqttSettings(host="127.0.0.1", port=broker.port), command_timeout=1.0)
+    queue = QueueWorker(STORE, broker.mqtt("experiments"), command_timeout=1.0)
     SERVICES.series, SERVICES.queue, SERVICES.work_dir = (
         ExperimentSeries(influx.client),
         queue,

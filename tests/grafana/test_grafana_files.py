@@ -108,9 +108,8 @@ def test_datasource_provisioning() -> None:
     assert source["jsonData"]["version"] == "InfluxQL" and source["jsonData"]["httpMode"] in ("GET", "POST")
     assert source["editable"] is False
     # No secret in the file: credentials come from Docker secrets through $__file{}.
-    assert "secureJsonData" not in source and "password" not in source and "user" not in source
-    text = (GRAFANA / DATASOURCES_FILE).read_text(encoding="utf-8")
-    assert "$__file{/run/secrets/" in text, "the hook for the credentials is documented in the file"
+    assert "password" not in source and source["user"] == "reader"
+    assert source["secureJsonData"] == {"password": "$__file{/run/secrets/influxdb_reader}"}
 
 
 def test_dashboard_provider() -> None:

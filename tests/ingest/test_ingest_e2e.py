@@ -13,7 +13,7 @@ import pytest
 
 from labdcs.contract import topics
 from tests.devices.conftest import hv_config
-from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, Probe, wait_until
+from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, Probe, ingest_process, wait_until
 
 DEVICES = ("hv1", "env1", "can1")
 STATES = "power|sensor"
@@ -54,17 +54,7 @@ def ingester(tmp_path: Path, broker: Broker, influx: Influx) -> Iterator[Callabl
     made: list[LabdcsProcess] = []
 
     def make() -> LabdcsProcess:
-        process = LabdcsProcess(
-            ["ingest"],
-            tmp_path / "ingest.log",
-            broker.port,
-            env={
-                "LABDCS_INFLUX__URL": influx.url,
-                "LABDCS_SPOOL_DIR": str(tmp_path / "spool"),
-                "LABDCS_STATS_PERIOD_S": "0.3",
-                "LABDCS_RETENTION__RAW": "7d",
-            },
-        ).start()
+        process = ingest_process(tmp_path, broker.port, influx.url, LABDCS_RETENTION__RAW="7d").start()
         made.append(process)
         return process
 

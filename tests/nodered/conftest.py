@@ -31,6 +31,7 @@ from labdcs.settings import MqttSettings
 from labdcs.stack.paths import free_port, project_root
 from labdcs.stack.processes import ManagedProcess, tail
 from labdcs.stack.runner import Stack, StackOptions
+from tests.support import PROBE_USER, Probe, add_probe_user
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -134,6 +135,11 @@ class NodeRedStack:
     def log(self) -> Path:
         return self.stack.options.data_dir / "logs" / "nodered.log"
 
+    def probe(self, *filters: str) -> Probe:
+        """The test harness's subscriber/publisher on this stack's broker (user ``probe``)."""
+        secrets_dir = self.stack.secrets_dir
+        return Probe(self.mqtt_port, password=(secrets_dir / "mqtt" / PROBE_USER).read_text()).start(*filters)
+
     def password(self, role: str) -> str:
         password = self.logins[role].password()
         assert password, f"no generated {role} password"
@@ -162,6 +168,7 @@ def nodered_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeRedS
         start_timeout=90.0,
     )
     stack = Stack(options)
+    add_probe_user(stack.secrets_dir)
     with pytest.MonkeyPatch.context() as patch:
         # The alarm notification flow posts here (its URL comes from the environment).
         patch.setenv("LABDCS_NOTIFY_WEBHOOK_URL", webhook.url)

@@ -94,7 +94,7 @@ def test_every_dummy_device_is_listed_with_its_channels_units_and_limits(dashboa
 def test_hv_target_asks_for_confirmation_and_the_readback_ramps_to_it(
     dashboard: Any, nodered_stack: NodeRedStack
 ) -> None:
-    watch = Probe(nodered_stack.mqtt_port).start("labdcs/v1/hv1/+/cmd/+")
+    watch = nodered_stack.probe("labdcs/v1/hv1/+/cmd/+")
     try:
         # The dummy interlock allows HV only with the front-end LV on (rule hv-needs-lv).
         watch.publish("labdcs/v1/lv1/ch1/cmd/on", json.dumps({"id": "test-lv-on", "user": "test"}))
@@ -143,7 +143,7 @@ def test_hv_target_asks_for_confirmation_and_the_readback_ramps_to_it(
 def test_out_of_range_value_is_refused_with_the_reason_and_never_sent(
     dashboard: Any, nodered_stack: NodeRedStack
 ) -> None:
-    watch = Probe(nodered_stack.mqtt_port).start("labdcs/v1/hv1/+/cmd/+")
+    watch = nodered_stack.probe("labdcs/v1/hv1/+/cmd/+")
     try:
         form = channel(dashboard, "hv1/ch1").locator('form[data-verb="set_voltage"]')
         form.locator("input").fill("900")
@@ -244,7 +244,7 @@ def test_services_are_listed_apart_and_removed_devices_disappear(
         "labdcs/v1/ingest-x/online": json.dumps({"online": True, "boot": "b1", "ts": 1}),
         "labdcs/v1/ingest-x/stats/state": json.dumps(state),
     }
-    publisher = Probe(nodered_stack.mqtt_port).start()
+    publisher = nodered_stack.probe()
     try:
         for topic, payload in topics.items():
             publisher.publish(topic, payload, retain=True)

@@ -7,7 +7,7 @@ import re
 import stat
 
 from tests.nodered.conftest import AdminApi, NodeRedStack
-from tests.support import Probe, wait_until
+from tests.support import wait_until
 
 SEQUENCE_START = "1abdc5b70c3e2010"  # the "start" inject node of the power-up sequence example
 
@@ -47,7 +47,7 @@ def test_generated_logins_are_private_and_the_editor_accepts_them(nodered_stack:
 
 
 def test_power_up_sequence_example_switches_lv_on_then_ramps_hv(nodered_stack: NodeRedStack) -> None:
-    watch = Probe(nodered_stack.mqtt_port).start("labdcs/v1/+/+/cmd/+", "labdcs/v1/+/+/state")
+    watch = nodered_stack.probe("labdcs/v1/+/+/cmd/+", "labdcs/v1/+/+/state")
     try:
         api = AdminApi(nodered_stack.url)
         _, token = api.token(nodered_stack.logins["admin"].user, nodered_stack.password("admin"))

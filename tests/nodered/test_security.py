@@ -54,7 +54,7 @@ def test_editor_and_dashboard_refuse_without_login_and_accept_the_configured_one
         "NODERED_OPERATOR_PASSWORD_HASH": bcrypt_hash("staple"),
         "NODERED_CREDENTIAL_SECRET": "configured-credential-secret",
     }
-    mqtt = MqttSettings(host="127.0.0.1", port=broker.port)
+    mqtt = broker.mqtt("nodered")
     with nodered_process(tmp_path, mqtt, env) as (url, log):
         api = AdminApi(url)
         # The admin API: nothing without a token, no token without the admin's password.
@@ -85,7 +85,7 @@ def test_editor_in_the_browser_asks_for_the_login_then_shows_the_flows(
     tmp_path: Path, broker: Broker, chromium: Any
 ) -> None:
     env = {"NODERED_ADMIN_PASSWORD_HASH": bcrypt_hash("editor-pass")}
-    mqtt = MqttSettings(host="127.0.0.1", port=broker.port)
+    mqtt = broker.mqtt("nodered")
     with nodered_process(tmp_path, mqtt, env) as (url, _):
         context = chromium.new_context(viewport={"width": 1400, "height": 900})
         context.set_default_timeout(60_000)

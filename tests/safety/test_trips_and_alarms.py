@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -58,16 +59,17 @@ def test_over_current_trips_the_channel_until_cleared_and_the_alarm_is_acknowled
     )
     assert unknown.result == "rejected" and "no alarm 'nope'" in (unknown.reason or "")
     cli = [sys.executable, "-m", "labdcs", "alarm"]
+    login = {**os.environ, **broker.env("cli")}  # the operators' broker user
     port = ["--port", str(broker.port)]
     acked = subprocess.run(
-        [*cli, "ack", "hv1", "ch1-trip", "--user", "alice", *port], capture_output=True, text=True
+        [*cli, "ack", "hv1", "ch1-trip", "--user", "alice", *port], capture_output=True, text=True, env=login
     )
     assert acked.returncode == 0 and acked.stdout.strip() == "accepted", acked.stdout + acked.stderr
     acknowledged = watcher.wait_for(ALARM, lambda a: a.get("acknowledged_by") == "alice", timeout=5).json()
     assert acknowledged["active"] and acknowledged["raised"] == alarm["raised"]
     late = probe(topics.ALL_ALARMS).wait_for(ALARM, timeout=5)
     assert late.retained and late.json()["acknowledged_by"] == "alice", "a late subscriber sees it"
-    listed = subprocess.run([*cli, "list", *port], capture_output=True, text=True)
+    listed = subprocess.run([*cli, "list", *port], capture_output=True, text=True, env=login)
     assert "hv1/ch1-trip [error]" in listed.stdout and "acknowledged by alice" in listed.stdout, listed.stdout
 
     # A restart of the service keeps the trip latched (and the alarm, with its times).

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 
 from labdcs import __version__
+from labdcs.clock import ClockJumpDetector
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode, decode_as, encode
 from labdcs.contract.models import (
@@ -77,6 +78,7 @@ from labdcs.participant import (
 log = logging.getLogger(__name__)
 
 INSTRUMENT_ALARM = "instrument"
+CLOCK_JUMP_ALARM = "clock_jump"
 LIMITS_ALARM = "limits"
 WATCHDOG_ALARM = "watchdog"
 
@@ -148,6 +150,7 @@ class DeviceService:
         self.connection = connect(config.mqtt, f"labdcs-device-{self.device}", self.device, self.boot)
         self._ack = Acknowledger(self.connection, self.device, log)
         self.alarms = DeviceAlarms(self.connection, self.device)
+        self._clock_watch = ClockJumpDetector()
         self.connection.add_on_connect(self._on_connect)
         self.connection.subscribe(topics.commands_of(self.device), self._enqueue_command, qos=1)
         self.connection.subscribe(topics.alarm_commands_of(self.device), self._enqueue_command, qos=1)
@@ -420,6 +423,13 @@ class DeviceService:
     def _tick(self) -> None:
         now = time.monotonic()
         touch_health(self.config.health_file)
+        jump = self._clock_watch.check()
+        if jump is not None:
+            self.alarms.raise_alarm(
+                CLOCK_JUMP_ALARM,
+                Severity.WARNING,
+                f"the system clock jumped {jump:+.1f} s: timestamps around {now_ms()} are unreliable",
+            )
         self._watch_interlock(now)
         if not self.instrument_ok:
             if now >= self._next_retry:

@@ -35,12 +35,8 @@ _HEADER = """\
 """
 
 _CREDENTIALS = """\
-# Credentials: InfluxDB runs without authentication until the security work lands. Then give
-# Grafana a read-only InfluxDB user from Docker secrets (Grafana expands $__file{} when it reads
-# this file), no secret in this file:
-#     user: $__file{/run/secrets/grafana_influxdb_user}
-#     secureJsonData:
-#       password: $__file{/run/secrets/grafana_influxdb_password}
+# Credentials: the read-only InfluxDB user `reader`; its password is the Docker secret made by
+# `labdcs init` (Grafana expands $__file{} when it reads this file): no secret in this file.
 """
 
 
@@ -56,6 +52,8 @@ def datasources() -> dict[str, object]:
                 "url": INFLUXDB_URL,
                 "isDefault": True,
                 "editable": False,
+                "user": "reader",
+                "secureJsonData": {"password": "$__file{/run/secrets/influxdb_reader}"},
                 "jsonData": {
                     "version": "InfluxQL",
                     "dbName": DATABASE,

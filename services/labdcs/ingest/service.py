@@ -8,7 +8,11 @@ it returns), not when the ingester is killed (the broker redelivers what was not
 InfluxDB overwrites a repeated point with the same series and time, so duplicates vanish). When
 the spool is full the ingester stops acknowledging, the broker holds the rest in the session's
 queue, and memory stays bounded. Every loss that can still happen is counted and published:
-malformed messages, type conflicts, points InfluxDB refused, messages the broker dropped.
+malformed messages, type conflicts, points InfluxDB refused, messages the broker dropped (its
+session queue overflowed while the ingester was away or held back). Beyond the counters, a loss
+raises the ingester's ``data_loss`` alarm and bad input its ``bad_messages`` warning, so nothing is
+lost silently. Points stamped too far from the ingester's clock (a device's clock jumped, or a
+broken timestamp) are refused like bad input: they would land where nobody looks for them.
 """
 
 from __future__ import annotations
@@ -42,8 +46,10 @@ from labdcs.contract.models import (
     QuantityMeta,
     SensorChannelState,
     SensorStatus,
+    Severity,
     now_ms,
 )
+from labdcs.devices.alarms import DeviceAlarms
 from labdcs.ingest import retention
 from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
 from labdcs.ingest.mapping import MAPPINGS, EmptyPayload, to_points
@@ -75,6 +81,11 @@ class IngestSettings(BaseSettings):
     batch_interval_s: float = Field(default=1.0, gt=0)
     stats_period_s: float = Field(default=5.0, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
+    max_clock_skew_s: float | None = Field(
+        default=1800.0,
+        gt=0,
+        description="s; refuse points stamped further than this from the ingester's clock (None: any)",
+    )
     health_file: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -119,6 +130,7 @@ class Counters:
     removals: int = 0
     write_errors: int = 0
     broker_dropped: int = 0
+    clock_skew: int = 0
 
     def as_values(self) -> dict[str, float]:
         return {key: float(value) for key, value in asdict(self).items()}
@@ -134,6 +146,7 @@ _QUANTITIES = [
     ("removals", "", "empty retained messages (deleted topics), not data"),
     ("write_errors", "", "failed write attempts (retried)"),
     ("broker_dropped", "", "messages the broker dropped (all clients, from $SYS)"),
+    ("clock_skew", "", "messages stamped too far from the ingester's clock (kept in rejected.jsonl)"),
     ("buffered", "", "points waiting in the spool"),
     ("buffer_bytes", "B", "size of the spool"),
     ("buffer_fill", "%", "spool size as a share of its limit"),
@@ -159,6 +172,9 @@ class Ingester:
         self.boot = secrets.token_hex(6)
         self.seq = 0
         self._rejected = settings.spool_dir / "rejected.jsonl"
+        self._dropped_seen_file = settings.spool_dir / "broker-dropped-seen"
+        self._dropped_seen = self._read_dropped_seen()
+        self._lost_at_broker = 0
         device = settings.device
         will = Online(online=False, boot=self.boot, reason="connection lost")
         self.connection = MqttConnection(
@@ -168,6 +184,7 @@ class Ingester:
             clean_session=False,
             manual_ack=True,
         )
+        self.alarms = DeviceAlarms(self.connection, device)
         self.connection.add_on_connect(self._on_connect)
         for mapping in MAPPINGS:
             self.connection.subscribe_acking(mapping.topic_filter, self._on_message)
@@ -180,6 +197,7 @@ class Ingester:
         self.connection.publish(topics.meta(device), encode(self._meta()), retain=True)
         online = Online(online=True, boot=self.boot, ts=now_ms())
         self.connection.publish(topics.online(device), encode(online), retain=True)
+        self.alarms.republish()
 
     def _on_message(self, message: paho.MQTTMessage) -> bool:
         payload = bytes(message.payload)
@@ -199,6 +217,12 @@ class Ingester:
                     self.counters.parse_errors += 1
             self._reject(message.topic, payload, exc.problem)
             return True
+        skew = self._clock_skew(points)
+        if skew is not None:
+            with self._lock:
+                self.counters.clock_skew += 1
+            self._reject(message.topic, payload, skew)
+            return True
         lines = [point.line() for point in points]
         with self._lock:
             if self._held or not self.spool.append(lines):
@@ -208,6 +232,24 @@ class Ingester:
         if self.spool.pending_lines >= self.settings.batch_size:
             self._wake.set()
         return True
+
+    def _clock_skew(self, points: list[Any]) -> str | None:
+        """Why the points' time is not believable (too far from this clock), or None."""
+        limit = self.settings.max_clock_skew_s
+        if limit is None or not points:
+            return None
+        now = now_ms()
+        worst = max((point.ts_ms - now for point in points), key=abs)
+        if abs(worst) <= limit * 1000:
+            return None
+        direction = "ahead of" if worst > 0 else "behind"
+        return f"timestamp {abs(worst) / 1000:.0f} s {direction} the ingester's clock (limit {limit:g} s)"
+
+    def _read_dropped_seen(self) -> int:
+        try:
+            return int(self._dropped_seen_file.read_text())
+        except (OSError, ValueError):
+            return 0
 
     def _on_broker_dropped(self, topic: str, payload: bytes, retained: bool) -> None:
         try:
@@ -391,8 +433,40 @@ class Ingester:
         self._last_report = (now, int(values["written"]))
         return values
 
+    def _update_alarms(self, values: dict[str, float]) -> None:
+        """``data_loss`` when anything was lost, ``bad_messages`` when input was refused; both stay
+        active (with the counts since the ingester started) until it restarts: a loss is an event
+        somebody must look at, not a state that goes away."""
+        dropped = int(values["broker_dropped"])
+        if dropped < self._dropped_seen:  # the broker restarted: its counter starts again
+            self._dropped_seen = 0
+        if dropped > self._dropped_seen:
+            self._lost_at_broker += dropped - self._dropped_seen
+            self._dropped_seen = dropped
+            with contextlib.suppress(OSError):
+                self._dropped_seen_file.write_text(str(dropped))
+        lost = self._lost_at_broker
+        if lost or values["refused"]:
+            self.alarms.raise_alarm(
+                "data_loss",
+                Severity.ERROR,
+                f"data lost: {lost} messages dropped by the broker (queue full while the ingester "
+                f"could not take them), {int(values['refused'])} points refused by InfluxDB",
+            )
+        bad = int(values["parse_errors"] + values["type_conflicts"] + values["clock_skew"])
+        if bad:
+            self.alarms.raise_alarm(
+                "bad_messages",
+                Severity.WARNING,
+                f"{bad} messages refused: {int(values['parse_errors'])} outside the contract, "
+                f"{int(values['type_conflicts'])} with values of the wrong type, "
+                f"{int(values['clock_skew'])} with timestamps too far from the clock; see "
+                f"{self._rejected}",
+            )
+
     def _publish_stats(self) -> None:
         values = self.stats()
+        self._update_alarms(values)
         state = SensorChannelState(
             ts=now_ms(),
             seq=self.seq,

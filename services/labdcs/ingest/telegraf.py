@@ -21,7 +21,14 @@ HEADER = """\
 # visible (measurements internal_*), on the stack health dashboard.
 #
 # Environment: LABDCS_MQTT_URL (default tcp://mosquitto:1883), LABDCS_INFLUX_URL (default
-# http://influxdb:8086).
+# http://influxdb:8086). Credentials: the broker user `telegraf` and the InfluxDB user `writer`,
+# their passwords read from the Docker secrets mqtt_telegraf and influxdb_writer (docs/security.md).
+"""
+
+SECRETS = """\
+# Docker secrets (/run/secrets/<name>), referenced as @{docker_secrets:<name>}.
+[[secretstores.docker]]
+  id = "docker_secrets"
 """
 
 AGENT = """\
@@ -50,6 +57,8 @@ def _outputs() -> str:
     }
     common = f"""\
   urls = ["${{LABDCS_INFLUX_URL:-http://influxdb:8086}}"]
+  username = "writer"
+  password = "@{{docker_secrets:influxdb_writer}}"
   database = "{DATABASE}"
   # Created with its retention policies by the InfluxDB init script (influxdb/init/).
   skip_database_creation = true
@@ -93,6 +102,8 @@ def _consumer(mapping: Mapping_) -> str:
         f"[[{prefix}]]",
         '  servers = ["${LABDCS_MQTT_URL:-tcp://mosquitto:1883}"]',
         f"  topics = [{_quote(mapping.topic_filter)}]",
+        '  username = "telegraf"',
+        '  password = "@{docker_secrets:mqtt_telegraf}"',
         "  qos = 1",
         f'  client_id = "labdcs-telegraf-{mapping.name}"',
         "  persistent_session = true",
@@ -141,5 +152,5 @@ def _consumer(mapping: Mapping_) -> str:
 
 
 def render() -> str:
-    parts = [HEADER, AGENT, _outputs(), HEALTH, *(_consumer(m) for m in MAPPINGS), INTERNAL]
+    parts = [HEADER, SECRETS, AGENT, _outputs(), HEALTH, *(_consumer(m) for m in MAPPINGS), INTERNAL]
     return "\n".join(parts)

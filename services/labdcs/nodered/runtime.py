@@ -57,7 +57,9 @@ def environment(*, mqtt: MqttSettings, secrets_dir: Path) -> dict[str, str]:
     }
     if mqtt.username is not None:
         env["LABDCS_MQTT__USERNAME"] = mqtt.username
-    if mqtt.password is not None:
+    if mqtt.password_file is not None:
+        env["LABDCS_MQTT__PASSWORD_FILE"] = str(mqtt.password_file)
+    elif mqtt.password is not None:
         env["LABDCS_MQTT__PASSWORD"] = mqtt.password.get_secret_value()
     return env
 

@@ -4,34 +4,54 @@ from __future__ import annotations
 
 import getpass
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 _NATIVE_KEYS = ("listener", "persistence_location", "log_dest", "user")
+_TLS_LISTENER_KEYS = ("certfile", "keyfile", "cafile", "capath", "require_certificate", "tls_version")
+TLS_PORT = "8883"
 
 
-def render_mosquitto_conf(template: Path, *, port: int, data_dir: Path, bind: str = "127.0.0.1") -> str:
-    """The project's ``mosquitto.conf`` with port, bind address, paths and user made local.
+def render_mosquitto_conf(
+    template: Path,
+    *,
+    port: int,
+    data_dir: Path,
+    secrets: Mapping[str, Path],
+    tls_port: int | None = None,
+    bind: str = "127.0.0.1",
+) -> str:
+    """The project's ``mosquitto.conf`` with ports, bind address, paths and user made local.
 
-    Every other line is kept, so the native broker runs the compose stack's settings.
+    ``secrets`` maps the Docker secret paths (``/run/secrets/...``) to local files (see
+    :meth:`labdcs.security.secrets.SecretsDir.native_paths`); the TLS listener is left out when
+    ``tls_port`` is None. Every other line is kept, so the native broker runs the compose settings.
     """
     out: list[str] = [f"# Rendered by labdcs from {template}; edit that file, not this one."]
-    listener_written = False
+    in_tls_listener = False
     for line in template.read_text(encoding="utf-8").splitlines():
-        key = line.split(maxsplit=1)[0] if line.strip() and not line.lstrip().startswith("#") else ""
-        if key not in _NATIVE_KEYS:
-            out.append(line)
+        words = line.split() if line.strip() and not line.lstrip().startswith("#") else []
+        key = words[0] if words else ""
+        if key == "listener":
+            in_tls_listener = words[1:2] == [TLS_PORT]
+            if in_tls_listener and tls_port is None:
+                continue
+            out.append(f"listener {tls_port if in_tls_listener else port} {bind}")
             continue
-        if key == "persistence_location":
+        if in_tls_listener and tls_port is None and key in _TLS_LISTENER_KEYS:
+            continue
+        if len(words) == 2 and words[1].startswith("/run/secrets/"):
+            if words[1] not in secrets:
+                raise ValueError(f"{template}: no local file for {words[1]}")
+            out.append(f"{key} {secrets[words[1]]}")
+        elif key not in _NATIVE_KEYS:
+            out.append(line)
+        elif key == "persistence_location":
             out.append(f"persistence_location {data_dir}/")
         elif key == "log_dest":
             out.append("log_dest stdout")
-        elif key == "listener" and not listener_written:
-            out.append(f"listener {port} {bind}")
-            listener_written = True
     # Mosquitto drops root privileges to user "mosquitto", which could not write our data folder.
     out.append(f"user {getpass.getuser()}")
-    if not listener_written:
-        out.append(f"listener {port} {bind}")
     return "\n".join(out) + "\n"
 
 
@@ -45,8 +65,9 @@ def influxd_binary() -> str | None:
     return shutil.which("influxd")
 
 
-def render_influxdb_conf(*, port: int, rpc_port: int, data_dir: Path) -> str:
-    """An InfluxDB 1.x configuration keeping everything under ``data_dir`` and on loopback only."""
+def render_influxdb_conf(*, port: int, rpc_port: int, data_dir: Path, auth: bool = True) -> str:
+    """An InfluxDB 1.x configuration keeping everything under ``data_dir`` and on loopback only,
+    with authentication on (users: :mod:`labdcs.security.influx`)."""
     return f"""# Rendered by labdcs for a native InfluxDB 1.x.
 reporting-disabled = true
 bind-address = "127.0.0.1:{rpc_port}"
@@ -63,6 +84,7 @@ bind-address = "127.0.0.1:{rpc_port}"
   enabled = true
   bind-address = "127.0.0.1:{port}"
   log-enabled = false
+  auth-enabled = {"true" if auth else "false"}
 
 [monitor]
   store-enabled = false

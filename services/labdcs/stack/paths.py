@@ -49,3 +49,15 @@ def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
             return True
     except OSError:
         return False
+
+
+def device_ids(folder: Path) -> list[str]:
+    """The device ids of the configurations (``*.yaml``) in a folder (broker users of `labdcs init`)."""
+    import yaml
+
+    ids = []
+    for path in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("device"), str):
+            ids.append(data["device"])
+    return ids

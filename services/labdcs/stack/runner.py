@@ -18,6 +18,9 @@ from labdcs.ingest import mapping, retention
 from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
 from labdcs.interlock.config import InterlockConfig
 from labdcs.nodered import runtime as nodered
+from labdcs.security import influx as influx_auth
+from labdcs.security import secrets
+from labdcs.security.mosquitto import INTERLOCK_USER
 from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import (
     influxd_binary,
@@ -25,7 +28,14 @@ from labdcs.stack.brokers import (
     render_influxdb_conf,
     render_mosquitto_conf,
 )
-from labdcs.stack.paths import dummy_devices_dir, dummy_interlock_file, free_port, port_open, project_root
+from labdcs.stack.paths import (
+    device_ids,
+    dummy_devices_dir,
+    dummy_interlock_file,
+    free_port,
+    port_open,
+    project_root,
+)
 from labdcs.stack.processes import ManagedProcess, StartError
 
 log = logging.getLogger(__name__)
@@ -41,6 +51,10 @@ class StackOptions:
     dummy: bool = False
     devices_dir: Path | None = None
     mqtt_port: int = 1883
+    mqtt_tls_port: int | None = None
+    """The broker's TLS listener (loopback, like the plain one; `labdcs up`: 8883); None: off."""
+    secrets_dir: Path | None = None
+    """Made by ``labdcs init`` (run here when something is missing); None: <data_dir>/secrets."""
     influx_port: int = 8086
     influx: bool | None = None
     """None: start InfluxDB when it is installed; False: never; True: required."""
@@ -96,13 +110,40 @@ class Stack:
     nodered_url: str | None = None
     nodered_logins: list[nodered.Login] = field(default_factory=list)
     nodered_first_start: bool = False
+    secrets: secrets.SecretsDir | None = None
+    secrets_created: list[str] = field(default_factory=list)
+    """Secrets this start generated (``labdcs up`` says where they are, once)."""
     """True when this start generated the Node-RED logins (their passwords are shown once)."""
     _nodered: ManagedProcess | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def mqtt(self) -> MqttSettings:
-        return MqttSettings(host="127.0.0.1", port=self.options.mqtt_port)
+        """The operators' broker login (user ``cli``)."""
+        return self.mqtt_for("cli")
+
+    def mqtt_for(self, user: str) -> MqttSettings:
+        assert self.secrets is not None
+        return MqttSettings(
+            host="127.0.0.1",
+            port=self.options.mqtt_port,
+            username=user,
+            password_file=self.secrets.mqtt_password_file(user),
+        )
+
+    def _mqtt_env(self, user: str) -> dict[str, str]:
+        """A service's broker login as environment variables: the password as a file, never a value."""
+        settings = self.mqtt_for(user)
+        return {
+            "LABDCS_MQTT__HOST": settings.host,
+            "LABDCS_MQTT__PORT": str(settings.port),
+            "LABDCS_MQTT__USERNAME": user,
+            "LABDCS_MQTT__PASSWORD_FILE": str(settings.password_file),
+        }
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.options.secrets_dir or self.options.data_dir / "secrets"
 
     def _log(self, name: str) -> Path:
         return self.options.data_dir / "logs" / f"{name}.log"
@@ -112,6 +153,7 @@ class Stack:
     def start(self) -> None:
         self.options.data_dir.mkdir(parents=True, exist_ok=True)
         try:
+            self._init_secrets()
             self._start_mosquitto()
             self._start_influxdb()
             self._start_nodered()
@@ -123,6 +165,17 @@ class Stack:
             self.stop()
             raise
 
+    def _init_secrets(self) -> None:
+        """``labdcs init`` for what is missing (a broker user for every device); never overwrites."""
+        folders = [path.parent for path in self._device_configs()]
+        ids = [device for folder in dict.fromkeys(folders) for device in device_ids(folder)]
+        try:
+            result = secrets.init(self.secrets_dir, devices=ids)
+        except (OSError, ValueError) as exc:
+            raise StartError(f"cannot create the secrets in {self.secrets_dir}: {exc}") from None
+        self.secrets = secrets.SecretsDir(self.secrets_dir)
+        self.secrets_created = result.created
+
     def _start_mosquitto(self) -> None:
         binary = mosquitto_binary()
         if binary is None:
@@ -132,13 +185,21 @@ class Stack:
         folder = self.options.data_dir / "mosquitto"
         (folder / "data").mkdir(parents=True, exist_ok=True)
         conf = folder / "mosquitto.conf"
+        assert self.secrets is not None
+        tls_port = self.options.mqtt_tls_port
+        if tls_port is not None:
+            _require_free(tls_port, "broker", "--mqtt-tls-port")
         conf.write_text(
             render_mosquitto_conf(
-                project_root() / "mosquitto" / "mosquitto.conf", port=port, data_dir=folder / "data"
+                project_root() / "mosquitto" / "mosquitto.conf",
+                port=port,
+                tls_port=tls_port,
+                data_dir=folder / "data",
+                secrets=self.secrets.native_paths(),
             )
         )
         process = ManagedProcess("mosquitto", [binary, "-c", str(conf)], self._log("mosquitto"))
-        process.address = f"mqtt://127.0.0.1:{port}"
+        process.address = f"mqtt://127.0.0.1:{port}" + (f", mqtts://127.0.0.1:{tls_port}" if tls_port else "")
         process.start()
         self.infrastructure.append(process)
         process.wait_ready(lambda: port_open("127.0.0.1", port), self.options.start_timeout)
@@ -158,10 +219,11 @@ class Stack:
         process.address = f"http://127.0.0.1:{port}"
         process.start()
         self.infrastructure.append(process)
-        influx = InfluxClient(InfluxSettings(url=process.address, database=DATABASE))
-        process.wait_ready(influx.ping, self.options.start_timeout)
+        process.wait_ready(InfluxClient(InfluxSettings(url=process.address)).ping, self.options.start_timeout)
+        assert self.secrets is not None
         try:
-            retention.apply(influx, retention.RetentionSettings())
+            admin = influx_auth.ensure_users(process.address, DATABASE, self.secrets)
+            retention.apply(admin, retention.RetentionSettings())
         except InfluxError as exc:
             raise StartError(f"cannot prepare InfluxDB: {exc}") from None
         self.influx_url = process.address
@@ -174,10 +236,9 @@ class Stack:
             [sys.executable, "-m", "labdcs", "ingest"],
             self._log("ingest"),
             env={
-                "LABDCS_MQTT__HOST": "127.0.0.1",
-                "LABDCS_MQTT__PORT": str(self.options.mqtt_port),
-                "LABDCS_INFLUX__URL": self.influx_url,
-                "LABDCS_INFLUX__DATABASE": DATABASE,
+                **self._mqtt_env("ingest"),
+                **self._influx_env(influx_auth.WRITER),
+                "LABDCS_APPLY_RETENTION": "false",  # done above, as the admin
                 "LABDCS_SPOOL_DIR": str(self.options.data_dir / "ingest"),
             },
             stop_timeout=20.0,
@@ -186,6 +247,15 @@ class Stack:
         ingest.start()
         self.infrastructure.append(ingest)
 
+    def _influx_env(self, user: str) -> dict[str, str]:
+        assert self.influx_url is not None and self.secrets is not None
+        return {
+            "LABDCS_INFLUX__URL": self.influx_url,
+            "LABDCS_INFLUX__DATABASE": DATABASE,
+            "LABDCS_INFLUX__USERNAME": user,
+            "LABDCS_INFLUX__PASSWORD_FILE": str(self.secrets.require(f"influxdb/{user}")),
+        }
+
     def _start_nodered(self) -> None:
         """Node-RED with nodered/settings.js and flows, on the stack's broker; its logins (and the
         credential secret) are generated at the first start into <data dir>/secrets/nodered."""
@@ -193,8 +263,8 @@ class Stack:
             return
         port = self.options.nodered_port
         _require_free(port, "Node-RED", "--nodered-port")
-        secrets = self.options.data_dir / "secrets" / "nodered"
-        self.nodered_logins = nodered.logins(secrets)
+        secrets_dir = self.secrets_dir / "nodered"
+        self.nodered_logins = nodered.logins(secrets_dir)
         self.nodered_first_start = any(
             login.password_file is not None and not login.password_file.exists()
             for login in self.nodered_logins
@@ -203,7 +273,7 @@ class Stack:
             "nodered",
             nodered.command(user_dir=self.options.data_dir / "nodered", port=port),
             self._log("nodered"),
-            env=nodered.environment(mqtt=self.mqtt, secrets_dir=secrets),
+            env=nodered.environment(mqtt=self.mqtt_for("nodered"), secrets_dir=secrets_dir),
         )
         process.address = f"http://127.0.0.1:{port}"
         process.start()
@@ -225,15 +295,13 @@ class Stack:
             return
         _require_free(port, "the experiments manager", "--experiments-port")
         env = {
-            "LABDCS_MQTT__HOST": "127.0.0.1",
-            "LABDCS_MQTT__PORT": str(self.options.mqtt_port),
+            **self._mqtt_env("experiments"),
             "LABDCS_HTTP_PORT": str(port),
             "LABDCS_DATABASE_URL": f"montydb://{self.options.data_dir / 'experiments' / 'db'}",
             "LABDCS_WORK_DIR": str(self.options.data_dir / "experiments" / "work"),
         }
         if self.influx_url:
-            env["LABDCS_INFLUX__URL"] = self.influx_url
-            env["LABDCS_INFLUX__DATABASE"] = DATABASE
+            env.update(self._influx_env(influx_auth.READER))
         process = ManagedProcess(
             "experiments",
             [sys.executable, "-m", "labdcs", "experiments", "serve"],
@@ -260,10 +328,7 @@ class Stack:
                 config = load_device_config(path)
             except ConfigError as exc:
                 raise StartError(f"invalid device configuration: {exc}") from None
-            env = {
-                "LABDCS_MQTT__HOST": "127.0.0.1",
-                "LABDCS_MQTT__PORT": str(self.options.mqtt_port),
-            }
+            env = self._mqtt_env(config.device)
             simulator = None
             if (
                 self.options.dummy
@@ -309,7 +374,12 @@ class Stack:
             config = InterlockConfig.load(path)
         except ConfigError as exc:
             raise StartError(f"invalid interlock rules: {exc}") from None
-        env = {"LABDCS_MQTT__HOST": "127.0.0.1", "LABDCS_MQTT__PORT": str(self.options.mqtt_port)}
+        if config.device != INTERLOCK_USER:
+            raise StartError(
+                f"{path}: the interlock's device id must be {INTERLOCK_USER!r}, its broker user "
+                "(the ACL lets it command and every device read its rule states; docs/security.md)"
+            )
+        env = self._mqtt_env(INTERLOCK_USER)
         process = ManagedProcess(
             config.device,
             [sys.executable, "-m", "labdcs", "interlock", "run", "--config", str(path)],
