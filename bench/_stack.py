@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labdcs.ingest.influx import InfluxClient, InfluxSettings
+from labdcs.security import secrets
 from labdcs.stack.brokers import influxd_binary, mosquitto_binary, render_influxdb_conf, render_mosquitto_conf
 from labdcs.stack.paths import free_port, port_open, project_root
 
@@ -32,12 +33,38 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+BENCH_USER = "bench"
+
+
+def _secrets(folder: Path, devices: tuple[str, ...]) -> secrets.SecretsDir:
+    """The broker secured as in production (labdcs init), plus a `bench` user allowed everything."""
+    root = folder / "secrets"
+    secrets.init(root, devices=devices)
+    secrets.add_mqtt_user(root, BENCH_USER)
+    store = secrets.SecretsDir(root)
+    local = store.path(secrets.LOCAL_ACL)
+    local.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    local.write_text(f"user {BENCH_USER}\ntopic readwrite #\ntopic read $SYS/#\n")
+    secrets.render_broker_files(store)
+    return store
+
+
 @dataclass
 class Servers:
     folder: Path
     mqtt_port: int
     influx: InfluxClient
     processes: list[subprocess.Popen[bytes]]
+    store: secrets.SecretsDir
+
+    @property
+    def bench_password(self) -> str:
+        return self.store.read(f"mqtt/{BENCH_USER}")
+
+    def login(self, user: str) -> dict[str, str]:
+        """Environment of a labdcs process logging in to the broker as ``user``."""
+        password = str(self.store.mqtt_password_file(user))
+        return {"LABDCS_MQTT__USERNAME": user, "LABDCS_MQTT__PASSWORD_FILE": password}
 
     def labdcs(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.folder / f"{args[0]}.log").open("ab")
@@ -57,7 +84,7 @@ class Servers:
 
 
 @contextmanager
-def servers() -> Iterator[Servers]:
+def servers(devices: tuple[str, ...] = ()) -> Iterator[Servers]:
     mosquitto, influxd = mosquitto_binary(), influxd_binary()
     if mosquitto is None or influxd is None:
         raise SystemExit("needs mosquitto and influxd: run scripts/setup")
@@ -66,13 +93,18 @@ def servers() -> Iterator[Servers]:
         mqtt_port, influx_port = free_port(), free_port()
         (folder / "mq").mkdir()
         conf = folder / "mosquitto.conf"
+        store = _secrets(folder, devices)
+        template = project_root() / "mosquitto" / "mosquitto.conf"
         conf.write_text(
             render_mosquitto_conf(
-                project_root() / "mosquitto" / "mosquitto.conf", port=mqtt_port, data_dir=folder / "mq"
+                template, port=mqtt_port, data_dir=folder / "mq", secrets=store.native_paths()
             )
         )
+        # The benchmarks measure throughput, not InfluxDB's authentication: auth off there.
         (folder / "influx.conf").write_text(
-            render_influxdb_conf(port=influx_port, rpc_port=free_port(), data_dir=folder / "influx")
+            render_influxdb_conf(
+                port=influx_port, rpc_port=free_port(), data_dir=folder / "influx", auth=False
+            )
         )
         processes = [
             subprocess.Popen(
@@ -85,7 +117,7 @@ def servers() -> Iterator[Servers]:
             ),
         ]
         client = InfluxClient(InfluxSettings(url=f"http://127.0.0.1:{influx_port}"))
-        stack = Servers(folder, mqtt_port, client, processes)
+        stack = Servers(folder, mqtt_port, client, processes, store)
         try:
             wait_for(lambda: port_open("127.0.0.1", mqtt_port), 10, "mosquitto")
             wait_for(client.ping, 30, "influxd")

@@ -39,7 +39,7 @@ def _no_delay(client: paho.Client, userdata: object, sock: Any) -> None:
 
 
 class Watch:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, password: str) -> None:
         self.messages: list[tuple[float, str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         self.client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
@@ -82,7 +82,7 @@ def start_device(stack: Servers, sim_port: int) -> Any:
     }
     path = stack.folder / "hv1.yaml"
     path.write_text(yaml.safe_dump(config))
-    return stack.labdcs("device", "run", "--config", str(path))
+    return stack.labdcs("device", "run", "--config", str(path), env=stack.login("hv1"))
 
 
 def one_run() -> dict[str, float]:
@@ -90,8 +90,8 @@ def one_run() -> dict[str, float]:
     sim_port = simulator.start()
     figures: dict[str, float] = {}
     try:
-        with servers() as stack:
-            watch = Watch(stack.mqtt_port)
+        with servers(devices=("hv1",)) as stack:
+            watch = Watch(stack.mqtt_port, stack.bench_password)
             device = start_device(stack, sim_port)
             wait_for(
                 lambda: watch.find(topics.state("hv1", "ch1"), lambda s: s["status"] != "fault", 0),
