@@ -26,7 +26,7 @@ import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench._stack import Servers, servers, wait_for
+from bench._stack import BENCH_USER, Servers, servers, wait_for
 from labdcs.contract import topics
 from labdcs_dummy.instruments import create_model
 from labdcs_dummy.scpi_server import ScpiServer
@@ -47,6 +47,7 @@ class Watch:
         self.client.on_socket_open = lambda c, u, sock: sock.setsockopt(
             socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
         )
+        self.client.username_pw_set(BENCH_USER, password)
         self.client.connect("127.0.0.1", port)
         self.client.subscribe("labdcs/v1/hv1/#", qos=1)
         self.client.loop_start()
