@@ -3,13 +3,18 @@
     .venv/bin/python -m bench.dashboards [--days 7] [--repeats 5]
 
 Fills a fresh InfluxDB (this machine's influxd, temporary folder) with the dummy bench's channels
-at one state per second for ``--days`` days (points shaped by the time-series mapping: every field
-a power or sensor state carries), downsamples them as the trend's continuous query does, then runs
-every panel query of the committed dashboards the way Grafana would and prints, as medians over
-the repeats:
+and one battery-station channel at one state per second for ``--days`` days (points shaped by the
+time-series mapping: every field a power, sensor or cycler state carries; the station runs one
+experiment a day, with step statistics every 30 minutes and cycle statistics every 2 hours),
+downsamples them as the trend's continuous query does, then runs every panel query of the
+committed dashboards the way Grafana would and prints, as medians over the repeats:
 - the slowest and the total of all panels for the last hour (raw, 1 s buckets): a dashboard refresh;
+- the station panels that ignore the time range (last state, per-cycle statistics) for All
+  experiments and for one;
 - per time-series panel over the whole range (Grafana's bucket for ~1000 px: range / 1000), raw and
-  trend, and the ratio raw / trend measured in the same run.
+  trend, and the ratio raw / trend measured in the same run;
+- the station's time-series panels over the whole range (its states are kept whole, no trend), for
+  All experiments and for one.
 """
 
 from __future__ import annotations
@@ -42,14 +47,86 @@ BENCH = (
     ("can1", "lv", ("ch1", "ch2")),
     ("env1", "env", ("box",)),
 )
+#: The battery station: one channel cycling, a new experiment every day.
+STATION = ("station1", "ch1")
+STEP_S = 1800
+CYCLE_S = 7200
 BATCH = 20_000
 
 
-def _points(day_start_ms: int, seconds: int) -> list[str]:
-    lines = []
+def _experiment(day: int) -> str:
+    return f"exp-bench-{day:03d}"
+
+
+def _station_points(ts: int, second: int, day: int) -> list[str]:
+    """The station's state at ``second`` (of the whole fill), and its statistics when a step or a
+    cycle ends."""
+    device, channel = STATION
+    tags = {"device": device, "channel": channel, "kind": "cycler", "experiment": _experiment(day)}
+    charging = (second // STEP_S) % 2 == 0
+    current = 1.25 if charging else -1.25
+    fields: dict[str, float | int | bool | str] = {
+        "run_state": "running",
+        "output": True,
+        "mode": "cc",
+        "voltage": 3.6 + (second % STEP_S) / STEP_S * (0.5 if charging else -0.5),
+        "current": current,
+        "power": current * 3.7,
+        "temperature": 25.0 + (second % 600) / 300,
+        "protocol": "bench v1",
+        "step_index": second // STEP_S % 4 + 1,
+        "step_type": "cc",
+        "cycle_index": second // CYCLE_S + 1,
+        "test_time": float(second % 86_400),
+        "step_time": float(second % STEP_S),
+        "charge_capacity": second % 86_400 / 7200,
+        "discharge_capacity": second % 86_400 / 7300,
+        "charge_energy": second % 86_400 / 1900,
+        "discharge_energy": second % 86_400 / 2000,
+        "seq": second,
+        "boot": "bench",
+    }
+    lines = [Point("cycler", tags, fields, ts).line()]
+    ends = [scope for scope, length in (("step", STEP_S), ("cycle", CYCLE_S)) if (second + 1) % length == 0]
+    for scope in ends:
+        stats: dict[str, float | int | bool | str] = {
+            "boot": "bench",
+            "cycle_index": second // CYCLE_S + 1,
+            "start": ts - STEP_S * 1000,
+            "end": ts,
+            "duration": float(STEP_S),
+            "end_reason": "time >= 1800 s",
+            "charge_capacity": 0.62,
+            "discharge_capacity": 0.61,
+            "charge_energy": 2.3,
+            "discharge_energy": 2.2,
+            "v_min": 3.1,
+            "v_max": 4.1,
+            "t_min": 25.0,
+            "t_max": 27.0,
+            "cv_time": 0.0,
+            "cv_capacity": 0.0,
+            "dc_resistance": 0.02,
+        }
+        if scope == "cycle":
+            stats.update(coulombic_efficiency=0.995, energy_efficiency=0.94)
+        else:
+            stats.update(step_index=second // STEP_S % 4 + 1, step_type="cc")
+        lines.append(Point("cycler_stats", {**tags, "scope": scope}, stats, ts).line())
+    return lines
+
+
+def _points(start_ms: int, first_second: int, seconds: int) -> dict[str, list[str]]:
+    """Retention policy -> lines, for ``seconds`` seconds from ``first_second`` of the fill; each
+    measurement goes where the ingester writes it."""
+    by_policy: dict[str, list[str]] = {}
+    lines = by_policy.setdefault(retention.RAW, [])
     seq = 0
-    for second in range(seconds):
-        ts = day_start_ms + second * 1000
+    for second in range(first_second, first_second + seconds):
+        ts = start_ms + second * 1000
+        for line in _station_points(ts, second, second // 86_400):
+            policy = retention.retention_policy_of(line.split(",", 1)[0])
+            by_policy.setdefault(policy, []).append(line)
         for device, kind, channels in BENCH:
             for channel in channels:
                 tags = {"device": device, "channel": channel, "kind": kind}
@@ -78,7 +155,7 @@ def _points(day_start_ms: int, seconds: int) -> list[str]:
                 fields.update(seq=seq, boot="bench")
                 seq += 1
                 lines.append(Point(measurement, tags, fields, ts).line())
-    return lines
+    return by_policy
 
 
 def _fill(client: InfluxClient, days: int) -> int:
@@ -87,10 +164,10 @@ def _fill(client: InfluxClient, days: int) -> int:
     total = 0
     chunk_s = 3600
     for hour in range(days * 24):
-        lines = _points(start + hour * chunk_s * 1000, chunk_s)
-        for offset in range(0, len(lines), BATCH):
-            client.write(lines[offset : offset + BATCH], retention.RAW)
-        total += len(lines)
+        for policy, lines in _points(start, hour * chunk_s, chunk_s).items():
+            for offset in range(0, len(lines), BATCH):
+                client.write(lines[offset : offset + BATCH], policy)
+            total += len(lines)
         print(f"\r  written {total:,} points ({hour + 1}/{days * 24} h)", end="", flush=True)
     print()
     select = retention.trend_select(retention.RetentionSettings())
@@ -139,7 +216,7 @@ def main() -> None:
                     raise SystemExit("influxd did not start")
                 time.sleep(0.1)
             retention.apply(client, retention.RetentionSettings())
-            print(f"filling {args.days} days of 9 channels at 1 Hz ...")
+            print(f"filling {args.days} days of 10 channels (9 power/sensor, 1 battery station) at 1 Hz ...")
             started = time.monotonic()
             total = _fill(client, args.days)
             print(f"  {total:,} points and their trend in {time.monotonic() - started:.0f} s\n")
@@ -153,6 +230,15 @@ def _choice(dashboard: Dashboard, query: str, **fixed: str) -> dict[str, str]:
     """The first variable values for which the query has data (what an operator would look at)."""
     choices = [c for c in dashboard.single_choices(query) if fixed.items() <= c.items()]
     return next((c for c in choices if dashboard.rows(query, c)), choices[0])
+
+
+def _all_and_one(station: Dashboard, query: str, days: int, repeats: int) -> list[float]:
+    """Median seconds of a station query for All experiments and for the last day's one."""
+    chosen = _choice(station, query)
+    queries = [
+        station.interpolate(query, c) for c in (chosen, {**chosen, "experiment": _experiment(days - 1)})
+    ]
+    return [_median_s(lambda query=query: station.client.query(query), repeats) for query in queries]
 
 
 def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: int, repeats: int) -> None:
@@ -169,6 +255,14 @@ def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: i
     print(f"  all panels together {sum(t for t, _ in hour) * 1000:8.1f} ms")
     for seconds, name in hour[:3]:
         print(f"  slowest             {seconds * 1000:8.1f} ms  {name}")
+
+    station = Dashboard(dashboards["labdcs-station"], client, "time > now() - 1h", 1)
+    print("\nstation panels not limited to the time range (median ms), All experiments / one experiment:")
+    for target in targets(dashboards["labdcs-station"]):
+        if "$timeFilter" in target.query:
+            continue
+        timings = _all_and_one(station, target.query, days, repeats)
+        print(f"  {target.name[:60]:<61}{timings[0] * 1000:8.1f}{timings[1] * 1000:8.1f}")
 
     interval_s = max(1, days * 86_400 // 1000)
     print(f"\nwhole {days} d range, {interval_s} s buckets (~1000 per series), raw vs trend:")
@@ -188,6 +282,14 @@ def _report(client: InfluxClient, dashboards: dict[str, dict[str, Any]], days: i
             ratios.append(raw / trend)
             print(f"  {target.name[:47]:<48}{raw * 1000:10.1f}{trend * 1000:10.1f}{raw / trend:11.1f}")
     print(f"  median raw/trend over {len(ratios)} queries: {statistics.median(ratios):.1f}")
+
+    print(f"\nstation time series over the whole {days} d range (full resolution, no trend), ms:")
+    station = Dashboard(dashboards["labdcs-station"], client, f"time > now() - {days}d", interval_s)
+    for target in targets(dashboards["labdcs-station"]):
+        if "$__interval" not in target.query:
+            continue
+        timings = _all_and_one(station, target.query, days, repeats)
+        print(f"  {target.name[:60]:<61}{timings[0] * 1000:8.1f}{timings[1] * 1000:8.1f}  (All / one)")
 
 
 if __name__ == "__main__":

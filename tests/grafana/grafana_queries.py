@@ -2,7 +2,8 @@
 
 Template variables are resolved the way Grafana resolves them (query variables run their query,
 apply their regex; custom variables list their options) and substituted with Grafana's InfluxQL
-formatting (a multi-value or All selection becomes a regex group of escaped values).
+formatting (a multi-value or All selection becomes a regex group of escaped values, or the
+variable's own "All" value where it has one).
 """
 
 from __future__ import annotations
@@ -123,6 +124,8 @@ class Dashboard:
             if name in chosen:
                 return chosen[name]
             if name in self.variables and self.is_multi(name):
+                if self.variables[name].get("allValue"):
+                    return str(self.variables[name]["allValue"])  # inserted as it is, not escaped
                 options = [re.escape(value) for value in self.values(name, chosen)]
                 return options[0] if len(options) == 1 else "(" + "|".join(options) + ")"
             raise KeyError(f"no value for ${name} in {query!r}")

@@ -194,7 +194,20 @@ def test_queries_use_only_defined_variables(name: str) -> None:
 
 # --- names from the mapping ----------------------------------------------------------------------
 
-_FROM = re.compile(r'FROM (?:"(?P<policy>[^"]+)"\.)?(?:"(?P<name>[^"]+)"|(?P<regex>/[^/]+/))')
+_SOURCE = r'(?:"[^"]+"\.)?(?:"[^"]+"|/\^\([^)/]+\)\$/)'
+#: ``FROM a, b``: each source a (policy and) measurement name or a ``/^(m1|m2)$/`` regex.
+_FROM = re.compile(rf"FROM ({_SOURCE}(?:, {_SOURCE})*)")
+_ONE_SOURCE = re.compile(r'(?:"(?P<policy>[^"]+)"\.)?(?:"(?P<name>[^"]+)"|/\^\((?P<names>[^)/]+)\)\$/)')
+
+
+def _sources(query: str) -> list[tuple[str, str]]:
+    """(policy, measurement) of every source of every FROM, regexes expanded."""
+    found = []
+    for sources in _FROM.findall(query):
+        for match in _ONE_SOURCE.finditer(sources):
+            names = match["names"].split("|") if match["names"] else [match["name"]]
+            found.extend((match["policy"] or "", name) for name in names)
+    return found
 
 
 def test_queries_read_what_the_ingester_writes_where_it_writes_it() -> None:
@@ -203,25 +216,26 @@ def test_queries_read_what_the_ingester_writes_where_it_writes_it() -> None:
     seen: set[str] = set()
     for dashboard in DASHBOARDS.values():
         for target in targets(dashboard):
-            sources = _FROM.findall(target.query)
+            sources = _sources(target.query)
             assert sources, target.name
-            for policy, name, regex in sources:
-                if regex:
-                    assert regex == q.exact_regex(q.STATE_MEASUREMENTS), target.name
-                    assert policy == retention.RAW, target.name
-                    seen.update(states)
-                elif name in events:
-                    assert policy == retention.EVENTS, target.name
-                elif name in states:
-                    assert policy in (retention.RAW, f"${q.RESOLUTION}"), target.name
+            for policy, name in sources:
+                if name in events or name in states:
+                    written_to = retention.retention_policy_of(name)
+                    # The resolution variable chooses raw or its trend, for states kept in raw.
+                    resolution = written_to == retention.RAW and policy == f"${q.RESOLUTION}"
+                    assert policy == written_to or resolution, f"{target.name}: {name} from {policy}"
                 else:
                     # Telegraf's own metrics: written to the default policy, read from it.
                     assert name.startswith("internal_") and not policy, target.name
                     assert target.requires and target.requires["requires"] == "telegraf", target.name
                 seen.add(name)
-    # The battery station dashboard (issue 7, being added) reads the step/cycle statistics.
-    pending = {"cycler_stats"}
-    assert (events | states) - pending <= seen, f"no panel reads {(events | states) - pending - seen}"
+    assert events | states <= seen, f"no panel reads {(events | states) - seen}"
+
+
+def test_sources_are_parsed_with_their_policies() -> None:
+    query = 'SELECT 1 FROM "raw"./^(power|sensor)$/, "experiments"."cycler" WHERE x'
+    assert _sources(query) == [("raw", "power"), ("raw", "sensor"), ("experiments", "cycler")]
+    assert _sources('SELECT 1 FROM (SELECT 2 FROM "events"."alarm")') == [("events", "alarm")]
 
 
 def test_only_telegraf_panels_are_marked_and_they_say_why() -> None:
@@ -239,6 +253,8 @@ def test_a_name_the_mapping_does_not_have_is_refused() -> None:
         q.tag(q.ALARM, "kind")
     with pytest.raises(LookupError):
         q.state_source(q.ALARMS)
+    with pytest.raises(LookupError, match="no trend"):
+        q.state_source(q.CYCLER)  # battery station states are kept whole, in their own policy
     assert q.field(q.STATE, "v_mon") == '"v_mon"' and q.tag(q.ALARM, "severity") == '"severity"'
 
 
@@ -250,3 +266,18 @@ def test_layout_wraps_instead_of_running_off_the_grid() -> None:
         board.add(timeseries_panel("p", "p", [Query("SELECT 1")], "short", span=span))
     positions = [(p["gridPos"]["x"], p["gridPos"]["y"]) for p in board.to_json()["panels"]]
     assert positions == [(0, 0), (12, 0), (0, 8), (0, 16)]
+
+
+def test_station_dashboard_answers_the_experiments_page_link() -> None:
+    """The experiments page links to ``/d/labdcs-station/?var-station=<device>&var-experiment=<id>``."""
+    station = DASHBOARDS["labdcs-station.json"]
+    assert station["uid"] == "labdcs-station"
+    variables = {v["name"]: v for v in station["templating"]["list"]}
+    assert variables["station"]["type"] == "query" and not variables["station"]["multi"]
+    experiment = variables["experiment"]
+    assert experiment["type"] == "query" and "$station" in experiment["query"]
+    assert experiment["includeAll"] and experiment["allValue"] == ".*"
+    for target in targets(station):
+        assert '"device" =~ /^$station$/' in target.query, target.name
+        if "cycler" in target.query:
+            assert '"experiment" =~ /^$experiment$/' in target.query, target.name

@@ -164,6 +164,7 @@ def nodered_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeRedS
         influx=False,
         nodered=True,
         nodered_port=free_port(),
+        experiments_port=free_port(),  # not the default 8000: another stack on the machine may hold it
         start_timeout=90.0,
     )
     stack = Stack(options)

@@ -15,12 +15,13 @@ from typing import Any, Literal, TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-from grafana_foundation_sdk.builders import stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.builders import stat, statetimeline, table, timeseries, xychart
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models import xychart as xymodel
 
 from labdcs.grafana.queries import Select
 
@@ -106,6 +107,11 @@ _UNITS = {
     "V": "volt",
     "A": "amp",
     "°C": "celsius",
+    "degC": "celsius",
+    "W": "watt",
+    "Ah": "amph",
+    "Wh": "watth",
+    "Ohm": "ohm",
     "%": "percent",
     "s": "s",
     "B": "bytes",
@@ -163,7 +169,7 @@ def unit_override(unit: str) -> model.DynamicConfigValue:
 # --- panels -------------------------------------------------------------------------------------------
 
 
-_Panel = TypeVar("_Panel", timeseries.Panel, stat.Panel, table.Panel, statetimeline.Panel)
+_Panel = TypeVar("_Panel", timeseries.Panel, stat.Panel, table.Panel, statetimeline.Panel, xychart.Panel)
 
 
 def _panel(
@@ -180,6 +186,19 @@ def _panel(
     )
 
 
+def _legend() -> common_builders.VizLegendOptions:
+    return (
+        common_builders.VizLegendOptions()
+        .display_mode(common.LegendDisplayMode.LIST)
+        .placement(common.LegendPlacement.BOTTOM)
+        .show_legend(True)
+    )
+
+
+def _tooltip(mode: common.TooltipDisplayMode) -> common_builders.VizTooltipOptions:
+    return common_builders.VizTooltipOptions().mode(mode).sort(common.SortOrder.NONE)
+
+
 def timeseries_panel(
     title: str, description: str, queries: Sequence[Query], unit: str, *, span: int = 12, height: int = 8
 ) -> timeseries.Panel:
@@ -190,17 +209,25 @@ def timeseries_panel(
         .fill_opacity(0)
         .show_points(common.VisibilityMode.NEVER)
         .span_nulls(False)
-        .legend(
-            common_builders.VizLegendOptions()
-            .display_mode(common.LegendDisplayMode.LIST)
-            .placement(common.LegendPlacement.BOTTOM)
-            .show_legend(True)
-        )
-        .tooltip(
-            common_builders.VizTooltipOptions()
-            .mode(common.TooltipDisplayMode.MULTI)
-            .sort(common.SortOrder.NONE)
-        )
+        .legend(_legend())
+        .tooltip(_tooltip(common.TooltipDisplayMode.MULTI))
+    )
+
+
+def xy_panel(
+    title: str, description: str, queries: Sequence[Query], unit: str, *, span: int = 12, height: int = 8
+) -> xychart.Panel:
+    """Y against X instead of time: in each frame the first numeric column is X, the others are
+    plotted against it (Grafana's automatic series mapping), as points joined by lines."""
+    return (
+        _panel(xychart.Panel(), title, description, queries, span, height)
+        .unit(unit)
+        .mapping(xymodel.SeriesMapping.AUTO)
+        .show(xymodel.XYShowMode.POINTS_AND_LINES)
+        .point_size(xychart.XychartFieldConfigPointSize().fixed(4))
+        .line_width(1)
+        .legend(_legend())
+        .tooltip(_tooltip(common.TooltipDisplayMode.SINGLE))
     )
 
 

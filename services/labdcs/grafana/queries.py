@@ -36,6 +36,7 @@ STATE = _mapping("state")
 ONLINE = _mapping("online")
 ALARM = _mapping("alarm")
 COMMAND = _mapping("command")
+STATS = _mapping("cycler_stats")
 
 
 def ident(name: str) -> str:
@@ -85,6 +86,8 @@ CHANNEL = STATE.topic_tags[3]
 KIND = STATE_TAG_KEYS["device_kind"]
 POWER = ChannelKind.POWER.value
 SENSOR = ChannelKind.SENSOR.value
+CYCLER = ChannelKind.CYCLER.value
+EXPERIMENT = STATE_TAG_KEYS["experiment"]
 STATE_MEASUREMENTS = tuple(retention.state_measurements())
 
 
@@ -94,7 +97,9 @@ def _check_names() -> None:
         if mapping.topic_tags.get(2) != DEVICE:
             raise LookupError(f"{mapping.name}: the device tag is not {DEVICE!r}")
     tag(STATE, KIND)
-    for measurement in (POWER, SENSOR):
+    tag(STATE, EXPERIMENT)
+    tag(STATS, EXPERIMENT)
+    for measurement in (POWER, SENSOR, CYCLER):
         if measurement not in STATE_MEASUREMENTS:
             raise LookupError(f"no state measurement {measurement!r} in {STATE_MEASUREMENTS}")
 
@@ -118,6 +123,7 @@ def measurement_of(mapping: Mapping_) -> str:
 DEVICE_ONLINE = measurement_of(ONLINE)
 ALARMS = measurement_of(ALARM)
 COMMANDS = measurement_of(COMMAND)
+CYCLER_STATS = measurement_of(STATS)
 
 
 def source(measurement: str, policy: str | None = None) -> str:
@@ -126,15 +132,26 @@ def source(measurement: str, policy: str | None = None) -> str:
 
 
 def state_source(measurement: str) -> str:
-    """A state measurement in the retention policy the dashboard's resolution variable selects."""
+    """A state measurement in the retention policy the dashboard's resolution variable selects
+    (``raw`` or its downsampled ``trend``: only states kept in ``raw`` have a trend)."""
     if measurement not in STATE_MEASUREMENTS:
         raise LookupError(f"{measurement!r} is not a state measurement")
+    if retention.retention_policy_of(measurement) != RAW:
+        raise LookupError(
+            f"{measurement!r} is kept whole in {retention.retention_policy_of(measurement)!r}: no trend, "
+            "read it with source()"
+        )
     return f'"${RESOLUTION}".{ident(measurement)}'
 
 
-def all_states(policy: str = RAW) -> str:
-    """Every state measurement (a new state kind is included without an edit)."""
-    return f"{ident(policy)}.{exact_regex(STATE_MEASUREMENTS)}"
+def all_states() -> str:
+    """Every state measurement, each from the retention policy the ingester writes it to
+    (``"raw"./^(power|...)$/, "experiments"./^(cycler)$/``): a new state kind is included without
+    an edit."""
+    by_policy: dict[str, list[str]] = {}
+    for measurement in STATE_MEASUREMENTS:
+        by_policy.setdefault(retention.retention_policy_of(measurement), []).append(measurement)
+    return ", ".join(f"{ident(policy)}.{exact_regex(names)}" for policy, names in by_policy.items())
 
 
 def mean(name: str, *, resolution: bool) -> str:
