@@ -39,7 +39,7 @@ def _no_delay(client: paho.Client, userdata: object, sock: Any) -> None:
 
 
 class Watch:
-    def __init__(self, port: int) -> None:
+    def __init__(self, stack: Servers) -> None:
         self.messages: list[tuple[float, str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         self.client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
@@ -47,7 +47,8 @@ class Watch:
         self.client.on_socket_open = lambda c, u, sock: sock.setsockopt(
             socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
         )
-        self.client.connect("127.0.0.1", port)
+        stack.login(self.client)
+        self.client.connect("127.0.0.1", stack.mqtt_port)
         self.client.subscribe("labdcs/v1/hv1/#", qos=1)
         self.client.loop_start()
 
@@ -82,7 +83,7 @@ def start_device(stack: Servers, sim_port: int) -> Any:
     }
     path = stack.folder / "hv1.yaml"
     path.write_text(yaml.safe_dump(config))
-    return stack.labdcs("device", "run", "--config", str(path))
+    return stack.labdcs("device", "run", "--config", str(path), user="hv1")
 
 
 def one_run() -> dict[str, float]:
@@ -91,7 +92,7 @@ def one_run() -> dict[str, float]:
     figures: dict[str, float] = {}
     try:
         with servers() as stack:
-            watch = Watch(stack.mqtt_port)
+            watch = Watch(stack)
             device = start_device(stack, sim_port)
             wait_for(
                 lambda: watch.find(topics.state("hv1", "ch1"), lambda s: s["status"] != "fault", 0),

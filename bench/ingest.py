@@ -28,7 +28,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench._stack import Servers, cpu_seconds, servers, wait_for
+from bench._stack import BENCH_USER, Servers, cpu_seconds, servers, wait_for
 
 RATES = (1000, 3000, 6000, 10000)
 DEVICES = 20
@@ -56,10 +56,18 @@ def _state(seq: int, ts: int) -> str:
     )
 
 
-def publish(port: int, prefix: str, rate: float, seconds: float, result: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def publish(
+    port: int,
+    password: str,
+    prefix: str,
+    rate: float,
+    seconds: float,
+    result: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
     """Open-loop publisher in its own process: `rate` state messages/s spread over DEVICES devices."""
     client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"bench-{prefix}")
     client.max_inflight_messages_set(200)
+    client.username_pw_set(BENCH_USER, password)
     client.connect("127.0.0.1", port)
     client.loop_start()
     seqs = [0] * DEVICES
@@ -109,6 +117,7 @@ class MarkerLatency:
         self.seen: dict[int, float] = {}
         self._stop = threading.Event()
         self.client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        stack.login(self.client)
         self.client.connect("127.0.0.1", stack.mqtt_port)
         self.client.loop_start()
 
@@ -153,7 +162,7 @@ def percentile(values: list[float], p: float) -> float:
     return sorted(values)[index]
 
 
-def broker_ceiling(port: int, messages: int = 30_000) -> float:
+def broker_ceiling(port: int, password: str, messages: int = 30_000) -> float:
     """Messages/s through Mosquitto with its own C clients (QoS 1, ~300-byte payloads)."""
     pub, sub = shutil.which("mosquitto_pub"), shutil.which("mosquitto_sub")
     if pub is None or sub is None:
@@ -163,13 +172,14 @@ def broker_ceiling(port: int, messages: int = 30_000) -> float:
         lines.write((payload + "\n") * messages)
     # The subscriber registers a persistent session first, so no message is published before it
     # listens (a race a fixed delay cannot exclude on a loaded machine).
-    session = ["-p", str(port), "-q", "1", "-t", "bench/ceiling", "-c", "-i", "bench-ceiling-sub"]
+    login = ["-u", BENCH_USER, "-P", password]
+    session = ["-p", str(port), *login, "-q", "1", "-t", "bench/ceiling", "-c", "-i", "bench-ceiling-sub"]
     subprocess.run([sub, *session, "-E"], check=True, timeout=30)
     receiver = subprocess.Popen([sub, *session, "-C", str(messages)], stdout=subprocess.DEVNULL)
     start = time.monotonic()
     with open(lines.name, "rb") as source:
         subprocess.run(
-            [pub, "-p", str(port), "-q", "1", "-t", "bench/ceiling", "-l"], stdin=source, check=True
+            [pub, "-p", str(port), *login, "-q", "1", "-t", "bench/ceiling", "-l"], stdin=source, check=True
         )
     try:
         receiver.wait(300)
@@ -192,14 +202,14 @@ def one_run(run: int, seconds: float) -> dict[str, float]:
         wait_for(
             lambda: any(r == ["labdcs"] for r in stack.influx.series_values("SHOW DATABASES")), 30, "database"
         )
-        figures: dict[str, float] = {"broker_ceiling": broker_ceiling(stack.mqtt_port)}
+        figures: dict[str, float] = {"broker_ceiling": broker_ceiling(stack.mqtt_port, stack.password)}
         sustained = 0.0
         for rate in RATES:
             prefix = f"r{run}x{rate}d"
             results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
             cpu_before = cpu_seconds(ingester.pid)
             publisher = multiprocessing.Process(
-                target=publish, args=(stack.mqtt_port, prefix, rate, seconds, results)
+                target=publish, args=(stack.mqtt_port, stack.password, prefix, rate, seconds, results)
             )
             marker = MarkerLatency(stack, f"marker{run}x{rate}") if rate == 1000 else None
             publisher.start()
