@@ -18,14 +18,18 @@ import json
 import signal
 import socket
 import statistics
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+# Run as a script (`.venv/bin/python bench/device.py`): the checkout's root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import Servers, servers, wait_for
 from labdcs.contract import topics
 from labdcs_dummy.instruments import create_model

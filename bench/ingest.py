@@ -20,6 +20,7 @@ import multiprocessing
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,6 +29,8 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+# Run as a script (`.venv/bin/python bench/ingest.py`): the checkout's root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import BENCH_USER, Servers, cpu_seconds, servers, wait_for
 
 RATES = (1000, 3000, 6000, 10000)

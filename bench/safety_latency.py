@@ -34,6 +34,8 @@ from typing import Any
 
 import yaml
 
+# Run as a script (`.venv/bin/python bench/safety_latency.py`): the checkout's root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import BENCH_USER, add_user, mqtt_env, secured_broker
 from labdcs.contract import topics
 from labdcs.mqtt import MqttConnection
