@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -12,10 +13,59 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import paho.mqtt.client as paho
+
 from labdcs.ingest.influx import InfluxClient, InfluxSettings
 from labdcs.security import secrets
 from labdcs.stack.brokers import influxd_binary, mosquitto_binary, render_influxdb_conf, render_mosquitto_conf
 from labdcs.stack.paths import free_port, port_open, project_root
+
+#: The benchmarks' own broker user, reading and writing everything (like the tests' probe user).
+BENCH_USER = "bench"
+
+
+def secured_broker(folder: Path, port: int) -> tuple[str, secrets.SecretsDir]:
+    """The project's mosquitto.conf rendered with the secrets of ``labdcs init`` in ``folder``
+    (benchmarks measure the broker as it runs in production: password file, ACL), plus a
+    ``bench`` user allowed everything; returns the configuration and the secrets."""
+    store = secrets.SecretsDir(folder / "secrets")
+    secrets.init(store.root)
+    secrets.add_mqtt_user(store.root, BENCH_USER)
+    local = store.path(secrets.LOCAL_ACL)
+    local.write_text(f"user {BENCH_USER}\ntopic readwrite #\ntopic read $SYS/#\n")
+    secrets.render_broker_files(store)
+    (folder / "mq").mkdir(exist_ok=True)
+    conf = render_mosquitto_conf(
+        project_root() / "mosquitto" / "mosquitto.conf",
+        port=port,
+        data_dir=folder / "mq",
+        secrets=store.native_paths(),
+    )
+    return conf, store
+
+
+def add_user(store: secrets.SecretsDir, user: str, broker: subprocess.Popen[bytes] | None = None) -> None:
+    """A broker user (a device id); a running broker reloads its users on SIGHUP (a client that
+    comes before the reload is refused and retries)."""
+    if secrets.add_mqtt_user(store.root, user):
+        secrets.render_broker_files(store)
+        if broker is not None:
+            broker.send_signal(signal.SIGHUP)
+
+
+def mqtt_env(store: secrets.SecretsDir, port: int, user: str) -> dict[str, str]:
+    """A labdcs process's broker login as environment variables (the password as a file)."""
+    return {
+        "LABDCS_MQTT__HOST": "127.0.0.1",
+        "LABDCS_MQTT__PORT": str(port),
+        "LABDCS_MQTT__USERNAME": user,
+        "LABDCS_MQTT__PASSWORD_FILE": str(store.mqtt_password_file(user)),
+    }
+
+
+def login(client: paho.Client, store: secrets.SecretsDir) -> None:
+    """Let a benchmark's own paho client log in as the ``bench`` user."""
+    client.username_pw_set(BENCH_USER, store.read(f"mqtt/{BENCH_USER}"))
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
@@ -33,74 +83,50 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-BENCH_USER = "bench"
-
-
-def _secrets(folder: Path, devices: tuple[str, ...]) -> secrets.SecretsDir:
-    """The broker secured as in production (labdcs init), plus a `bench` user allowed everything."""
-    root = folder / "secrets"
-    secrets.init(root, devices=devices)
-    secrets.add_mqtt_user(root, BENCH_USER)
-    store = secrets.SecretsDir(root)
-    local = store.path(secrets.LOCAL_ACL)
-    local.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    local.write_text(f"user {BENCH_USER}\ntopic readwrite #\ntopic read $SYS/#\n")
-    secrets.render_broker_files(store)
-    return store
-
-
 @dataclass
 class Servers:
     folder: Path
     mqtt_port: int
     influx: InfluxClient
     processes: list[subprocess.Popen[bytes]]
-    store: secrets.SecretsDir
+    secrets: secrets.SecretsDir
+
+    def login(self, client: paho.Client) -> None:
+        login(client, self.secrets)
 
     @property
-    def bench_password(self) -> str:
-        return self.store.read(f"mqtt/{BENCH_USER}")
+    def password(self) -> str:
+        return self.secrets.read(f"mqtt/{BENCH_USER}")
 
-    def login(self, user: str) -> dict[str, str]:
-        """Environment of a labdcs process logging in to the broker as ``user``."""
-        password = str(self.store.mqtt_password_file(user))
-        return {"LABDCS_MQTT__USERNAME": user, "LABDCS_MQTT__PASSWORD_FILE": password}
-
-    def labdcs(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def labdcs(
+        self, *args: str, env: dict[str, str] | None = None, user: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """``labdcs <args>`` logged in as ``user`` (default: the service named by the command)."""
+        login_as = user or args[0]
+        add_user(self.secrets, login_as, self.processes[0])
         log = (self.folder / f"{args[0]}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "labdcs", *args],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={
-                **os.environ,
-                "LABDCS_MQTT__HOST": "127.0.0.1",
-                "LABDCS_MQTT__PORT": str(self.mqtt_port),
-                **(env or {}),
-            },
+            env={**os.environ, **mqtt_env(self.secrets, self.mqtt_port, login_as), **(env or {})},
         )
         self.processes.append(process)
         return process
 
 
 @contextmanager
-def servers(devices: tuple[str, ...] = ()) -> Iterator[Servers]:
+def servers() -> Iterator[Servers]:
     mosquitto, influxd = mosquitto_binary(), influxd_binary()
     if mosquitto is None or influxd is None:
         raise SystemExit("needs mosquitto and influxd: run scripts/setup")
     with tempfile.TemporaryDirectory(prefix="labdcs-bench-") as name:
         folder = Path(name)
         mqtt_port, influx_port = free_port(), free_port()
-        (folder / "mq").mkdir()
         conf = folder / "mosquitto.conf"
-        store = _secrets(folder, devices)
-        template = project_root() / "mosquitto" / "mosquitto.conf"
-        conf.write_text(
-            render_mosquitto_conf(
-                template, port=mqtt_port, data_dir=folder / "mq", secrets=store.native_paths()
-            )
-        )
-        # The benchmarks measure throughput, not InfluxDB's authentication: auth off there.
+        text, store = secured_broker(folder, mqtt_port)
+        conf.write_text(text)
+        # InfluxDB without authentication: the benchmarks measure the write path, not the login.
         (folder / "influx.conf").write_text(
             render_influxdb_conf(
                 port=influx_port, rpc_port=free_port(), data_dir=folder / "influx", auth=False

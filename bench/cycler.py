@@ -32,7 +32,7 @@ from labdcs.clock import SteppedClock  # noqa: E402
 from labdcs.devices.cycler.config import CyclerChannelConfig  # noqa: E402
 from labdcs.devices.cycler.service import CyclerChannel  # noqa: E402
 from labdcs.drivers.registry import DriverSettings, create_source_driver  # noqa: E402
-from tests.support import Broker, DeviceProcess, wait_until  # noqa: E402
+from tests.support import PROBE_USER, Broker, DeviceProcess, wait_until  # noqa: E402
 
 CELL = {
     "capacity_ah": 2.5,
@@ -93,6 +93,7 @@ def service_run(cycles: int, folder: Path) -> tuple[float, float, int]:
 
     client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="bench-cycler")
     client.on_message = on_message
+    client.username_pw_set(PROBE_USER, broker.password(PROBE_USER))
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
     client.subscribe("labdcs/v1/bench1/ch1/state", qos=1)

@@ -205,7 +205,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="labdcs-bench-") as folder:
         port = free_port()
         conf = Path(folder) / "influxdb.conf"
-        conf.write_text(render_influxdb_conf(port=port, rpc_port=free_port(), data_dir=Path(folder)))
+        # Without authentication: the benchmark measures the queries, not the login.
+        conf.write_text(
+            render_influxdb_conf(port=port, rpc_port=free_port(), data_dir=Path(folder), auth=False)
+        )
         with (Path(folder) / "influxd.log").open("wb") as log:
             server = subprocess.Popen([binary, "-config", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -18,15 +18,19 @@ import json
 import signal
 import socket
 import statistics
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench._stack import BENCH_USER, Servers, servers, wait_for
+# Run as a script (`.venv/bin/python bench/device.py`): the checkout's root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._stack import Servers, servers, wait_for
 from labdcs.contract import topics
 from labdcs_dummy.instruments import create_model
 from labdcs_dummy.scpi_server import ScpiServer
@@ -39,7 +43,7 @@ def _no_delay(client: paho.Client, userdata: object, sock: Any) -> None:
 
 
 class Watch:
-    def __init__(self, port: int, password: str) -> None:
+    def __init__(self, stack: Servers) -> None:
         self.messages: list[tuple[float, str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         self.client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
@@ -47,8 +51,8 @@ class Watch:
         self.client.on_socket_open = lambda c, u, sock: sock.setsockopt(
             socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
         )
-        self.client.username_pw_set(BENCH_USER, password)
-        self.client.connect("127.0.0.1", port)
+        stack.login(self.client)
+        self.client.connect("127.0.0.1", stack.mqtt_port)
         self.client.subscribe("labdcs/v1/hv1/#", qos=1)
         self.client.loop_start()
 
@@ -83,7 +87,7 @@ def start_device(stack: Servers, sim_port: int) -> Any:
     }
     path = stack.folder / "hv1.yaml"
     path.write_text(yaml.safe_dump(config))
-    return stack.labdcs("device", "run", "--config", str(path), env=stack.login("hv1"))
+    return stack.labdcs("device", "run", "--config", str(path), user="hv1")
 
 
 def one_run() -> dict[str, float]:
@@ -91,8 +95,8 @@ def one_run() -> dict[str, float]:
     sim_port = simulator.start()
     figures: dict[str, float] = {}
     try:
-        with servers(devices=("hv1",)) as stack:
-            watch = Watch(stack.mqtt_port, stack.bench_password)
+        with servers() as stack:
+            watch = Watch(stack)
             device = start_device(stack, sim_port)
             wait_for(
                 lambda: watch.find(topics.state("hv1", "ch1"), lambda s: s["status"] != "fault", 0),

@@ -20,6 +20,7 @@ import multiprocessing
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,6 +29,8 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+# Run as a script (`.venv/bin/python bench/ingest.py`): the checkout's root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import BENCH_USER, Servers, cpu_seconds, servers, wait_for
 
 RATES = (1000, 3000, 6000, 10000)
@@ -57,8 +60,13 @@ def _state(seq: int, ts: int) -> str:
 
 
 def publish(
-    port: int, password: str, prefix: str, rate: float, seconds: float, result: multiprocessing.Queue
-) -> None:  # type: ignore[type-arg]
+    port: int,
+    password: str,
+    prefix: str,
+    rate: float,
+    seconds: float,
+    result: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
     """Open-loop publisher in its own process: `rate` state messages/s spread over DEVICES devices."""
     client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"bench-{prefix}")
     client.max_inflight_messages_set(200)
@@ -112,7 +120,7 @@ class MarkerLatency:
         self.seen: dict[int, float] = {}
         self._stop = threading.Event()
         self.client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
-        self.client.username_pw_set(BENCH_USER, stack.bench_password)
+        stack.login(self.client)
         self.client.connect("127.0.0.1", stack.mqtt_port)
         self.client.loop_start()
 
@@ -167,13 +175,15 @@ def broker_ceiling(port: int, password: str, messages: int = 30_000) -> float:
         lines.write((payload + "\n") * messages)
     # The subscriber registers a persistent session first, so no message is published before it
     # listens (a race a fixed delay cannot exclude on a loaded machine).
-    login = ["-p", str(port), "-u", BENCH_USER, "-P", password]
-    session = [*login, "-q", "1", "-t", "bench/ceiling", "-c", "-i", "bench-ceiling-sub"]
+    login = ["-u", BENCH_USER, "-P", password]
+    session = ["-p", str(port), *login, "-q", "1", "-t", "bench/ceiling", "-c", "-i", "bench-ceiling-sub"]
     subprocess.run([sub, *session, "-E"], check=True, timeout=30)
     receiver = subprocess.Popen([sub, *session, "-C", str(messages)], stdout=subprocess.DEVNULL)
     start = time.monotonic()
     with open(lines.name, "rb") as source:
-        subprocess.run([pub, *login, "-q", "1", "-t", "bench/ceiling", "-l"], stdin=source, check=True)
+        subprocess.run(
+            [pub, "-p", str(port), *login, "-q", "1", "-t", "bench/ceiling", "-l"], stdin=source, check=True
+        )
     try:
         receiver.wait(300)
     except subprocess.TimeoutExpired:
@@ -189,24 +199,20 @@ def one_run(run: int, seconds: float) -> dict[str, float]:
     with servers() as stack:
         ingester = stack.labdcs(
             "ingest",
-            env={
-                "LABDCS_INFLUX__URL": stack.influx.url,
-                "LABDCS_SPOOL_DIR": str(stack.folder / "spool"),
-                **stack.login("ingest"),
-            },
+            env={"LABDCS_INFLUX__URL": stack.influx.url, "LABDCS_SPOOL_DIR": str(stack.folder / "spool")},
         )
         wait_for(lambda: stack.influx.query("SHOW DATABASES", database=""), 30, "ingester start")
         wait_for(
             lambda: any(r == ["labdcs"] for r in stack.influx.series_values("SHOW DATABASES")), 30, "database"
         )
-        figures: dict[str, float] = {"broker_ceiling": broker_ceiling(stack.mqtt_port, stack.bench_password)}
+        figures: dict[str, float] = {"broker_ceiling": broker_ceiling(stack.mqtt_port, stack.password)}
         sustained = 0.0
         for rate in RATES:
             prefix = f"r{run}x{rate}d"
             results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
             cpu_before = cpu_seconds(ingester.pid)
             publisher = multiprocessing.Process(
-                target=publish, args=(stack.mqtt_port, stack.bench_password, prefix, rate, seconds, results)
+                target=publish, args=(stack.mqtt_port, stack.password, prefix, rate, seconds, results)
             )
             marker = MarkerLatency(stack, f"marker{run}x{rate}") if rate == 1000 else None
             publisher.start()

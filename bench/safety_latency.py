@@ -34,10 +34,14 @@ from typing import Any
 
 import yaml
 
+# Run as a script (`.venv/bin/python bench/safety_latency.py`): the checkout's root makes `bench` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._stack import BENCH_USER, add_user, mqtt_env, secured_broker
 from labdcs.contract import topics
 from labdcs.mqtt import MqttConnection
+from labdcs.security.secrets import SecretsDir
 from labdcs.settings import MqttSettings
-from labdcs.stack.brokers import mosquitto_binary, render_mosquitto_conf
+from labdcs.stack.brokers import mosquitto_binary
 from labdcs.stack.paths import free_port, port_open, project_root
 from labdcs.stack.processes import ManagedProcess
 from labdcs_dummy.instruments import create_model
@@ -51,11 +55,17 @@ VOLTS = 10.0
 class Recorder:
     """Every contract message with its arrival time (monotonic), for waiting on conditions."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, store: SecretsDir, port: int) -> None:
         self.messages: list[tuple[float, str, Any]] = []
         self.lock = threading.Lock()
         self.connection = MqttConnection(
-            MqttSettings(host="127.0.0.1", port=port), client_id="bench-recorder"
+            MqttSettings(
+                host="127.0.0.1",
+                port=port,
+                username=BENCH_USER,
+                password_file=store.mqtt_password_file(BENCH_USER),
+            ),
+            client_id="bench-recorder",
         )
         self.connection.subscribe("labdcs/v1/#", self._on_message)
         self.connection.start()
@@ -98,11 +108,11 @@ class Recorder:
 
 
 def _service(
-    folder: Path, name: str, command: list[str], config: dict[str, Any], port: int
+    folder: Path, name: str, command: list[str], config: dict[str, Any], port: int, store: SecretsDir
 ) -> ManagedProcess:
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
-    env = {"LABDCS_MQTT__HOST": "127.0.0.1", "LABDCS_MQTT__PORT": str(port)}
+    env = mqtt_env(store, port, name)
     return ManagedProcess(
         name,
         [sys.executable, "-m", "labdcs", *command, "--config", str(path)],
@@ -132,11 +142,10 @@ def main() -> int:
     port = free_port()
     conf = folder / "mosquitto.conf"
     (folder / "data").mkdir()
-    conf.write_text(
-        render_mosquitto_conf(
-            project_root() / "mosquitto" / "mosquitto.conf", port=port, data_dir=folder / "data"
-        )
-    )
+    text, store = secured_broker(folder, port)
+    for user in ("env1", "hv1"):  # the interlock's user is made by labdcs init
+        add_user(store, user)
+    conf.write_text(text)
     broker = ManagedProcess("mosquitto", [binary, "-c", str(conf)], folder / "mosquitto.log")
     broker.start()
     broker.wait_ready(lambda: port_open("127.0.0.1", port), 10)
@@ -158,6 +167,7 @@ def main() -> int:
             "channels": [{"id": "box"}],
         },
         port,
+        store,
     )
     hv1 = _service(
         folder,
@@ -184,19 +194,20 @@ def main() -> int:
             },
         },
         port,
+        store,
     )
     rules = yaml.safe_load((project_root() / "dummy" / "interlock.yaml").read_text())
     rules["rules"] = [rule for rule in rules["rules"] if rule["name"] == "dew-point"]
     rules["rules"][0]["actions"] = {"ramp_down": ["hv1/ch1"]}
     rules["mqtt"] = {"keepalive": 30}  # SIGSTOP: the last will comes late; the heartbeat must tell
-    interlock = _service(folder, "interlock", ["interlock", "run"], rules, port)
+    interlock = _service(folder, "interlock", ["interlock", "run"], rules, port, store)
     figures: dict[str, list[float]] = {}
 
     def record(name: str, value: float) -> None:
         figures.setdefault(name, []).append(value)
         print(f"  {name:<48} {value * 1000:8.0f} ms", flush=True)
 
-    recorder = Recorder(port)
+    recorder = Recorder(store, port)
     try:
         for process in (env1, hv1, interlock):
             process.start()

@@ -22,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from labdcs.ingest.influx import InfluxClient, InfluxSettings
 from labdcs.security import secrets
+from labdcs.security.mosquitto import SERVICE_USERS
 from labdcs.settings import MqttSettings
 from labdcs.stack.brokers import influxd_binary, mosquitto_binary, render_influxdb_conf, render_mosquitto_conf
 from labdcs.stack.paths import free_port, port_open, project_root
@@ -373,7 +374,7 @@ class LabdcsProcess:
         self.log = log
         broker = Broker.by_port.get(broker_port)
         login = (
-            broker.env(user or (args[0] if args[0] in secrets.SERVICE_USERS else "cli"))
+            broker.env(user or (args[0] if args[0] in SERVICE_USERS else "cli"))
             if broker is not None
             else {"LABDCS_MQTT__HOST": "127.0.0.1", "LABDCS_MQTT__PORT": str(broker_port)}
         )

@@ -65,7 +65,10 @@ def lab(
         ingest = LabdcsProcess(
             ["ingest"], tmp_path / "ingest.log", broker.port,
             env={"LABDCS_INFLUX__URL": influx.url, "LABDCS_SPOOL_DIR": str(tmp_path / "spool"),
-                 "LABDCS_APPLY_RETENTION": "false", "LABDCS_BATCH_INTERVAL_S": "0.2"},
+                 "LABDCS_APPLY_RETENTION": "false", "LABDCS_BATCH_INTERVAL_S": "0.2",
+                 # The station runs 300x faster and stamps samples in its simulated time (hours
+                 # ahead): the ingester's clock-skew refusal would keep them out.
+                 "LABDCS_MAX_CLOCK_SKEW_S": "1e9"},
         ).start()  # fmt: skip
         made.append(ingest)
         station = device_process(station_config(speed=speed, publish_period=0.5))
