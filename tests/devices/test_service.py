@@ -120,10 +120,12 @@ def test_a_hung_service_goes_offline_within_one_and_a_half_keepalives(
     device.process.send_signal(signal.SIGSTOP)
     try:
         offline = watcher.wait_for(
-            topics.online("hv1"), lambda m: not m["online"], timeout=keepalive * 1.5 + 8
+            topics.online("hv1"), lambda m: not m["online"], timeout=keepalive * 1.5 + 12
         )
         elapsed = offline.at - last_packet
-        assert keepalive * 1.5 - 0.5 <= elapsed <= keepalive * 1.5 + 5.5, f"will after {elapsed:.2f} s"
+        # Lower bound: the will comes from the keep-alive check, not from anything else; upper: 1.5 x
+        # keep-alive + Mosquitto's check period (5 s) + slack for a loaded 2-core machine.
+        assert keepalive * 1.5 - 1.0 <= elapsed <= keepalive * 1.5 + 8.0, f"will after {elapsed:.2f} s"
     finally:
         device.process.send_signal(signal.SIGCONT)
 

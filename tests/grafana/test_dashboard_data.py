@@ -146,7 +146,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledStack]:
                     "LABDCS_INFLUX__URL": influx.url,
                     "LABDCS_SPOOL_DIR": str(folder / "spool"),
                     "LABDCS_STATS_PERIOD_S": "0.3",
-                    # The station's simulated timestamps run hours ahead: accept any clock skew.
+                    # The simulated station runs hours ahead of the wall clock (speed max): its
+                    # simulated timestamps are legitimate here, so the skew limit is lifted.
                     "LABDCS_MAX_CLOCK_SKEW_S": "1e9",
                 },
             ).start()
