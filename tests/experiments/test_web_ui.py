@@ -126,7 +126,12 @@ def test_a_day_in_the_lab(lab: Callable[..., Lab], browser: Any, tmp_path: Path)
     assert names() == ["zeta check"]
     page.select_option("#f-status", "")
     page.fill("#q", "from the browser")
-    page.wait_for_function("document.querySelectorAll('#experiments tbody tr').length === 1")
+    # Wait for the search's own result: the status filter before it also left one row.
+    page.wait_for_function(
+        "(() => { const rows = document.querySelectorAll('#experiments tbody tr');"
+        " return rows.length === 1 && rows[0].querySelector('td:nth-child(2)').textContent.trim()"
+        " === 'ui cycling run' })()"
+    )
     assert names() == ["ui cycling run"]
     page.screenshot(path=str(ARTIFACTS / "experiments-ui-table.png"), full_page=True)
 
