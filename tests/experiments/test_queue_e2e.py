@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from labdcs.experiments.export import HEADER
 from tests.experiments.lab import Lab, cycling
+from tests.support import wait_until
 
 
 def _queue(lab: Lab, name: str, protocol: str) -> str:
@@ -43,6 +44,11 @@ def test_queued_experiments_run_in_turn_and_their_data_come_out(lab: Callable[..
     second = _queue(lab_, "second", protocol)
     done = lab_.wait_status(first, {"finished", "aborted", "error"})
     assert done["status"] == "finished", done
+    # The last cycle's statistics arrive as their own message and may be recorded just after the
+    # status changes: wait for them rather than read the experiment once.
+    done = wait_until(
+        lambda: (e := lab_.experiment(first))["cycles"] == 2 and e, 30, "both cycles recorded", interval=0.2
+    )
     assert done["cycles"] == 2 and done["started"] < done["finished"]
     assert done["progress"]["cycle_index"] == 2
     later = lab_.wait_status(second, {"finished", "aborted", "error"})
