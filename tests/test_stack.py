@@ -3,11 +3,13 @@ stops everything cleanly."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -150,9 +152,16 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
             )
             assert stored[0][1] > 0
 
+        url = f"http://127.0.0.1:{experiments_port}/api/stations"
+        with pytest.raises(urllib.error.HTTPError) as refused_web:
+            urllib.request.urlopen(url, timeout=5)
+        assert refused_web.value.code == 401, "the experiments manager answered without a login"
+        admin = (secrets_dir / "experiments" / "admin").read_text().strip()
+        login = base64.b64encode(f"admin:{admin}".encode()).decode()
+
         def station_registered() -> bool:
-            url = f"http://127.0.0.1:{experiments_port}/api/stations"
-            with urllib.request.urlopen(url, timeout=5) as answer:
+            request = urllib.request.Request(url, headers={"Authorization": f"Basic {login}"})
+            with urllib.request.urlopen(request, timeout=5) as answer:
                 return any(s["id"] == "station1" for s in json.load(answer)["items"])
 
         wait_until(station_registered, 30, "the experiments manager to register the dummy station")
@@ -170,7 +179,8 @@ def test_up_dummy_starts_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
     assert not port_open("127.0.0.1", nodered_port), "Node-RED is still listening"
     # No secret in the output or any log (passwords are read from files, never printed).
     logs = [output, *(tmp_path / "data" / "logs").glob("*.log")]
-    for secret in [*(secrets_dir / "mqtt").iterdir(), *(secrets_dir / "influxdb").iterdir()]:
+    secret_files = ("mqtt", "influxdb", "experiments")
+    for secret in [file for folder in secret_files for file in (secrets_dir / folder).iterdir()]:
         value = secret.read_text().strip()
         for log in logs:
             assert value not in log.read_text(errors="replace"), f"{secret.name}'s password in {log}"

@@ -262,13 +262,17 @@ def experiments_serve(
     http_port: int | None, http_host: str | None, database_url: str | None, no_queue: bool
 ) -> None:
     """Serve the REST API (/api, /docs) and the web UI, and run the experiment queue."""
+    from labdcs.experiments.auth import MissingLogin
     from labdcs.experiments.server import serve
 
     settings = _experiments_settings(
         http_port=http_port, http_host=http_host, database_url=database_url, queue=False if no_queue else None
     )
     logs.configure(settings.log_level)
-    serve(settings)
+    try:
+        serve(settings)
+    except MissingLogin as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.command()
@@ -296,12 +300,11 @@ def harvest(
     """Import the data files cyclers write into folders, once each file has stopped growing."""
     from labdcs.experiments.harvester import Harvester
     from labdcs.experiments.series import ExperimentSeries
-    from labdcs.experiments.store import Store
     from labdcs.ingest.influx import InfluxClient
 
     settings = _experiments_settings(database_url=database_url)
     logs.configure(settings.log_level)
-    store = Store(settings.database_url)
+    store = settings.open_store()
     store.prepare()
     harvester = Harvester(
         store, ExperimentSeries(InfluxClient(settings.influx)), list(folders), stable_s=stable,
@@ -482,7 +485,10 @@ def up(
     if stack.nodered_url:
         _echo_nodered(stack.nodered_url, stack.nodered_logins, stack.nodered_first_start)
     if options.experiments_port is not None:
-        click.echo(f"Experiments  http://127.0.0.1:{options.experiments_port}/   (API: /docs)")
+        click.echo(
+            f"Experiments  http://127.0.0.1:{options.experiments_port}/   (API: /docs)  logins: admin, viewer"
+            f"\n          passwords: {stack.secrets_dir / 'experiments'}/admin, .../viewer"
+        )
     click.echo("\nPress Ctrl-C to stop.", err=False)
     sys.stdout.flush()
     try:

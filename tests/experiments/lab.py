@@ -3,6 +3,8 @@ high speed and ``labdcs experiments serve`` as a real process, and a small HTTP 
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,10 +13,26 @@ from typing import Any
 import httpx
 import pytest
 
+from labdcs.experiments.auth import Accounts, AuthSettings
 from labdcs.ingest import retention
 from labdcs.stack.paths import free_port
 from tests.devices.test_cycler import station_config
 from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, wait_until
+
+#: The service's logins in these tests (generated per run, as `labdcs init` would).
+ADMIN = ("admin", secrets.token_urlsafe(18))
+VIEWER = ("viewer", secrets.token_urlsafe(18))
+
+
+def basic(login: tuple[str, str]) -> dict[str, str]:
+    """The Authorization header of a login (for clients that take headers, not ``auth``)."""
+    return {"Authorization": "Basic " + base64.b64encode(":".join(login).encode()).decode()}
+
+
+def accounts() -> Accounts:
+    """The same logins for an in-process app."""
+    return Accounts.from_settings(AuthSettings(admin_password=ADMIN[1], viewer_password=VIEWER[1]))
+
 
 CELL_TYPE = {
     "manufacturer": "LG", "model": "MJ1", "technology": "li-ion", "chemistry": "NMC/graphite",
@@ -38,8 +56,9 @@ class Lab:
     station: DeviceProcess
     influx: Influx
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
+    def client(self, login: tuple[str, str] | None = ADMIN) -> httpx.Client:
+        """An HTTP client of the service, logged in as admin unless told otherwise (None: no login)."""
+        return httpx.Client(base_url=self.url, timeout=30, auth=login)
 
     def experiment(self, experiment_id: str) -> dict[str, Any]:
         with self.client() as http:
@@ -77,7 +96,8 @@ def lab(
             ["experiments", "serve"], tmp_path / "experiments.log", broker.port,
             env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", "LABDCS_INFLUX__URL": influx.url,
                  "LABDCS_HTTP_PORT": str(port), "LABDCS_WORK_DIR": str(tmp_path / "work"),
-                 "LABDCS_GRAFANA_URL": "http://grafana.example:3000"},
+                 "LABDCS_GRAFANA_URL": "http://grafana.example:3000",
+                 "LABDCS_AUTH__ADMIN_PASSWORD": ADMIN[1], "LABDCS_AUTH__VIEWER_PASSWORD": VIEWER[1]},
         ).start()  # fmt: skip
         made.append(server)
         lab = Lab(f"http://127.0.0.1:{port}", server, station, influx)

@@ -4,6 +4,7 @@ and every answer matches the schema, content type and status codes the document 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.server import create_app
 from labdcs.experiments.store import Store
 from tests.experiments.conftest import populate
+from tests.experiments.lab import ADMIN, accounts, basic
 from tests.support import Broker, Influx
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
@@ -37,8 +39,9 @@ STORE.create_experiment(
     ExperimentIn(name="queued one", cell="mj1-0001", station="station1", protocol="short-cycling-v1")
 )
 SERVICES = Services(store=STORE)
-APP = create_app(SERVICES, start_queue=False)
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+APP = create_app(SERVICES, accounts=accounts(), start_queue=False)
+LOGIN = basic(ADMIN)
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP, headers=LOGIN)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -64,16 +67,20 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             server.process.wait(10)
 
 
+#: Examples per operation; LABDCS_FUZZ_EXAMPLES=500 for a deep run before a release.
+EXAMPLES = int(os.environ.get("LABDCS_FUZZ_EXAMPLES", "25"))
+
+
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_answers_as_documented(case: schemathesis.Case) -> None:
-    case.call_and_validate(checks=CHECKS)
+    case.call_and_validate(headers=LOGIN, checks=CHECKS)
 
 
 def test_openapi_is_published() -> None:
     from fastapi.testclient import TestClient
 
-    with TestClient(APP) as http:
+    with TestClient(APP, headers=LOGIN) as http:
         document = http.get("/openapi.json").json()
     paths = document["paths"]
     expected = [
@@ -88,3 +95,4 @@ def test_openapi_is_published() -> None:
     assert [path for path in expected if path not in paths] == []
     sort = next(p for p in paths["/api/experiments"]["get"]["parameters"] if p["name"] == "sort")
     assert set(sort["schema"]["enum"]) >= {"name", "status", "created", "cycles"}
+

@@ -177,11 +177,12 @@ def test_the_upload_api_imports_in_the_background(
 
     from labdcs.experiments.api import Services
     from labdcs.experiments.server import create_app
+    from tests.experiments.lab import ADMIN, accounts, basic
 
     store, series = lab_store
-    app = create_app(Services(store=store, series=series, work_dir=tmp_path / "work"))
+    app = create_app(Services(store=store, series=series, work_dir=tmp_path / "work"), accounts=accounts())
     path = vendor_files.arbin(tmp_path / "run.csv")
-    with TestClient(app) as http:
+    with TestClient(app, headers=basic(ADMIN)) as http:
         job = http.post(
             "/api/imports", params={"wait": "true"}, data={"cell": "mj1-0001", "name": "run 7"},
             files={"file": ("run.csv", path.read_bytes(), "text/csv")},

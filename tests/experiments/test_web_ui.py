@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from labdcs.experiments.export import HEADER
-from tests.experiments.lab import Lab, cycling
+from tests.experiments.lab import ADMIN, Lab, cycling
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -40,7 +40,9 @@ def _points(page: Any) -> int:
 
 def test_a_day_in_the_lab(lab: Callable[..., Lab], browser: Any, tmp_path: Path) -> None:
     lab_ = lab(speed=250)
-    page = browser.new_page(accept_downloads=True)
+    page = browser.new_page(
+        accept_downloads=True, http_credentials={"username": ADMIN[0], "password": ADMIN[1]}
+    )
     page.set_default_timeout(60_000)
 
     # Register a cell of a known type.

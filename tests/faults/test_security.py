@@ -9,11 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from labdcs.contract import topics
-from labdcs.security import tls
-from tests.support import Broker, Probe, mqtt_connack, wait_until
+from labdcs.ingest.influx import InfluxClient, InfluxError
+from labdcs.security import influx as influx_auth
+from labdcs.security import secrets, tls
+from labdcs.stack.paths import free_port
+from tests.support import Broker, Influx, LabdcsProcess, Probe, mqtt_connack, wait_until
 
 ACCEPTED, BAD_LOGIN, NOT_AUTHORISED = 0, 4, 5
 
@@ -106,3 +110,60 @@ def _check_tls(broker: Broker) -> None:
     stranger = _tls_context(tls.make_ca("somebody else's CA").cert_pem)
     with pytest.raises(ssl.SSLCertVerificationError):
         mqtt_connack(broker.tls_port, "hv1", broker.password("hv1"), tls=stranger)
+
+
+def test_each_web_service_refuses_unauthenticated_access(
+    tmp_path: Path, fault_report: Callable[..., None]
+) -> None:
+    """The experiments manager as a real process with the logins `labdcs init` makes, and InfluxDB
+    with authentication and the users `labdcs up` creates. (Node-RED: tests/nodered/test_security.py;
+    Grafana is not installable here: its settings are checked in tests/test_compose.py.)"""
+    store = secrets.SecretsDir(tmp_path / "secrets")
+    secrets.init(store.root)
+    admin = ("admin", store.read("experiments/admin"))
+    port = free_port()
+    server = LabdcsProcess(
+        ["experiments", "serve", "--no-queue"], tmp_path / "experiments.log", free_port(),
+        env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", "LABDCS_HTTP_PORT": str(port),
+             "LABDCS_AUTH__ADMIN_PASSWORD_FILE": str(store.path("experiments/admin")),
+             "LABDCS_AUTH__VIEWER_PASSWORD_FILE": str(store.path("experiments/viewer"))},
+    ).start()  # fmt: skip
+    influx = Influx(tmp_path / "influxdb", auth=True)
+    influx.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        influx_auth.ensure_users(influx.url, "labdcs", store)
+        with pytest.raises(InfluxError, match=r"401|authoriz"):
+            influx.client.query("SHOW DATABASES")
+        reader = InfluxClient(influx_auth.settings(influx.url, "labdcs", store, influx_auth.READER))
+        assert reader.query("SHOW MEASUREMENTS") is not None
+
+        def up() -> bool:
+            assert server.alive(), server.log_text()[-2000:]
+            try:
+                return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, 60, "the experiments manager to answer", interval=0.1)
+        paths = ("/", "/experiments/new", "/api/experiments", "/api/cells", "/docs", "/openapi.json")
+        anonymous = {path: httpx.get(f"{url}{path}", timeout=10).status_code for path in paths}
+        assert set(anonymous.values()) == {401}, anonymous
+        write = httpx.post(f"{url}/api/cells", json={"serial": "x", "type": "y"}, timeout=10)
+        assert write.status_code == 401
+        wrong = httpx.get(f"{url}/api/experiments", auth=("admin", "guess"), timeout=10).status_code
+        viewer = ("viewer", store.read("experiments/viewer"))
+        viewer_write = httpx.post(f"{url}/api/cells", json={}, auth=viewer, timeout=10).status_code
+        assert (wrong, viewer_write) == (401, 403)
+        assert httpx.get(f"{url}/api/experiments", auth=admin, timeout=10).status_code == 200
+        wait_until(lambda: "refused login for 'admin'" in server.log_text(), 10, "the refusal in the log")
+        assert admin[1] not in server.log_text()
+    finally:
+        server.kill()
+        influx.stop()
+    fault_report(
+        "Web services without a login",
+        f"experiments manager: {len(paths)} pages/API paths and a write answered 401 without a login, "
+        "401 with a wrong password, 403 for a viewer's write, 200 for admin; InfluxDB: anonymous query "
+        "401, reader accepted; Node-RED editor/admin API: tests/nodered/test_security.py",
+    )

@@ -73,6 +73,14 @@ def services(request: Request) -> Services:
     return result
 
 
+def login(request: Request, person: str | None = None) -> str | None:
+    """Who the audit names: the login, with the person at it when they said (``admin (alice)``)."""
+    user: str | None = getattr(request.state, "user", None)
+    if person and user and person != user:
+        return f"{user} ({person})"
+    return user or person
+
+
 # --- response models --------------------------------------------------------------------------
 
 
@@ -354,7 +362,7 @@ def router() -> APIRouter:
     @api.post("/experiments", response_model=Experiment, status_code=201, tags=["experiments"])
     def create_experiment(request: Request, body: ExperimentIn) -> Experiment:
         """Queue an experiment; the protocol is validated for the cell and station channel first."""
-        return services(request).store.create_experiment(body, user=body.operator or None)
+        return services(request).store.create_experiment(body, user=login(request, body.operator or None))
 
     @api.get("/experiments/{experiment_id}", response_model=Experiment, tags=["experiments"])
     def get_experiment(request: Request, experiment_id: str) -> Experiment:
@@ -365,11 +373,14 @@ def router() -> APIRouter:
         request: Request,
         experiment_id: str,
         action: Literal["pause", "resume", "stop"],
-        user: str | None = None,
+        user: Annotated[
+            str | None, Query(max_length=64, description="The person at a shared login, audited with it")
+        ] = None,
     ) -> CommandOut:
         """Pause, resume or stop a run through the station; stop takes a queued experiment out of the
         queue."""
         svc = services(request)
+        user = login(request, user)
         svc.store.experiment(experiment_id)
         if action == "stop" and svc.store.dequeue(experiment_id, user):
             return CommandOut(experiment=svc.store.experiment(experiment_id), result="dequeued")

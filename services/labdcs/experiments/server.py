@@ -15,17 +15,17 @@ from fastapi import FastAPI
 from labdcs import __version__
 from labdcs.experiments import api, web
 from labdcs.experiments.api import Services
+from labdcs.experiments.auth import Accounts, BasicAuthMiddleware
 from labdcs.experiments.queue import QueueWorker
 from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.settings import ExperimentsSettings
-from labdcs.experiments.store import Store
 from labdcs.ingest.influx import InfluxClient
 
 log = logging.getLogger(__name__)
 
 
-def create_app(services: Services, *, start_queue: bool = True) -> FastAPI:
-    """The ASGI application; the queue worker (if any) starts and stops with it."""
+def create_app(services: Services, *, accounts: Accounts, start_queue: bool = True) -> FastAPI:
+    """The ASGI application behind its logins; the queue worker (if any) starts and stops with it."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,11 +48,18 @@ def create_app(services: Services, *, start_queue: bool = True) -> FastAPI:
     api.install_error_handlers(app)
     app.include_router(api.router())
     app.include_router(web.router())
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """For container healthchecks: answered without a login, and says nothing."""
+        return {"status": "ok"}
+
+    app.add_middleware(BasicAuthMiddleware, accounts=accounts)
     return app
 
 
 def build(settings: ExperimentsSettings) -> Services:
-    store = Store(settings.database_url)
+    store = settings.open_store()
     store.prepare()
     influx = InfluxClient(settings.influx)
     services = Services(
@@ -68,8 +75,9 @@ def build(settings: ExperimentsSettings) -> Services:
 def serve(settings: ExperimentsSettings) -> None:
     import uvicorn
 
+    accounts = Accounts.from_settings(settings.auth)  # before anything opens: no login, no start
     services = build(settings)
-    app = create_app(services)
+    app = create_app(services, accounts=accounts)
     log.info(
         "experiments: database %s (%s), InfluxDB %s, broker %s:%d, http://%s:%d/",
         settings.database_url, services.store.engine, settings.influx.url, settings.mqtt.host,

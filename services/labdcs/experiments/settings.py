@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from labdcs.experiments.auth import AuthSettings
 from labdcs.ingest.influx import InfluxSettings
-from labdcs.settings import MqttSettings
+from labdcs.settings import MqttSettings, read_secret_file
+
+if TYPE_CHECKING:
+    from labdcs.experiments.store import Store
 
 
 class ExperimentsSettings(BaseSettings):
@@ -19,6 +23,10 @@ class ExperimentsSettings(BaseSettings):
         default="montydb://.labdcs/experiments",
         description="mongodb://host:27017/labdcs, or montydb:///folder for the embedded SQLite engine",
     )
+    database_username: str | None = Field(default=None, description="MongoDB user (authSource admin)")
+    database_password: SecretStr | None = None
+    database_password_file: Path | None = Field(default=None, description="e.g. /run/secrets/mongodb_app")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="The API's and UI's logins")
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     http_host: str = Field(default="127.0.0.1", description="Address the API and UI listen on")
@@ -29,3 +37,18 @@ class ExperimentsSettings(BaseSettings):
     queue: bool = Field(default=True, description="Run the queue worker (start experiments on stations)")
     work_dir: Path = Field(default=Path(".labdcs/experiments-work"), description="Uploads being imported")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def open_store(self) -> Store:
+        """The document store this configuration names (not yet prepared)."""
+        from labdcs.experiments.store import Store
+
+        password = self.database_password.get_secret_value() if self.database_password else None
+        return Store(self.database_url, username=self.database_username, password=password)
+
+    @model_validator(mode="after")
+    def _read_database_password(self) -> ExperimentsSettings:
+        if self.database_password_file is not None:
+            self.database_password = read_secret_file(self.database_password_file, "MongoDB password")
+        if self.database_password is not None and self.database_username is None:
+            raise ValueError("a MongoDB password is set but no database_username")
+        return self

@@ -135,13 +135,19 @@ def protocol_hash(protocol: Protocol) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _open_database(url: str) -> tuple[Any, Any, str]:
-    """(client, database, engine name) for a connection URL."""
+def _open_database(
+    url: str, username: str | None = None, password: str | None = None
+) -> tuple[Any, Any, str]:
+    """(client, database, engine name) for a connection URL; credentials apart from the URL, so the
+    password can come from a secret file and never shows in a process listing or a log."""
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme in ("mongodb", "mongodb+srv"):
         import pymongo
 
-        client: Any = pymongo.MongoClient(url, serverSelectionTimeoutMS=10_000, tz_aware=False)
+        login: dict[str, Any] = {}
+        if username is not None:
+            login = {"username": username, "password": password, "authSource": "admin"}
+        client: Any = pymongo.MongoClient(url, serverSelectionTimeoutMS=10_000, tz_aware=False, **login)
         name = parsed.path.lstrip("/") or "labdcs"
         return client, client[name], "mongodb"
     if parsed.scheme == "montydb":
@@ -166,9 +172,9 @@ def _open_database(url: str) -> tuple[Any, Any, str]:
 class Store:
     """All documents of the experiments manager; methods validate references and limits."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, username: str | None = None, password: str | None = None) -> None:
         self.url = url
-        self.client, self.db, self.engine = _open_database(url)
+        self.client, self.db, self.engine = _open_database(url, username, password)
         # montydb's SQLite storage serialises badly under concurrent writers: one lock per store.
         self._lock: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if self.engine == "montydb" else contextlib.nullcontext()

@@ -7,6 +7,7 @@ Layout (folder 0700, files 0600, outside git)::
     influxdb/admin|writer|reader    InfluxDB users (admin: everything; writer: ingest; reader: Grafana)
     mongodb/root|app                MongoDB root and the experiments manager's user
     grafana/admin|operator|secret-key
+    experiments/admin|viewer        the experiments manager's logins (admin writes, viewer reads)
     nodered/                        Node-RED logins and credential secret (nodered/settings.js)
     tls/ca.crt|ca.key               the local CA (when the site brings none)
     tls/broker.crt|.key, tls/gateway.crt|.key   server certificates signed by it
@@ -41,6 +42,8 @@ PASSWORDS = (
     "grafana/admin",
     "grafana/operator",
     "grafana/secret-key",
+    "experiments/admin",
+    "experiments/viewer",
 )
 TLS_FILES = (
     "tls/ca.crt",

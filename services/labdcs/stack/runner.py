@@ -288,6 +288,14 @@ class Stack:
         self._nodered.wait_ready(lambda: nodered.ready(url), max(self.options.start_timeout, 60.0))
         self.nodered_url = url
 
+    def experiments_login_env(self) -> dict[str, str]:
+        """The experiments manager's logins as password files (``labdcs init`` made them)."""
+        assert self.secrets is not None
+        return {
+            "LABDCS_AUTH__ADMIN_PASSWORD_FILE": str(self.secrets.require("experiments/admin")),
+            "LABDCS_AUTH__VIEWER_PASSWORD_FILE": str(self.secrets.require("experiments/viewer")),
+        }
+
     def _start_experiments(self) -> None:
         """``labdcs experiments serve`` with its embedded database (montydb/SQLite) in the data dir."""
         port = self.options.experiments_port
@@ -299,6 +307,7 @@ class Stack:
             "LABDCS_HTTP_PORT": str(port),
             "LABDCS_DATABASE_URL": f"montydb://{self.options.data_dir / 'experiments' / 'db'}",
             "LABDCS_WORK_DIR": str(self.options.data_dir / "experiments" / "work"),
+            **self.experiments_login_env(),
         }
         if self.influx_url:
             env.update(self._influx_env(influx_auth.READER))
