@@ -96,3 +96,16 @@ def test_openapi_is_published() -> None:
     sort = next(p for p in paths["/api/experiments"]["get"]["parameters"] if p["name"] == "sort")
     assert set(sort["schema"]["enum"]) >= {"name", "status", "created", "cycles"}
 
+
+def test_a_field_name_the_database_cannot_store_is_refused_by_name() -> None:
+    """Found by the fuzzer: a "$" key in a cell type's free-form fields made a 500."""
+    from fastapi.testclient import TestClient
+
+    datasheet = {"manufacturer": "X", "model": "Y", "technology": "other", "nominal_capacity_ah": 1,
+                 "nominal_voltage_v": 1,
+                 "limits": {"v_min": 1, "v_max": 2, "i_charge_max": 1, "i_discharge_max": 1}}  # fmt: skip
+    with TestClient(APP, headers=LOGIN) as http:
+        for key in ("$where", "a.b"):
+            answer = http.post("/api/cell-types", json={**datasheet, "extra": {key: 1.0}})
+            assert answer.status_code == 422, answer.text
+            assert any("may not start with '$' or contain '.'" in p for p in answer.json()["problems"])

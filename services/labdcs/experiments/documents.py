@@ -17,7 +17,7 @@ import time
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from labdcs.protocols.validate import Envelope
 
@@ -27,6 +27,16 @@ SCHEMA_VERSION = 1
 DocId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")]
 Text = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=5000)]
+
+
+def _field_name(name: str) -> str:
+    if name.startswith("$") or "." in name or "\x00" in name:
+        raise ValueError(f"field name {name!r} may not start with '$' or contain '.' (database field names)")
+    return name
+
+
+#: A key of a free-form field map, stored as a MongoDB field name.
+FieldName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_field_name)]
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -163,7 +173,9 @@ class CellTypeIn(BaseModel):
     nominal_capacity_ah: PositiveFloat
     nominal_voltage_v: PositiveFloat
     limits: Limits = Field(description="Datasheet limits of one cell")
-    extra: dict[str, str | float] = Field(default_factory=dict, description="Technology-specific fields")
+    extra: dict[FieldName, str | float] = Field(
+        default_factory=dict, max_length=100, description="Technology-specific fields"
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
