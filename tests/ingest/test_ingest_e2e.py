@@ -143,7 +143,7 @@ def test_influxdb_outage_loses_nothing_and_the_buffer_drains(
         f"InfluxDB to hold {expected} after the outage",
     )
     assert {d: counts[d] for d in DEVICES} == expected
-    wait_until(lambda: ingest_stats(watcher).get("buffered", 1) == 0, 10, "the spool to drain")
+    wait_until(lambda: ingest_stats(watcher).get("buffered", 1) == 0, 20, "the spool to drain")
     assert buffered > 20
 
 
