@@ -1,7 +1,8 @@
 // command: a request from the control UI, checked against the device's meta, becomes a contract
 // command on labdcs/v1/<device>/<channel>/cmd/<verb> (QoS 1, never retained).
 //
-// Input: msg.payload = { device, channel, verb, value } from the ui-template.
+// Input: msg.payload = { device, channel, verb, value } from the ui-template, or
+//        { device, alarm, verb: 'acknowledge' } to acknowledge an alarm (.../alarm/<alarm>/cmd/acknowledge).
 // Output 1: the command, to the mqtt out node (msg.topic, msg.payload, msg.qos, msg.retain).
 // Output 2: a record { id, device, channel, verb, value, unit, user, sent, result, reason } for the
 //           contract model, which shows it and matches the device's ack by id. A request that
@@ -11,7 +12,9 @@
 const IDENT = /^[a-z0-9][a-z0-9_-]{0,62}$/
 const model = flow.get('model') || { devices: {} }
 const request = (msg.payload && typeof msg.payload === 'object') ? msg.payload : {}
-const { device, channel, verb } = request
+const { device, verb } = request
+const alarm = request.alarm === undefined ? null : request.alarm
+const channel = alarm === null ? request.channel : `alarm/${alarm}`
 const value = request.value === undefined ? null : request.value
 const user = `ui:${env.get('NODERED_OPERATOR_USER') || 'operator'}`
 const id = `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
@@ -20,8 +23,9 @@ let unit = ''
 const withUnit = (number) => (unit ? `${number} ${unit}` : `${number}`)
 
 function check () {
-    if (![device, channel, verb].every((level) => typeof level === 'string' && IDENT.test(level))) {
-        return 'device, channel and verb must be ids (a-z, 0-9, _ and -)'
+    const levels = [device, alarm === null ? channel : alarm, verb]
+    if (!levels.every((level) => typeof level === 'string' && IDENT.test(level))) {
+        return 'device, channel (or alarm) and verb must be ids (a-z, 0-9, _ and -)'
     }
     const entry = model.devices[device]
     if (!entry || !entry.meta) {
@@ -29,6 +33,12 @@ function check () {
     }
     if (entry.online !== true) {
         return `${device} is offline: commands are not queued for an offline device`
+    }
+    if (alarm !== null) {
+        if (verb !== 'acknowledge') {
+            return `alarms accept only 'acknowledge', not '${verb}'`
+        }
+        return entry.alarms && entry.alarms[alarm] ? (value === null ? null : 'acknowledge takes no value') : `no alarm '${alarm}' on ${device}`
     }
     const meta = (entry.meta.channels || []).find((c) => c.id === channel)
     if (!meta) {
@@ -74,5 +84,6 @@ if (value !== null) {
 }
 return [
     { topic: `labdcs/v1/${device}/${channel}/cmd/${verb}`, payload: JSON.stringify(command), qos: 1, retain: false },
+    // (for an alarm, channel is "alarm/<alarm>": the topic is .../alarm/<alarm>/cmd/acknowledge)
     { topic: 'labdcs-ui/command', payload: record }
 ]

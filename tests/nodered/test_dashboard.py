@@ -173,6 +173,13 @@ def test_device_rejection_and_alarm_are_shown_and_notified(
         alarm.wait_for(timeout=SLOW)
         assert "instrument not answering" in alarm.inner_text()
         assert alarm.get_attribute("data-severity") == "error"
+        # The operator acknowledges it from the list: a contract command, answered by the device.
+        alarm.locator("[data-acknowledge]").click()
+        alarm.locator('[data-test="acknowledged"]').wait_for(timeout=SLOW)
+        assert "acknowledged by ui:operator" in alarm.inner_text()
+        assert alarm.locator("[data-acknowledge]").count() == 0
+        log = dashboard.locator('[data-test="command-log"]')
+        log.locator('[data-result="accepted"]', has_text="acknowledge").first.wait_for(timeout=SLOW)
         channel(dashboard, "hv2/ch1").locator('[data-test="status"]', has_text="fault").wait_for(timeout=SLOW)
 
         request(dashboard, "hv2/ch1", "set_ramp_rate", "20")
@@ -267,3 +274,41 @@ def test_services_are_listed_apart_and_removed_devices_disappear(
         for topic in topics:
             publisher.publish(topic, b"", retain=True)
         publisher.stop()
+
+
+def test_trip_clear_and_rule_reset_are_buttons_with_a_confirmation(
+    dashboard: Any, nodered_stack: NodeRedStack
+) -> None:
+    """Commands without a value that a channel's meta lists get a button; clearing a trip and
+    resetting an interlock rule ask first, and their acks are shown on the channel."""
+    watch = nodered_stack.probe("labdcs/v1/+/+/cmd/+")
+    dialog = dashboard.locator('[data-test="confirm-dialog"]')
+    try:
+        reset = dashboard.locator('[data-action="interlock/dew-point/reset"]')
+        assert reset.inner_text().strip().lower() == "reset rule"
+        reset.click()
+        dialog.wait_for()
+        assert "Reset interlock rule dew-point?" in dialog.inner_text()
+        dashboard.locator('[data-test="confirm-ok"]').click()
+        assert "reset" in last_command(dashboard, "interlock/dew-point", "accepted").inner_text()
+
+        dashboard.locator('[data-action="lv1/ch3/clear_trip"]').click()
+        dialog.wait_for()
+        assert "stays off" in dialog.inner_text()
+        dashboard.locator('[data-test="confirm-cancel"]').click()
+        dialog.wait_for(state="hidden")
+        dashboard.locator('[data-action="lv1/ch3/clear_trip"]').click()
+        dashboard.locator('[data-test="confirm-ok"]').click()
+        assert "clear_trip" in last_command(dashboard, "lv1/ch3", "accepted").inner_text()
+        wait_until(lambda: len(commands(watch, "lv1")) >= 1, 10, "the clear_trip command")
+        sent = commands(watch, "lv1") + commands(watch, "interlock")
+        # The cancelled request never left the browser: one reset, one clear_trip.
+        assert sorted(c["topic"] for c in sent) == [
+            "labdcs/v1/interlock/dew-point/cmd/reset",
+            "labdcs/v1/lv1/ch3/cmd/clear_trip",
+        ]
+        assert all(c["user"] == "ui:operator" for c in sent)
+        # Power channels keep on/off on the switch: no "on"/"off" buttons.
+        assert dashboard.locator('[data-action$="/on"], [data-action$="/off"]').count() == 0
+    finally:
+        watch.stop()
