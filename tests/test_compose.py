@@ -865,3 +865,20 @@ def test_no_default_credentials_and_every_client_logs_in() -> None:
             assert (
                 env.get("LABDCS_MQTT__PASSWORD_FILE") == f"/run/secrets/mqtt_{env['LABDCS_MQTT__USERNAME']}"
             ), name
+
+
+def test_the_experiments_manager_logs_in_to_mongodb_as_the_user_the_init_script_creates() -> None:
+    model = load(BASE)
+    mongodb, experiments = model["services"]["mongodb"], model["services"]["experiments"]
+    env = experiments["environment"]
+    script = read_text("mongodb/init/10-app-user.js")
+    assert "./mongodb/init:/docker-entrypoint-initdb.d:ro" in mongodb["volumes"]
+    assert f'user: "{env["LABDCS_DATABASE_USERNAME"]}"' in script
+    assert 'role: "readWrite", db: "labdcs"' in script
+    assert env["LABDCS_DATABASE_URL"].endswith("/labdcs")
+    password = env["LABDCS_DATABASE_PASSWORD_FILE"]
+    assert password.startswith("/run/secrets/") and password in script
+    assert password.removeprefix("/run/secrets/") in mongodb["secrets"]
+    # The API and UI do not start without their logins; the healthcheck asks the one open path.
+    assert env["LABDCS_AUTH__ADMIN_PASSWORD_FILE"] == "/run/secrets/experiments_admin"
+    assert "/healthz" in " ".join(experiments["healthcheck"]["test"])
