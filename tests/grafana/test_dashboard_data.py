@@ -63,6 +63,20 @@ Cycle 3 times:
 ABORTED = "exp-aborted"
 ABORTED_PROTOCOL = "Safety: t_max 26 degC\nRecord: every 30 seconds\nCharge at 2C for 2 hours\n"
 STATION_INTERVAL_S = 20
+#: Two interlock rules on the environment sensor: one always in force (any box is above 0 degC), one
+#: never (no box reaches 100 degC), for the overview's interlock panels.
+INTERLOCK_RULES = """\
+device: interlock
+heartbeat_period_s: 0.5
+publish_period: 0.5
+rules:
+  - name: box-above-zero
+    when: [{above: env1/box/temperature, limit: 0.0}]
+    actions: {ramp_down: [hv1/ch1]}
+  - name: box-boiling
+    when: [{above: env1/box/temperature, limit: 100.0}]
+    actions: {ramp_down: [hv1/ch1]}
+"""
 
 
 @dataclass
@@ -150,6 +164,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledStack]:
                     # simulated timestamps are legitimate here, so the skew limit is lifted.
                     "LABDCS_MAX_CLOCK_SKEW_S": "1e9",
                 },
+            ).start()
+        )
+        rules = folder / "interlock.yaml"
+        rules.write_text(INTERLOCK_RULES)
+        processes.append(
+            LabdcsProcess(
+                ["interlock", "run", "--config", str(rules)], folder / "interlock.log", broker.port
             ).start()
         )
         station = station_config(speed="max", sample_period=2.0)
@@ -328,6 +349,27 @@ def test_trend_continuous_query_exists(stack: FilledStack) -> None:
     assert retention.TREND_CQ in names
 
 
+def test_interlock_panels_show_which_rules_are_in_force(stack: FilledStack) -> None:
+    overview = stack.dashboards["labdcs-overview"]
+    titles = ("Rules in force", "Interlock rules", "Rules over time")
+    panels = {t.panel_title: t for t in targets(overview.data) if t.panel_title in titles}
+    assert set(panels) == set(titles)
+    [[count]] = [
+        [row[1] for row in series["values"]]
+        for result in stack.client.query(overview.interpolate(panels["Rules in force"].query, {}))
+        for series in result.get("series", [])
+    ]
+    assert count == 1
+    table = {
+        series["tags"]["channel"]: dict(zip(series["columns"], series["values"][0], strict=True))
+        for result in stack.client.query(overview.interpolate(panels["Interlock rules"].query, {}))
+        for series in result.get("series", [])
+    }
+    assert table["box-above-zero"]["status"] == "active" and table["box-above-zero"]["condition"] is True
+    assert table["box-above-zero"]["detail"].startswith("env1/box/temperature = ")
+    assert table["box-boiling"]["status"] == "ok" and table["box-boiling"]["active"] is False
+
+
 def _active_alarms(stack: FilledStack) -> list[tuple[str, str]]:
     overview = stack.dashboards["labdcs-overview"]
     [table] = [t for t in targets(overview.data) if t.panel_title == "Active alarms" and "message" in t.query]
@@ -340,7 +382,8 @@ def _active_alarms(stack: FilledStack) -> list[tuple[str, str]]:
 
 def test_active_alarms_follow_the_last_transition(stack: FilledStack) -> None:
     """Runs last: clears the alarm the other tests need."""
-    assert ("hv1", "instrument") in _active_alarms(stack)
+    # Another active alarm (the interlock's) may have filled the panels before hv1's was raised.
+    wait_until(lambda: ("hv1", "instrument") in _active_alarms(stack), 60, "hv1's instrument alarm")
     stack.hv.write("SIM:MUTE OFF")
     wait_until(lambda: ("hv1", "instrument") not in _active_alarms(stack), 60, "the cleared alarm to leave")
     history = stack.client.series_values(

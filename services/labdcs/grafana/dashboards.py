@@ -22,6 +22,7 @@ from labdcs.contract.models import (
     CyclerRunState,
     DeviceKind,
     PowerStatus,
+    RuleStatus,
     SensorStatus,
     Severity,
     StatsScope,
@@ -307,6 +308,8 @@ def overview() -> Board:
         .sort_by([_sort("Time", descending=True)])
     )
 
+    _interlock_row(board)
+
     for device_kind, label in POWER_KINDS:
         board.row(f"{label} channels")
         where = (f"{kind} = {q.literal(device_kind.value)}",)
@@ -344,6 +347,100 @@ def overview() -> Board:
             )
         )
     return board
+
+
+#: Interlock rule status -> (text, colour): in force is red, latched (waiting for a reset) orange.
+_RULE_COLORS = {
+    RuleStatus.OK.value: ("ok", "green"),
+    RuleStatus.ACTIVE.value: ("IN FORCE", "red"),
+    RuleStatus.LATCHED.value: ("latched: reset needed", "orange"),
+}
+
+
+def _interlock_row(board: Board) -> None:
+    """The interlock's rules (each is a channel of the interlock device, kind ``rule``): which are in
+    force now and why, and when they were over the time range."""
+    board.row("Interlock")
+    rule_device, rule = q.tag(q.STATE, q.DEVICE), q.tag(q.STATE, q.CHANNEL)
+    rules = q.source(q.RULE)
+    last_active = q.Select(
+        (f'last({q.field(q.STATE, "active")}) AS "active"',),
+        rules,
+        time_filter=False,
+        by_interval=False,
+        group_by=(rule_device, rule),
+    )
+    board.add(
+        stat_panel(
+            "Rules in force",
+            "Interlock rules in force now (their condition holds, or they are latched until an "
+            "operator's reset), from each rule's last state. Their channels are held down and refuse "
+            "`on`.",
+            [
+                Query(
+                    q.Select(
+                        ('count("active")',),
+                        f"({last_active})",
+                        time_filter=False,
+                        by_interval=False,
+                        where=('"active" = true',),
+                    )
+                )
+            ],
+            span=6,
+        )
+        .no_value("0")
+        .thresholds(thresholds((None, "green"), (1, "red")))
+        .text_mode(common.BigValueTextMode.VALUE)
+    )
+    columns = ("status", "condition", "latch", "reason", "detail")
+    board.add(
+        table_panel(
+            "Interlock rules",
+            "Every rule's last state: status (ok, in force, latched until reset), whether its "
+            "condition holds now, what brought it into force and the condition as evaluated now. "
+            "Reset a latched rule from the control dashboard or `labdcs cmd interlock <rule> reset`.",
+            [
+                Query(
+                    q.Select(
+                        (
+                            f'last({q.field(q.STATE, "active")}) AS "active"',
+                            *(q.field(q.STATE, name) for name in columns),
+                        ),
+                        rules,
+                        time_filter=False,
+                        by_interval=False,
+                        group_by=(rule_device, rule),
+                    ),
+                    table=True,
+                )
+            ],
+            span=18,
+            height=6,
+        )
+        .override_by_name("Time", [unit_override("dateTimeFromNow"), _display_name("last state")])
+        .override_by_name("active", [model.DynamicConfigValue(id_val="custom.hidden", value=True)])
+        .override_by_name(
+            "status",
+            [
+                model.DynamicConfigValue(id_val="mappings", value=[color_mapping(_RULE_COLORS)]),
+                model.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
+            ],
+        )
+    )
+    board.add(
+        state_timeline_panel(
+            "Rules over time",
+            "When each interlock rule was in force or latched over the time range.",
+            [
+                Query(
+                    q.Select((f"last({q.field(q.STATE, 'status')})",), rules, group_by=(rule_device, rule)),
+                    alias=f"$tag_{q.CHANNEL}",
+                )
+            ],
+            height=5,
+        ).mappings([color_mapping(_RULE_COLORS)])
+    )
 
 
 def _active_alarms(columns: tuple[str, ...]) -> str:

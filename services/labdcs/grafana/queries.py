@@ -87,6 +87,7 @@ KIND = STATE_TAG_KEYS["device_kind"]
 POWER = ChannelKind.POWER.value
 SENSOR = ChannelKind.SENSOR.value
 CYCLER = ChannelKind.CYCLER.value
+RULE = ChannelKind.RULE.value
 EXPERIMENT = STATE_TAG_KEYS["experiment"]
 STATE_MEASUREMENTS = tuple(retention.state_measurements())
 
@@ -99,7 +100,7 @@ def _check_names() -> None:
     tag(STATE, KIND)
     tag(STATE, EXPERIMENT)
     tag(STATS, EXPERIMENT)
-    for measurement in (POWER, SENSOR, CYCLER):
+    for measurement in (POWER, SENSOR, CYCLER, RULE):
         if measurement not in STATE_MEASUREMENTS:
             raise LookupError(f"no state measurement {measurement!r} in {STATE_MEASUREMENTS}")
 
