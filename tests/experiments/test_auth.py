@@ -100,6 +100,8 @@ def test_a_write_from_another_sites_page_is_refused(anonymous: TestClient, embed
     cell = {"serial": "MJ1-0100", "type": "lg-mj1"}
     forged = anonymous.post("/api/cells", auth=ADMIN, json=cell, headers={"Origin": "https://evil.example"})
     assert forged.status_code == 403 and "https://evil.example" in forged.json()["detail"]
+    sandboxed = anonymous.post("/api/cells", auth=ADMIN, json=cell, headers={"Origin": "null"})
+    assert sandboxed.status_code == 403
     assert embedded.col("cells").count_documents({"serial": "MJ1-0100"}) == 0
     # The UI's own page (same host, whatever port the gateway shows) may.
     own = anonymous.post("/api/cells", auth=ADMIN, json=cell, headers={"Origin": "https://testserver:8443"})
