@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-from grafana_foundation_sdk.builders import table, xychart
+from grafana_foundation_sdk.builders import stat, table, xychart
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
@@ -252,27 +252,12 @@ def overview() -> Board:
         .override_by_name("seq", [model.DynamicConfigValue(id_val="custom.hidden", value=True)])
         .sort_by([_sort("Time", descending=False)])
     )
-    active = _active_alarms(("active",))
     board.add(
-        stat_panel(
+        _count_active(
             "Active alarms",
             "Alarms whose last transition is active (raised and not cleared), over all time.",
-            [
-                Query(
-                    q.Select(
-                        ('count("active")',),
-                        f"({active})",
-                        time_filter=False,
-                        by_interval=False,
-                        where=('"active" = true',),
-                    )
-                )
-            ],
-            span=6,
+            _active_alarms(("active",)),
         )
-        .no_value("0")
-        .thresholds(thresholds((None, "green"), (1, "red")))
-        .text_mode(common.BigValueTextMode.VALUE)
     )
     columns = ("active", "severity", "message", "channel", "raised")
     board.add(
@@ -349,6 +334,32 @@ def overview() -> Board:
     return board
 
 
+def _count_active(title: str, description: str, last_states: str) -> stat.Panel:
+    """How many rows of ``last_states`` (a subquery with a boolean ``active`` per thing) are active:
+    green at 0, red from 1."""
+    return (
+        stat_panel(
+            title,
+            description,
+            [
+                Query(
+                    q.Select(
+                        ('count("active")',),
+                        f"({last_states})",
+                        time_filter=False,
+                        by_interval=False,
+                        where=('"active" = true',),
+                    )
+                )
+            ],
+            span=6,
+        )
+        .no_value("0")
+        .thresholds(thresholds((None, "green"), (1, "red")))
+        .text_mode(common.BigValueTextMode.VALUE)
+    )
+
+
 #: Interlock rule status -> (text, colour): in force is red, latched (waiting for a reset) orange.
 _RULE_COLORS = {
     RuleStatus.OK.value: ("ok", "green"),
@@ -371,27 +382,13 @@ def _interlock_row(board: Board) -> None:
         group_by=(rule_device, rule),
     )
     board.add(
-        stat_panel(
+        _count_active(
             "Rules in force",
             "Interlock rules in force now (their condition holds, or they are latched until an "
             "operator's reset), from each rule's last state. Their channels are held down and refuse "
             "`on`.",
-            [
-                Query(
-                    q.Select(
-                        ('count("active")',),
-                        f"({last_active})",
-                        time_filter=False,
-                        by_interval=False,
-                        where=('"active" = true',),
-                    )
-                )
-            ],
-            span=6,
+            str(last_active),
         )
-        .no_value("0")
-        .thresholds(thresholds((None, "green"), (1, "red")))
-        .text_mode(common.BigValueTextMode.VALUE)
     )
     columns = ("status", "condition", "latch", "reason", "detail")
     board.add(
