@@ -15,7 +15,10 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 
+from labdcs.ingest import retention
 from labdcs.ingest.influx import InfluxClient, InfluxSettings
+from labdcs.ingest.mapping import DATABASE
+from labdcs.security import influx as influx_auth
 from labdcs.security import secrets
 from labdcs.stack.brokers import influxd_binary, mosquitto_binary, render_influxdb_conf, render_mosquitto_conf
 from labdcs.stack.paths import free_port, port_open, project_root
@@ -98,6 +101,14 @@ class Servers:
     def password(self) -> str:
         return self.secrets.read(f"mqtt/{BENCH_USER}")
 
+    def influx_env(self, user: str) -> dict[str, str]:
+        """A labdcs process's InfluxDB login (``writer``, ``experiments``...) as environment variables."""
+        return {
+            "LABDCS_INFLUX__URL": self.influx.url,
+            "LABDCS_INFLUX__USERNAME": user,
+            "LABDCS_INFLUX__PASSWORD_FILE": str(self.secrets.require(f"influxdb/{user}")),
+        }
+
     def labdcs(
         self, *args: str, env: dict[str, str] | None = None, user: str | None = None
     ) -> subprocess.Popen[bytes]:
@@ -126,11 +137,9 @@ def servers() -> Iterator[Servers]:
         conf = folder / "mosquitto.conf"
         text, store = secured_broker(folder, mqtt_port)
         conf.write_text(text)
-        # InfluxDB without authentication: the benchmarks measure the write path, not the login.
+        # InfluxDB as shipped: authentication on, the users of `labdcs init` (ingest writes as `writer`).
         (folder / "influx.conf").write_text(
-            render_influxdb_conf(
-                port=influx_port, rpc_port=free_port(), data_dir=folder / "influx", auth=False
-            )
+            render_influxdb_conf(port=influx_port, rpc_port=free_port(), data_dir=folder / "influx")
         )
         processes = [
             subprocess.Popen(
@@ -142,11 +151,13 @@ def servers() -> Iterator[Servers]:
                 stderr=subprocess.DEVNULL,
             ),
         ]
-        client = InfluxClient(InfluxSettings(url=f"http://127.0.0.1:{influx_port}"))
+        url = f"http://127.0.0.1:{influx_port}"
+        client = InfluxClient(influx_auth.settings(url, DATABASE, store, influx_auth.ADMIN))
         stack = Servers(folder, mqtt_port, client, processes, store)
         try:
             wait_for(lambda: port_open("127.0.0.1", mqtt_port), 10, "mosquitto")
-            wait_for(client.ping, 30, "influxd")
+            wait_for(InfluxClient(InfluxSettings(url=url)).ping, 30, "influxd")
+            retention.apply(influx_auth.ensure_users(url, DATABASE, store), retention.RetentionSettings())
             yield stack
         finally:
             for process in reversed(stack.processes):

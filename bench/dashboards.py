@@ -33,6 +33,9 @@ from typing import Any
 from labdcs.ingest import retention
 from labdcs.ingest.influx import InfluxClient, InfluxSettings
 from labdcs.ingest.lineprotocol import Point
+from labdcs.ingest.mapping import DATABASE
+from labdcs.security import influx as influx_auth
+from labdcs.security import secrets
 from labdcs.stack.brokers import influxd_binary, render_influxdb_conf
 from labdcs.stack.paths import free_port, project_root
 
@@ -205,25 +208,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="labdcs-bench-") as folder:
         port = free_port()
         conf = Path(folder) / "influxdb.conf"
-        # Without authentication: the benchmark measures the queries, not the login.
-        conf.write_text(
-            render_influxdb_conf(port=port, rpc_port=free_port(), data_dir=Path(folder), auth=False)
-        )
+        # As shipped: authentication on; filled by the admin, queried as Grafana's `reader`.
+        conf.write_text(render_influxdb_conf(port=port, rpc_port=free_port(), data_dir=Path(folder)))
+        store = secrets.SecretsDir(Path(folder) / "secrets")
+        secrets.init(store.root)
         with (Path(folder) / "influxd.log").open("wb") as log:
             server = subprocess.Popen([binary, "-config", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         try:
-            client = InfluxClient(InfluxSettings(url=f"http://127.0.0.1:{port}", timeout_s=120))
+            url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 30
-            while not client.ping():
+            while not InfluxClient(InfluxSettings(url=url)).ping():
                 if time.monotonic() > deadline:
                     raise SystemExit("influxd did not start")
                 time.sleep(0.1)
-            retention.apply(client, retention.RetentionSettings())
+            admin = influx_auth.ensure_users(url, DATABASE, store)
+            admin.settings.timeout_s = 120
+            retention.apply(admin, retention.RetentionSettings())
             print(f"filling {args.days} days of 10 channels (9 power/sensor, 1 battery station) at 1 Hz ...")
             started = time.monotonic()
-            total = _fill(client, args.days)
+            total = _fill(admin, args.days)
             print(f"  {total:,} points and their trend in {time.monotonic() - started:.0f} s\n")
-            _report(client, dashboards, args.days, args.repeats)
+            reader = influx_auth.settings(url, DATABASE, store, influx_auth.READER)
+            reader.timeout_s = 120
+            _report(InfluxClient(reader), dashboards, args.days, args.repeats)
         finally:
             server.terminate()
             server.wait(30)

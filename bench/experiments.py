@@ -32,7 +32,7 @@ from labdcs.experiments.importing import ImportRequest, import_file  # noqa: E40
 from labdcs.experiments.report import render_report  # noqa: E402
 from labdcs.experiments.series import FIELD_TYPES, SOURCES, ExperimentSeries, where  # noqa: E402
 from labdcs.experiments.store import Store  # noqa: E402
-from labdcs.ingest import retention  # noqa: E402
+from labdcs.security import influx as influx_auth  # noqa: E402
 from tests.support import Influx  # noqa: E402
 
 #: Runs a command and prints its peak resident memory (KiB) on the last line of stderr.
@@ -48,7 +48,10 @@ EXPORT_CHILD = (
     "from labdcs.experiments.export import csv_chunks\n"
     "from labdcs.experiments.series import ExperimentSeries, Window\n"
     "from labdcs.ingest.influx import InfluxClient, InfluxSettings\n"
-    "series = ExperimentSeries(InfluxClient(InfluxSettings(url=sys.argv[2], timeout_s=600)))\n"
+    "settings = InfluxSettings(\n"
+    "    url=sys.argv[2], timeout_s=600, username='experiments', password_file=sys.argv[4]\n"
+    ")\n"
+    "series = ExperimentSeries(InfluxClient(settings))\n"
     "out = sys.stdout\n"
     "for chunk in csv_chunks(series, sys.argv[3], Window(None, None)):\n"
     "    out.write(chunk)\n"
@@ -100,10 +103,10 @@ def main() -> None:
         influx = Influx(folder / "influxdb")
         influx.start()
         try:
-            retention.apply(influx.client, retention.RetentionSettings())
             store = Store(f"montydb://{folder / 'db'}")
             store.prepare()
-            series = ExperimentSeries(influx.client)
+            # The manager logs in as `experiments` (READ and WRITE), as `labdcs up` and compose run it.
+            series = ExperimentSeries(influx.login(influx_auth.EXPERIMENTS))
             data = folder / "million.bdf.csv"
             write_bdf(data, args.rows, points_per_half=3600)
             size_mb = data.stat().st_size / 1e6
@@ -138,6 +141,7 @@ def main() -> None:
             query = f"SELECT {fields} FROM {SOURCES} WHERE {where(experiment_id)}"
             host, port = "127.0.0.1", str(influx.port)
             export_s, export_kib, cli_s, cli_kib = [], [], [], []
+            reader = ["-username", "reader", "-password", influx.secrets.read("influxdb/reader")]
             for _ in range(args.runs):
                 child = [
                     sys.executable,
@@ -146,11 +150,23 @@ def main() -> None:
                     str(ROOT / "services"),
                     influx.url,
                     experiment_id,
+                    str(influx.secrets.require("influxdb/experiments")),
                 ]
                 seconds, kib = peak_kib(child)
                 export_s.append(seconds)
                 export_kib.append(kib)
-                command = [cli, "-host", host, "-port", port, "-database", "labdcs", "-format", "csv"]
+                command = [
+                    cli,
+                    "-host",
+                    host,
+                    "-port",
+                    port,
+                    "-database",
+                    "labdcs",
+                    "-format",
+                    "csv",
+                    *reader,
+                ]
                 seconds, kib = peak_kib([*command, "-precision", "ms", "-execute", query])
                 cli_s.append(seconds)
                 cli_kib.append(kib)
@@ -158,7 +174,7 @@ def main() -> None:
             print(f"export:        {ours:,.0f} rows/s, peak {statistics.median(export_kib) / 1024:.0f} MiB "
                   f"(process, median of {args.runs}); influx CLI {theirs:,.0f} rows/s, peak "
                   f"{statistics.median(cli_kib) / 1024:.0f} MiB; ratio {ours / theirs:.2f}")  # fmt: skip
-            small = _small_export_peak(folder, series, store, data, influx.url, args.rows // 10)
+            small = _small_export_peak(folder, series, store, data, influx, args.rows // 10)
             print(
                 f"               peak of the same export for {args.rows // 10:,} rows: {small / 1024:.0f} MiB"
             )
@@ -191,7 +207,7 @@ _EXPORTED = {
 
 
 def _small_export_peak(
-    folder: Path, series: ExperimentSeries, store: Store, data: Path, url: str, rows: int
+    folder: Path, series: ExperimentSeries, store: Store, data: Path, influx: Influx, rows: int
 ) -> int:
     """Peak memory of exporting the first ``rows`` rows: the full export's peak is the same when the
     export's memory does not grow with the experiment."""
@@ -203,7 +219,15 @@ def _small_export_peak(
             out.write(line)
     record = import_file(store, series, ImportRequest(path=small, name=small.name))
     _, kib = peak_kib(
-        [sys.executable, "-c", EXPORT_CHILD, str(ROOT / "services"), url, record.experiment or ""]
+        [
+            sys.executable,
+            "-c",
+            EXPORT_CHILD,
+            str(ROOT / "services"),
+            influx.url,
+            record.experiment or "",
+            str(influx.secrets.require("influxdb/experiments")),
+        ]
     )
     return kib
 

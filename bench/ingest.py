@@ -199,11 +199,11 @@ def one_run(run: int, seconds: float) -> dict[str, float]:
     with servers() as stack:
         ingester = stack.labdcs(
             "ingest",
-            env={"LABDCS_INFLUX__URL": stack.influx.url, "LABDCS_SPOOL_DIR": str(stack.folder / "spool")},
-        )
-        wait_for(lambda: stack.influx.query("SHOW DATABASES", database=""), 30, "ingester start")
-        wait_for(
-            lambda: any(r == ["labdcs"] for r in stack.influx.series_values("SHOW DATABASES")), 30, "database"
+            env={
+                **stack.influx_env("writer"),
+                "LABDCS_APPLY_RETENTION": "false",  # done by the admin, as `labdcs up` does
+                "LABDCS_SPOOL_DIR": str(stack.folder / "spool"),
+            },
         )
         figures: dict[str, float] = {"broker_ceiling": broker_ceiling(stack.mqtt_port, stack.password)}
         sustained = 0.0

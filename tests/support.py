@@ -20,7 +20,10 @@ import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from labdcs.ingest import retention
 from labdcs.ingest.influx import InfluxClient, InfluxSettings
+from labdcs.ingest.mapping import DATABASE
+from labdcs.security import influx as influx_auth
 from labdcs.security import secrets
 from labdcs.security.mosquitto import SERVICE_USERS
 from labdcs.settings import MqttSettings
@@ -219,9 +222,15 @@ def mqtt_connack(
 
 
 class Influx:
-    """A real InfluxDB 1.x on free ports with its data in a temporary folder."""
+    """A real InfluxDB 1.x on free ports with its data in a temporary folder, prepared as `labdcs up`
+    prepares it: authentication on, the users of ``labdcs init`` (secrets in ``folder/secrets``) with
+    their grants, the database and its retention policies, made once by the admin. ``client`` is the
+    test's own eyes (the admin); a service logs in as its own user through :meth:`env` or
+    :meth:`login`."""
 
-    def __init__(self, folder: Path, auth: bool = False) -> None:
+    def __init__(self, folder: Path, prepared: bool = True) -> None:
+        """``prepared=False``: only authentication on, no user and no database, as the compose
+        image starts an empty volume (for the test of its init scripts)."""
         binary = influxd_binary()
         if binary is None:
             raise RuntimeError("influxd is not installed: run scripts/setup")
@@ -230,20 +239,39 @@ class Influx:
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.conf = folder / "influxdb.conf"
-        self.conf.write_text(
-            render_influxdb_conf(port=self.port, rpc_port=free_port(), data_dir=folder, auth=auth)
-        )
+        self.conf.write_text(render_influxdb_conf(port=self.port, rpc_port=free_port(), data_dir=folder))
         self.log = folder / "influxd.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{self.port}"
-        self.client = InfluxClient(InfluxSettings(url=self.url))
+        self.secrets_dir = folder / "secrets"
+        secrets.init(self.secrets_dir)
+        self.secrets = secrets.SecretsDir(self.secrets_dir)
+        self.prepared = prepared
+        self.client = self.login(influx_auth.ADMIN)
+
+    def login(self, user: str, database: str = DATABASE) -> InfluxClient:
+        """A client logged in as ``user`` (admin, writer, reader, experiments)."""
+        return InfluxClient(influx_auth.settings(self.url, database, self.secrets, user))
+
+    def env(self, user: str) -> dict[str, str]:
+        """The environment giving a labdcs process the login of ``user`` (the password as a file)."""
+        return {
+            "LABDCS_INFLUX__URL": self.url,
+            "LABDCS_INFLUX__DATABASE": DATABASE,
+            "LABDCS_INFLUX__USERNAME": user,
+            "LABDCS_INFLUX__PASSWORD_FILE": str(self.secrets.require(f"influxdb/{user}")),
+        }
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [self.binary, "-config", str(self.conf)], stdout=out, stderr=subprocess.STDOUT
             )
-        wait_until(self.client.ping, 30, "InfluxDB to answer /ping")
+        anonymous = InfluxClient(InfluxSettings(url=self.url))
+        wait_until(anonymous.ping, 30, "InfluxDB to answer /ping")
+        if self.prepared:
+            admin = influx_auth.ensure_users(self.url, DATABASE, self.secrets)
+            retention.apply(admin, retention.RetentionSettings())
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -412,15 +440,17 @@ class LabdcsProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def ingest_process(folder: Path, broker_port: int, influx_url: str, **env: str) -> LabdcsProcess:
-    """``labdcs ingest`` (not started) with its spool in ``folder``, reporting every 0.3 s; more
-    settings as environment variables."""
+def ingest_process(folder: Path, broker_port: int, influx: Influx, **env: str) -> LabdcsProcess:
+    """``labdcs ingest`` (not started) logged in as `labdcs up` logs it in (broker user ``ingest``,
+    InfluxDB user ``writer``; the admin applied the policies), its spool in ``folder``, reporting
+    every 0.3 s; more settings as environment variables."""
     return LabdcsProcess(
         ["ingest"],
         folder / "ingest.log",
         broker_port,
         env={
-            "LABDCS_INFLUX__URL": influx_url,
+            **influx.env(influx_auth.WRITER),
+            "LABDCS_APPLY_RETENTION": "false",
             "LABDCS_SPOOL_DIR": str(folder / "spool"),
             "LABDCS_STATS_PERIOD_S": "0.3",
             **env,

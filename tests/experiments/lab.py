@@ -15,6 +15,7 @@ import pytest
 
 from labdcs.experiments.auth import Accounts, AuthSettings
 from labdcs.ingest import retention
+from labdcs.security import influx as influx_auth
 from labdcs.stack.paths import free_port
 from tests.devices.test_cycler import station_config
 from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, wait_until
@@ -83,7 +84,7 @@ def lab(
         retention.apply(influx.client, retention.RetentionSettings(raw="7d"))
         ingest = LabdcsProcess(
             ["ingest"], tmp_path / "ingest.log", broker.port,
-            env={"LABDCS_INFLUX__URL": influx.url, "LABDCS_SPOOL_DIR": str(tmp_path / "spool"),
+            env={**influx.env(influx_auth.WRITER), "LABDCS_SPOOL_DIR": str(tmp_path / "spool"),
                  "LABDCS_APPLY_RETENTION": "false", "LABDCS_BATCH_INTERVAL_S": "0.2",
                  # The station runs 300x faster and stamps samples in its simulated time (hours
                  # ahead): the ingester's clock-skew refusal would keep them out.
@@ -94,7 +95,7 @@ def lab(
         port = free_port()
         server = LabdcsProcess(
             ["experiments", "serve"], tmp_path / "experiments.log", broker.port,
-            env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", "LABDCS_INFLUX__URL": influx.url,
+            env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", **influx.env(influx_auth.EXPERIMENTS),
                  "LABDCS_HTTP_PORT": str(port), "LABDCS_WORK_DIR": str(tmp_path / "work"),
                  "LABDCS_GRAFANA_URL": "http://grafana.example:3000",
                  "LABDCS_AUTH__ADMIN_PASSWORD": ADMIN[1], "LABDCS_AUTH__VIEWER_PASSWORD": VIEWER[1]},

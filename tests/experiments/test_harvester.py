@@ -13,6 +13,7 @@ from labdcs.experiments.importing import file_hash
 from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.store import Store
 from labdcs.ingest import retention
+from labdcs.security import influx as influx_auth
 from tests.experiments import vendor_files
 from tests.support import Influx, LabdcsProcess, wait_until
 
@@ -23,7 +24,13 @@ def test_stable_files_are_imported_once_and_failures_retried_on_change(
     retention.apply(influx.client, retention.RetentionSettings(raw="7d"))
     inbox = tmp_path / "inbox"
     (inbox / "cycler2").mkdir(parents=True)
-    harvester = Harvester(embedded, ExperimentSeries(influx.client), [inbox], stable_s=0.3, interval=0.05)
+    harvester = Harvester(
+        embedded,
+        ExperimentSeries(influx.login(influx_auth.EXPERIMENTS)),
+        [inbox],
+        stable_s=0.3,
+        interval=0.05,
+    )
     growing = inbox / "run1.csv"
     source = vendor_files.arbin(tmp_path / "source.csv").read_text().splitlines(keepends=True)
     growing.write_text("".join(source[:100]))
@@ -67,7 +74,7 @@ def test_harvest_command_once(tmp_path: Path, influx: Influx) -> None:
         ["harvest", "--watch", str(inbox), "--stable", "0.5", "--interval", "0.2", "--once"],
         tmp_path / "harvest.log",
         1,
-        env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", "LABDCS_INFLUX__URL": influx.url},
+        env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", **influx.env(influx_auth.EXPERIMENTS)},
     ).start()
     assert command.process is not None and command.process.wait(120) == 0, command.log_text()
     assert "imported 2, failed 0" in command.log_text()

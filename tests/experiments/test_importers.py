@@ -17,6 +17,7 @@ from labdcs.experiments.importing import ImportRequest, import_file
 from labdcs.experiments.series import FIELD_TYPES, ExperimentSeries, Window
 from labdcs.experiments.store import Store
 from labdcs.ingest import retention
+from labdcs.security import influx as influx_auth
 from tests.experiments import vendor_files
 from tests.experiments.conftest import NMC
 from tests.support import Influx
@@ -29,7 +30,7 @@ def lab_store(embedded: Store, influx: Influx) -> Iterator[tuple[Store, Experime
     retention.apply(influx.client, retention.RetentionSettings(raw="7d"))
     embedded.add_cell_type(NMC)
     embedded.add_cell(CellIn(serial="MJ1-0001", type="lg-mj1"))
-    yield embedded, ExperimentSeries(influx.client, chunk_size=100)
+    yield embedded, ExperimentSeries(influx.login(influx_auth.EXPERIMENTS), chunk_size=100)
 
 
 def _points(series: ExperimentSeries) -> int:

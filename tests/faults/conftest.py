@@ -78,7 +78,7 @@ def ingester(tmp_path: Path, broker: Broker, influx: Influx) -> Iterator[Callabl
     made: list[LabdcsProcess] = []
 
     def make(**env: str) -> LabdcsProcess:
-        process = ingest_process(tmp_path, broker.port, influx.url, **env).start()
+        process = ingest_process(tmp_path, broker.port, influx, **env).start()
         made.append(process)
         return process
 

@@ -258,7 +258,7 @@ def test_influxdb_down_for_a_minute_buffers_then_counts_and_alarms_the_loss(
     watcher = Probe(broker.port).start(topics.state("ingest", "stats"))
     publisher = Probe(broker.port).start()
     ingest = ingest_process(
-        tmp_path, broker.port, influx.url, LABDCS_SPOOL_MAX_BYTES="40000", LABDCS_STATS_PERIOD_S="0.5"
+        tmp_path, broker.port, influx, LABDCS_SPOOL_MAX_BYTES="40000", LABDCS_STATS_PERIOD_S="0.5"
     ).start()
     try:
         wait_until(lambda: stats(watcher), 30, "the ingester's first report")

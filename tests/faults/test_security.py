@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from labdcs.contract import topics
-from labdcs.ingest.influx import InfluxClient, InfluxError
+from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
 from labdcs.security import influx as influx_auth
 from labdcs.security import secrets, tls
 from labdcs.stack.paths import free_port
@@ -128,14 +128,13 @@ def test_each_web_service_refuses_unauthenticated_access(
              "LABDCS_AUTH__ADMIN_PASSWORD_FILE": str(store.path("experiments/admin")),
              "LABDCS_AUTH__VIEWER_PASSWORD_FILE": str(store.path("experiments/viewer"))},
     ).start()  # fmt: skip
-    influx = Influx(tmp_path / "influxdb", auth=True)
+    influx = Influx(tmp_path / "influxdb")
     influx.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        influx_auth.ensure_users(influx.url, "labdcs", store)
         with pytest.raises(InfluxError, match=r"401|authoriz"):
-            influx.client.query("SHOW DATABASES")
-        reader = InfluxClient(influx_auth.settings(influx.url, "labdcs", store, influx_auth.READER))
+            InfluxClient(InfluxSettings(url=influx.url)).query("SHOW DATABASES")
+        reader = influx.login(influx_auth.READER)
         assert reader.query("SHOW MEASUREMENTS") is not None
 
         def up() -> bool:

@@ -30,6 +30,7 @@ from labdcs.contract.models import now_ms
 from labdcs.grafana.dashboards import STATION_UID
 from labdcs.ingest import retention
 from labdcs.ingest.influx import InfluxClient, InfluxError
+from labdcs.security import influx as influx_auth
 from labdcs_dummy.instruments import create_model
 from labdcs_dummy.scpi_server import ScpiServer
 from tests.devices.test_cycler import station_config
@@ -82,14 +83,17 @@ rules:
 @dataclass
 class FilledStack:
     client: InfluxClient
+    """Grafana's login (``reader``): every panel query runs as it."""
     dashboards: dict[str, Dashboard]
     hv: ScpiLink
     probe: Probe
+    admin: InfluxClient
+    """The database's own work (the continuous query runs as the server, here as the admin)."""
 
     def downsample(self) -> None:
         """What the trend's continuous query has written by now (it runs once per interval)."""
         select = retention.trend_select(retention.RetentionSettings())
-        self.client.query(select.replace(" GROUP BY ", f" WHERE {TIME_RANGE} GROUP BY ", 1))
+        self.admin.query(select.replace(" GROUP BY ", f" WHERE {TIME_RANGE} GROUP BY ", 1))
 
 
 def _run_experiment(probe: Probe, experiment: str, protocol: str, end: str) -> dict[str, Any]:
@@ -157,7 +161,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledStack]:
                 folder / "ingest.log",
                 broker.port,
                 env={
-                    "LABDCS_INFLUX__URL": influx.url,
+                    **influx.env(influx_auth.WRITER),
+                    "LABDCS_APPLY_RETENTION": "false",
                     "LABDCS_SPOOL_DIR": str(folder / "spool"),
                     "LABDCS_STATS_PERIOD_S": "0.3",
                     # The simulated station runs hours ahead of the wall clock (speed max): its
@@ -186,16 +191,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledStack]:
         # Everything the runs published stored, up to the safety alarm the second start cleared
         # (an active-alarm panel must get its data from the muted instrument below, not from it).
         wait_until(lambda: _station_stored(influx.client), 60, "the station's runs in InfluxDB", interval=0.2)
+        grafana = influx.login(influx_auth.READER)  # Grafana's datasource logs in as `reader`
         filled = FilledStack(
-            influx.client,
+            grafana,
             {
-                uid: Dashboard(d, influx.client, station_range, STATION_INTERVAL_S)
+                uid: Dashboard(d, grafana, station_range, STATION_INTERVAL_S)
                 if uid == STATION_UID
-                else Dashboard(d, influx.client)
+                else Dashboard(d, grafana)
                 for uid, d in DASHBOARDS.items()
             },
             ScpiLink(hv_port),
             probe,
+            influx.client,
         )
 
         # Readbacks first: a muted instrument has none.

@@ -54,7 +54,7 @@ def ingester(tmp_path: Path, broker: Broker, influx: Influx) -> Iterator[Callabl
     made: list[LabdcsProcess] = []
 
     def make() -> LabdcsProcess:
-        process = ingest_process(tmp_path, broker.port, influx.url, LABDCS_RETENTION__RAW="7d").start()
+        process = ingest_process(tmp_path, broker.port, influx, LABDCS_RETENTION__RAW="7d").start()
         made.append(process)
         return process
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 import tomllib
 
@@ -172,20 +170,3 @@ def test_retention_applies_idempotently_and_the_trend_query_downsamples(influx: 
     influx.client.query(select)
     rows = influx.client.series_values('SELECT "mean_v_mon" FROM "trend"."power"')
     assert [row[1] for row in rows] == [29.5, 89.5], "two one-minute means"
-
-
-def test_influxdb_init_file_runs_the_way_the_image_runs_it(influx: Influx) -> None:
-    """The InfluxDB image passes each .iql file to `influx -execute` as one string."""
-    cli = shutil.which("influx")
-    if cli is None:
-        pytest.skip("the influx CLI (Debian package influxdb-client) is not installed: run scripts/setup")
-    script = (ROOT / "influxdb" / "init" / "labdcs.iql").read_text().rstrip("\n")  # as "$(cat file)" gives it
-    result = subprocess.run(
-        [cli, "-host", "127.0.0.1", "-port", str(influx.port), "-execute", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    policies = {row[0]: row for row in influx.client.series_values("SHOW RETENTION POLICIES")}
-    assert policies["raw"][4] is True and {"trend", "events"} <= set(policies)

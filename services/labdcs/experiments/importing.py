@@ -138,7 +138,6 @@ def import_file(
             limits, _ = store.cell_envelope(store.cell(request.cell))
         reader = open_file(path, request.format, _mapping(request.mapping), limits)
         record.format = job.format = reader.layout.format
-        series.ensure_import_policy()
         written = True
         accumulator, first_ms, last_ms = _stream(
             series, reader, experiment_id, int(stat.st_mtime * 1000), job

@@ -50,6 +50,19 @@ UNIX_TIME = "Unix Time / s"
 FIELD_TYPES = {spec.path: spec.type.value for spec in MAPPINGS[0].fields}
 
 
+def _explained(exc: InfluxError) -> InfluxError:
+    """The one set-up mistake a reader of the series can meet, said in words: the database or the
+    imports' policy missing (created once, as InfluxDB's admin, by ``labdcs up`` or the compose
+    stack's InfluxDB init; never by the manager, whose user may not)."""
+    text = str(exc)
+    if "retention policy not found" in text or "database not found" in text:
+        return InfluxError(
+            f"{text}: the database and its retention policies (including {IMPORT_POLICY!r}) are created "
+            "by `labdcs up` or the compose stack's InfluxDB init, as InfluxDB's admin (docs/timeseries.md)"
+        )
+    return exc
+
+
 def quote(value: str) -> str:
     """An InfluxQL string literal."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -77,17 +90,17 @@ class ExperimentSeries:
     def __init__(self, influx: InfluxClient, chunk_size: int = 10_000) -> None:
         self.influx = influx
         self.chunk_size = chunk_size
-        self._policy_ready = False
 
     # --- reading ----------------------------------------------------------------------------------
 
     def _values(self, q: str) -> list[list[Any]]:
-        self.ensure_import_policy()
-        return self.influx.series_values(q)
+        try:
+            return self.influx.series_values(q)
+        except InfluxError as exc:
+            raise _explained(exc) from None
 
     def stream(self, q: str) -> Iterator[list[Any]]:
         """Rows of a query, chunk by chunk (``chunked=true``); InfluxError on any error."""
-        self.ensure_import_policy()
         params = {
             "q": q,
             "db": self.influx.settings.database,
@@ -116,10 +129,10 @@ class ExperimentSeries:
                     continue
                 document = json.loads(line)
                 if "error" in document:
-                    raise InfluxError(f"query failed: {document['error']}")
+                    raise _explained(InfluxError(f"query failed: {document['error']}"))
                 for result in document.get("results", []):
                     if "error" in result:
-                        raise InfluxError(f"query failed: {result['error']}")
+                        raise _explained(InfluxError(f"query failed: {result['error']}"))
                     for series in result.get("series", []):
                         yield from series.get("values", [])
 
@@ -180,18 +193,6 @@ class ExperimentSeries:
         return list(self.stream(q))
 
     # --- writing and deleting ---------------------------------------------------------------------
-
-    def ensure_import_policy(self) -> None:
-        """The database and the imports' retention policy (idempotent; once per process): the
-        queries read it next to the default policy, so it must exist."""
-        if self._policy_ready:
-            return
-        database = self.influx.settings.database
-        self.influx.query(f'CREATE DATABASE "{database}"', database="")
-        self.influx.query(
-            f'CREATE RETENTION POLICY "{IMPORT_POLICY}" ON "{database}" DURATION INF REPLICATION 1',
-            database="",
-        )
 
     def write_imported(self, lines: list[str]) -> None:
         """Write imported points (line protocol); InfluxError when InfluxDB did not store all of them."""

@@ -1,12 +1,25 @@
-"""InfluxDB 1.x with authentication: the admin, a write-only user (ingest) and a read-only user
-(Grafana, the experiments manager), their passwords from the secrets folder."""
+"""InfluxDB 1.x with authentication: an admin and one least-privileged user per consumer, their
+passwords from the secrets folder.
+
+The native stack (``labdcs up``) and the compose stack (``influxdb/init/00-users.sh``, checked against
+:data:`USERS` by a test) create the same users with the same grants. Privileged start-up work
+(database, retention policies, users) is done here, once, as the admin: a service never needs more
+than its grant at run time.
+"""
 
 from __future__ import annotations
 
 from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
 from labdcs.security.secrets import SecretsDir
 
-ADMIN, WRITER, READER = "admin", "writer", "reader"
+ADMIN, WRITER, READER, EXPERIMENTS = "admin", "writer", "reader", "experiments"
+
+#: Non-admin user -> its privilege on the labdcs database, and who logs in as it.
+USERS: dict[str, str] = {
+    WRITER: "WRITE",  # the ingester and Telegraf: writes points, reads nothing
+    READER: "READ",  # Grafana's datasource: reads, writes nothing
+    EXPERIMENTS: "ALL",  # the experiments manager: reads runs, writes imports, deletes a failed import
+}
 
 
 def settings(url: str, database: str, store: SecretsDir, user: str) -> InfluxSettings:
@@ -16,9 +29,9 @@ def settings(url: str, database: str, store: SecretsDir, user: str) -> InfluxSet
 
 
 def ensure_users(url: str, database: str, store: SecretsDir) -> InfluxClient:
-    """Create the admin (InfluxDB accepts that one unauthenticated while it has no user) and the
-    writer and reader, or set their passwords to the secrets' (after a rotation); returns an admin
-    client."""
+    """Create the admin (InfluxDB accepts that one unauthenticated while it has no user) and every
+    user of :data:`USERS` with its grant, or set their passwords to the secrets' (after a rotation);
+    returns an admin client."""
     anonymous = InfluxClient(InfluxSettings(url=url, database=database))
     admin = InfluxClient(settings(url, database, store, ADMIN))
     password = store.read(f"influxdb/{ADMIN}")
@@ -29,12 +42,11 @@ def ensure_users(url: str, database: str, store: SecretsDir) -> InfluxClient:
         users = admin.query("SHOW USERS", database="")
     admin.query(f'CREATE DATABASE "{database}"', database="")  # idempotent; grants need it
     existing = {row[0] for result in users for series in result.get("series", []) for row in series["values"]}
-    for user, grant in ((WRITER, "WRITE"), (READER, "READ")):
+    for user, grant in USERS.items():
         secret = store.read(f"influxdb/{user}")
-        verb = "SET PASSWORD FOR" if user in existing else "CREATE USER"
-        admin.query(
-            f"{verb} {user} = '{secret}'" if user in existing else f"{verb} {user} WITH PASSWORD '{secret}'",
-            database="",
-        )
+        if user in existing:
+            admin.query(f"SET PASSWORD FOR {user} = '{secret}'", database="")
+        else:
+            admin.query(f"CREATE USER {user} WITH PASSWORD '{secret}'", database="")
         admin.query(f'GRANT {grant} ON "{database}" TO {user}', database="")
     return admin

@@ -4,7 +4,8 @@ Layout (folder 0700, files 0600, outside git)::
 
     mqtt/<user>                     broker password of each service and each device (user = device id)
     mosquitto/passwd, mosquitto/acl the broker's password file (hashes) and ACL, derived from mqtt/
-    influxdb/admin|writer|reader    InfluxDB users (admin: everything; writer: ingest; reader: Grafana)
+    influxdb/admin|writer|reader|experiments  InfluxDB users (admin: everything; writer: ingest, Telegraf;
+                                    reader: Grafana; experiments: the experiments manager)
     mongodb/root|app                MongoDB root and the experiments manager's user
     grafana/admin|operator|secret-key
     experiments/admin|viewer        the experiments manager's logins (admin writes, viewer reads)
@@ -37,6 +38,7 @@ PASSWORDS = (
     "influxdb/admin",
     "influxdb/writer",
     "influxdb/reader",
+    "influxdb/experiments",
     "mongodb/root",
     "mongodb/app",
     "grafana/admin",

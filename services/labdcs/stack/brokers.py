@@ -65,7 +65,7 @@ def influxd_binary() -> str | None:
     return shutil.which("influxd")
 
 
-def render_influxdb_conf(*, port: int, rpc_port: int, data_dir: Path, auth: bool = True) -> str:
+def render_influxdb_conf(*, port: int, rpc_port: int, data_dir: Path) -> str:
     """An InfluxDB 1.x configuration keeping everything under ``data_dir`` and on loopback only,
     with authentication on (users: :mod:`labdcs.security.influx`)."""
     return f"""# Rendered by labdcs for a native InfluxDB 1.x.
@@ -84,7 +84,7 @@ bind-address = "127.0.0.1:{rpc_port}"
   enabled = true
   bind-address = "127.0.0.1:{port}"
   log-enabled = false
-  auth-enabled = {"true" if auth else "false"}
+  auth-enabled = true
 
 [monitor]
   store-enabled = false

@@ -310,7 +310,7 @@ class Stack:
             **self.experiments_login_env(),
         }
         if self.influx_url:
-            env.update(self._influx_env(influx_auth.READER))
+            env.update(self._influx_env(influx_auth.EXPERIMENTS))
         process = ManagedProcess(
             "experiments",
             [sys.executable, "-m", "labdcs", "experiments", "serve"],
