@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -77,6 +78,10 @@ def test_queued_experiments_run_in_turn_and_their_data_come_out(lab: Callable[..
         html = report.text
         assert html.count("data:image/png;base64,") >= 3 and "cycling-2x8" in html
         assert "src='http" not in html and 'src="http' not in html  # self-contained: opens offline
+        # Figures as people read them: no exponents, durations as a clock shows them.
+        text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
+        assert re.search(r"\d\.?\d*e[-+]\d", text) is None
+        assert re.search(r"<td>0:\d\d:\d\d</td>", html), "cycle durations as h:mm:ss"
 
 
 def test_pause_resume_and_stop_through_the_api(lab: Callable[..., Lab]) -> None:
