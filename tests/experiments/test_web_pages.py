@@ -179,6 +179,15 @@ def test_pages_show_the_run_readably_and_say_what_they_cannot_show(
     assert page.locator("#live .status.running").count() == 1
     page.screenshot(path=str(ARTIFACTS / "experiments-influx-down.png"), full_page=True)
 
+    # The service itself gone: the table says so at its next refresh.
+    page.goto(lab_.url)
+    page.wait_for_selector(f"#experiments tr[data-id='{running}']")
+    lab_.server.kill()
+    page.wait_for_selector("#experiments td.nodata.failed", timeout=15_000)
+    assert page.inner_text("#experiments td.nodata").startswith(
+        "Could not load the experiments: the experiments service did not answer"
+    )
+
 
 @pytest.mark.parametrize("value", ["grafana.example:3000", "ftp://grafana", "//grafana.example"])
 def test_a_grafana_url_the_browser_cannot_follow_is_refused(value: str) -> None:
@@ -195,3 +204,21 @@ def test_a_grafana_url_the_browser_cannot_follow_is_refused(value: str) -> None:
         == "https://lab.example/grafana"
     )
     assert ExperimentsSettings().grafana_url is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pyproject.toml's [tool.setuptools.package-data] lacks '**/*.svg' (the lead's file): until it "
+    "has it, a non-editable install (the Docker image) has no favicon.svg",
+)
+def test_the_favicon_is_package_data() -> None:
+    """The icon is served from the installed package, so the build must ship it."""
+    import tomllib
+    from fnmatch import fnmatch
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    globs = setuptools["package-data"]["labdcs"]
+    assert (root / "services/labdcs/experiments/favicon.svg").exists()
+    assert any(fnmatch("experiments/favicon.svg", pattern.replace("**/", "*/")) for pattern in globs), globs
