@@ -9,10 +9,11 @@ import pytest
 
 from labdcs.experiments.documents import CellIn, CellTypeIn, Limits, Station, StationChannel, Technology
 from labdcs.experiments.store import Store
+from tests.experiments.browser import browser
 from tests.experiments.lab import lab
 from tests.support import compose_image, docker_problem
 
-__all__ = ["lab"]
+__all__ = ["browser", "lab"]
 
 
 @pytest.fixture(scope="session")

@@ -80,7 +80,8 @@ def lab(
 ) -> Iterator[Callable[..., Lab]]:
     made: list[LabdcsProcess] = []
 
-    def make(speed: float = 300.0) -> Lab:
+    def make(speed: float = 300.0, grafana_url: str | None = "http://grafana.example:3000") -> Lab:
+        """The lab; ``grafana_url=None`` runs the manager without a Grafana, as the native stack does."""
         retention.apply(influx.client, retention.RetentionSettings(raw="7d"))
         ingest = LabdcsProcess(
             ["ingest"], tmp_path / "ingest.log", broker.port,
@@ -97,8 +98,8 @@ def lab(
             ["experiments", "serve"], tmp_path / "experiments.log", broker.port,
             env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", **influx.env(influx_auth.EXPERIMENTS),
                  "LABDCS_HTTP_PORT": str(port), "LABDCS_WORK_DIR": str(tmp_path / "work"),
-                 "LABDCS_GRAFANA_URL": "http://grafana.example:3000",
-                 "LABDCS_AUTH__ADMIN_PASSWORD": ADMIN[1], "LABDCS_AUTH__VIEWER_PASSWORD": VIEWER[1]},
+                 "LABDCS_AUTH__ADMIN_PASSWORD": ADMIN[1], "LABDCS_AUTH__VIEWER_PASSWORD": VIEWER[1],
+                 **({"LABDCS_GRAFANA_URL": grafana_url} if grafana_url else {})},
         ).start()  # fmt: skip
         made.append(server)
         lab = Lab(f"http://127.0.0.1:{port}", server, station, influx)

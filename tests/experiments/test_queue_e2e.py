@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
+from typing import Any
 
 from labdcs.experiments.export import HEADER
 from tests.experiments.lab import Lab, cycling
@@ -76,6 +78,10 @@ def test_queued_experiments_run_in_turn_and_their_data_come_out(lab: Callable[..
         html = report.text
         assert html.count("data:image/png;base64,") >= 3 and "cycling-2x8" in html
         assert "src='http" not in html and 'src="http' not in html  # self-contained: opens offline
+        # Figures as people read them: no exponents, durations as a clock shows them.
+        text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
+        assert re.search(r"\d\.?\d*e[-+]\d", text) is None
+        assert re.search(r"<td>0:\d\d:\d\d</td>", html), "cycle durations as h:mm:ss"
 
 
 def test_pause_resume_and_stop_through_the_api(lab: Callable[..., Lab]) -> None:
@@ -101,3 +107,39 @@ def test_pause_resume_and_stop_through_the_api(lab: Callable[..., Lab]) -> None:
     stopped = lab_.wait_status(running, {"aborted", "finished", "error"})
     assert stopped["status"] == "aborted" and "alice" in stopped["end_reason"]
     assert lab_.experiment(waiting)["started"] is None
+
+
+def test_started_is_set_when_the_station_starts_the_run(lab: Callable[..., Lab]) -> None:
+    """``started`` comes with the first running state (not at the end), on the station's clock, and
+    every view of the experiment shows it from the first answer that says running."""
+    lab_ = lab(speed=100)
+    with lab_.client() as http:
+        protocol = http.post("/api/protocols", json={"text": cycling(20, 30)}).json()["protocol"]["id"]
+    running = _queue(lab_, "long", protocol)
+    waiting = _queue(lab_, "waiting", protocol)
+
+    def left_the_queue() -> dict[str, Any] | None:
+        experiment = lab_.experiment(running)
+        return None if experiment["status"] == "queued" else experiment
+
+    first = wait_until(left_the_queue, 60, f"{running} to leave the queue", interval=0.02)
+    assert first["status"] == "running" and first["started"] is not None, first
+    started = first["started"]
+    with lab_.client() as http:
+        listed = {e["id"]: e for e in http.get("/api/experiments").json()["items"]}
+        assert listed[running]["started"] == started and listed[waiting]["started"] is None
+        station = http.get("/api/stations/station1").json()
+        assert [(e["id"], e["started"]) for e in station["active"]] == [(running, started)]
+        assert [e["started"] for e in station["queued"]] == [None]
+    # The start is the station's: its latest state's time minus the run's test time.
+    progressed = wait_until(
+        lambda: (e := lab_.experiment(running))["progress"]["test_time"] > 60 and e, 30, "progress"
+    )
+    progress = progressed["progress"]
+    assert abs(progress["ts"] - progress["test_time"] * 1000 - started) < 2000, (progress, started)
+    with lab_.client() as http:
+        assert http.post(f"/api/experiments/{running}/pause").json()["result"] == "accepted"
+        assert lab_.wait_status(running, {"paused"})["started"] == started
+        assert http.post(f"/api/experiments/{running}/stop").json()["result"] == "accepted"
+    stopped = lab_.wait_status(running, {"aborted"})
+    assert stopped["started"] == started and stopped["finished"] > started

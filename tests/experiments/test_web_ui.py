@@ -4,34 +4,16 @@ with its plot updating, sort and filter the experiments table, download the CSV 
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from labdcs.experiments.export import HEADER
+from tests.experiments.browser import ARTIFACTS, needs_chromium
 from tests.experiments.lab import ADMIN, Lab, cycling
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="chromium is not installed (scripts/setup)"
-)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = needs_chromium
 
 
 def _points(page: Any) -> int:
@@ -41,7 +23,9 @@ def _points(page: Any) -> int:
 def test_a_day_in_the_lab(lab: Callable[..., Lab], browser: Any, tmp_path: Path) -> None:
     lab_ = lab(speed=250)
     page = browser.new_page(
-        accept_downloads=True, http_credentials={"username": ADMIN[0], "password": ADMIN[1]}
+        accept_downloads=True,
+        http_credentials={"username": ADMIN[0], "password": ADMIN[1]},
+        viewport={"width": 1366, "height": 900},
     )
     page.set_default_timeout(60_000)
 
@@ -81,6 +65,12 @@ def test_a_day_in_the_lab(lab: Callable[..., Lab], browser: Any, tmp_path: Path)
     page.wait_for_function(f"Number(document.querySelector('#plot-v').dataset.points || 0) > {first}")
     page.wait_for_selector("#live .status.finished", timeout=120_000)
     page.wait_for_function("document.querySelectorAll('#cycles tbody tr').length === 3")
+    # Whole cycles on the cycle axes, each once; test time as a clock reads it.
+    page.wait_for_function("document.querySelector('#plot-e').dataset.xticks === '1 2 3'")
+    assert page.get_attribute("#plot-q", "data-xticks") == "1 2 3"
+    keys, values = page.locator("#live th").all_inner_texts(), page.locator("#live td").all_inner_texts()
+    live = dict(zip(keys, values, strict=True))
+    assert re.fullmatch(r"\d+:\d\d:\d\d", live["test time"]), live
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "experiments-ui-experiment.png"), full_page=True)
     grafana = page.get_attribute("#grafana", "href") or ""

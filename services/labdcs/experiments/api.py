@@ -53,7 +53,7 @@ class Services:
     store: Store
     series: ExperimentSeries | None = None
     queue: QueueWorker | None = None
-    grafana_url: str = "http://localhost:3000"
+    grafana_url: str | None = None  # no Grafana: no dashboard links
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "labdcs-imports")
     imports: ImportJobs | None = None
 
@@ -553,4 +553,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InfluxError)
     def influx_down(request: Request, exc: InfluxError) -> Response:
-        return JSONResponse(body(f"InfluxDB: {exc}", []), status_code=503)
+        text = str(exc) if str(exc).startswith("InfluxDB") else f"InfluxDB: {exc}"
+        return JSONResponse(body(text, []), status_code=503)

@@ -148,6 +148,18 @@ class QueueWorker:
                 except Exception:
                     log.exception("queue: cannot start waiting experiments")
 
+    def _drain(self) -> None:
+        """Handle every message already received (in the worker thread, like :meth:`_run`)."""
+        for _ in range(self._inbox.qsize()):
+            try:
+                topic, payload = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._handle(topic, payload)
+            except Exception:
+                log.exception("queue: cannot handle a message on %s", topic)
+
     def _handle(self, topic: str, payload: bytes) -> None:
         if not payload:
             return
@@ -215,10 +227,12 @@ class QueueWorker:
             return
         status = _RUN_TO_STATUS.get(state.run_state)
         changes: dict[str, object] = {}
+        if status is not None and experiment.started is None:
+            # The first state of the run, whatever the status already says (the queue marks it
+            # running when the station accepts start): the start on the station's clock.
+            changes["started"] = int(state.ts - state.test_time * 1000)
         if status is not None and status is not experiment.status:
             changes["status"] = status.value
-            if experiment.started is None:
-                changes["started"] = int(state.ts - state.test_time * 1000)
             if status.ended:
                 changes["finished"] = state.ts
                 changes["end_reason"] = state.step_end_reason
@@ -310,6 +324,9 @@ class QueueWorker:
             if ack.result is not AckResult.ACCEPTED:
                 self._fail(experiment, f"station refused {verb.value}: {ack.reason}")
                 return
+        # The station publishes its first running state before it acks start: handle what has
+        # arrived, so the experiment turns running together with its start time.
+        self._drain()
         self.store.update_experiment(experiment.id, {"status": Status.RUNNING.value}, expect=[Status.QUEUED])
         log.info("experiment %s started on %s/%s", experiment.id, experiment.station, experiment.channel)
 

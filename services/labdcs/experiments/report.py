@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import time
 from typing import Any
 
@@ -37,12 +38,21 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def time_plot(data: dict[str, list[Any]]) -> str | None:
+def time_unit(span_s: float) -> tuple[float, str]:
+    """(seconds per unit, unit) that suit a time axis of this span (as the web UI's plots)."""
+    for limit, size, unit in ((120, 1.0, "s"), (7200, 60.0, "min"), (259_200, 3600.0, "h")):
+        if span_s < limit:
+            return size, unit
+    return 86_400.0, "days"
+
+
+def time_plot(data: dict[str, list[Any]], start_ms: int | None = None) -> str | None:
     if not data["t"]:
         return None
     plt = _figure()
-    t0 = data["t"][0]
-    hours = [(t - t0) / 3_600_000 for t in data["t"]]
+    t0 = data["t"][0] if start_ms is None else start_ms
+    size, unit = time_unit((data["t"][-1] - t0) / 1000)
+    hours = [(t - t0) / 1000 / size for t in data["t"]]
     fig, (ax_v, ax_i) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
     ax_v.plot(hours, data["voltage"], color="C0", lw=0.8)
     ax_v.set_ylabel("voltage / V")
@@ -52,7 +62,7 @@ def time_plot(data: dict[str, list[Any]]) -> str | None:
         twin.set_ylabel("temperature / degC", color="C3")
     ax_i.plot(hours, data["current"], color="C1", lw=0.8)
     ax_i.set_ylabel("current / A")
-    ax_i.set_xlabel("test time / h")
+    ax_i.set_xlabel(f"test time / {unit}")
     for ax in (ax_v, ax_i):
         ax.grid(alpha=0.3)
     return _png(fig)
@@ -62,6 +72,8 @@ def cycle_plot(cycles: list[CycleStat]) -> str | None:
     if not cycles:
         return None
     plt = _figure()
+    from matplotlib.ticker import MaxNLocator
+
     index = [c.cycle_index for c in cycles]
     fig, (ax_q, ax_e) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
     ax_q.plot(index, [c.discharge_capacity for c in cycles], "o-", ms=2.5, lw=0.8, label="discharge")
@@ -72,6 +84,7 @@ def cycle_plot(cycles: list[CycleStat]) -> str | None:
     ax_e.plot(index, [_pct(c.energy_efficiency) for c in cycles], "s-", ms=2.5, lw=0.8, label="energy")
     ax_e.set_ylabel("efficiency / %")
     ax_e.set_xlabel("cycle")
+    ax_e.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole cycles, each once
     ax_e.legend()
     for ax in (ax_q, ax_e):
         ax.grid(alpha=0.3)
@@ -125,7 +138,7 @@ def dqdv_plot(series: ExperimentSeries, experiment: Experiment, cycles: list[Cyc
 
 
 STATS_HEAD = (
-    "cycle", "start", "duration / s", "charge / Ah", "discharge / Ah", "charge / Wh", "discharge / Wh",
+    "cycle", "start", "duration", "charge / Ah", "discharge / Ah", "charge / Wh", "discharge / Wh",
     "CE / %", "EE / %", "V min", "V max", "T max / degC",
 )  # fmt: skip
 
@@ -134,16 +147,16 @@ def _stats_row(c: CycleStat) -> tuple[object, ...]:
     return (
         c.cycle_index,
         _when(c.start),
-        f"{c.duration:.0f}",
-        _num(c.charge_capacity),
-        _num(c.discharge_capacity),
-        _num(c.charge_energy),
-        _num(c.discharge_energy),
-        _num(_pct(c.coulombic_efficiency), 5),
-        _num(_pct(c.energy_efficiency), 5),
-        _num(c.v_min),
-        _num(c.v_max),
-        _num(c.t_max, 3),
+        duration(c.duration),
+        number(c.charge_capacity),
+        number(c.discharge_capacity),
+        number(c.charge_energy),
+        number(c.discharge_energy),
+        number(_pct(c.coulombic_efficiency), 5),
+        number(_pct(c.energy_efficiency), 5),
+        number(c.v_min),
+        number(c.v_max),
+        number(c.t_max, 3),
     )
 
 
@@ -151,8 +164,28 @@ def _when(ms: int | None) -> str:
     return "-" if ms is None else time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ms / 1000))
 
 
-def _num(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None else f"{value:.{digits}g}"
+def number(value: float | None, digits: int = 4) -> str:
+    """About ``digits`` significant digits in plain decimals (3.831, 0.4172, 12346; never 2.09e-07)."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e15:
+        return f"{value:.{digits - 1}e}"
+    decimals = min(6, max(0, digits - 1 - math.floor(math.log10(abs(value)))))
+    text = f"{value:.{decimals}f}"
+    return "0" if float(text) == 0 else text
+
+
+def duration(seconds: float | None) -> str:
+    """As a clock shows it: ``0:02:05``; past a day ``1 d 03:46:40``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    total = max(0, round(seconds))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{days} d {hours:02d}:{minutes:02d}:{secs:02d}" if days else f"{hours}:{minutes:02d}:{secs:02d}"
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -189,6 +222,12 @@ def render_report(store: Store, series: ExperimentSeries, experiment: Experiment
         ("created", _when(experiment.created)),
         ("started", _when(experiment.started)),
         ("finished", _when(experiment.finished)),
+        (
+            "duration",
+            duration((experiment.finished - experiment.started) / 1000)
+            if experiment.started is not None and experiment.finished is not None
+            else "-",
+        ),
         ("cycles", str(len(cycles))),
         ("operator", experiment.operator or "-"),
     ]
@@ -198,8 +237,8 @@ def render_report(store: Store, series: ExperimentSeries, experiment: Experiment
         cell_type = store.cell_type(cell.type)
         limits, capacity = store.cell_envelope(cell)
         limit_text = (
-            f"{_num(limits.v_min)}..{_num(limits.v_max)} V, charge {_num(limits.i_charge_max)} A, "
-            f"discharge {_num(limits.i_discharge_max)} A, max {_num(limits.t_max_c)} degC"
+            f"{number(limits.v_min)}..{number(limits.v_max)} V, charge {number(limits.i_charge_max)} A, "
+            f"discharge {number(limits.i_discharge_max)} A, max {number(limits.t_max_c)} degC"
         )
         rows = [
             ("serial", cell.serial),
@@ -221,7 +260,7 @@ def render_report(store: Store, series: ExperimentSeries, experiment: Experiment
         )
     except StoreError:
         sections.append(f"<h2>Protocol</h2><p>{html.escape(experiment.protocol)}</p>")
-    plot = time_plot(overview)
+    plot = time_plot(overview, experiment.started)
     sections.append(
         "<h2>Voltage, current and temperature</h2>"
         + (f"<img alt='voltage and current against time' src='{plot}'>" if plot else "<p>No samples.</p>")

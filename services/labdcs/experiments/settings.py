@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from labdcs.experiments.auth import AuthSettings
@@ -31,8 +31,10 @@ class ExperimentsSettings(BaseSettings):
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     http_host: str = Field(default="127.0.0.1", description="Address the API and UI listen on")
     http_port: int = Field(default=8000, ge=1, le=65535)
-    grafana_url: str = Field(
-        default="http://localhost:3000", description="For links to the station dashboard"
+    grafana_url: str | None = Field(
+        default=None,
+        description="Grafana as the browser reaches it (http://host:3000, or /grafana on this site "
+        "behind the gateway), for links to the station dashboard; unset: no links",
     )
     queue: bool = Field(default=True, description="Run the queue worker (start experiments on stations)")
     work_dir: Path = Field(default=Path(".labdcs/experiments-work"), description="Uploads being imported")
@@ -44,6 +46,20 @@ class ExperimentsSettings(BaseSettings):
 
         password = self.database_password.get_secret_value() if self.database_password else None
         return Store(self.database_url, username=self.database_username, password=password)
+
+    @field_validator("grafana_url")
+    @classmethod
+    def _grafana_url(cls, value: str | None) -> str | None:
+        """A link target the browser can follow; blank means no Grafana (the native stack has none)."""
+        if value is None or not value.strip().rstrip("/"):
+            return None
+        value = value.strip().rstrip("/")
+        if not (value.startswith(("http://", "https://")) or (value.startswith("/") and "//" not in value)):
+            raise ValueError(
+                f"grafana_url {value!r} is neither an http(s):// address nor a path on this site "
+                "(such as /grafana)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _read_database_password(self) -> ExperimentsSettings:

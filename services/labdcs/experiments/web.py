@@ -1,106 +1,18 @@
 # ruff: noqa: E501  (embedded HTML and JavaScript keep their natural line length)
 """The web UI: a few server-rendered pages whose tables, forms and plots use the REST API with a
-little vanilla JavaScript. No build step, no CDN (labs are often offline): plots are drawn on a
-canvas by a small helper in this file."""
+little vanilla JavaScript. No build step, no CDN (labs are often offline): the frame and the
+helpers every page uses (formatting, messages where data would be, the canvas plot) are in
+:mod:`labdcs.experiments.web_base`."""
 
 from __future__ import annotations
 
-import html
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from labdcs.experiments.documents import Status, Technology
-
-CSS = """
-*{box-sizing:border-box}body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
-nav{background:#1f3b57;padding:.6em 1em}nav a{color:#fff;margin-right:1.2em;text-decoration:none;font-weight:500}
-main{padding:1em 1.5em;max-width:1300px}h1{font-size:1.4em;margin:.3em 0 .8em}h2{font-size:1.1em;margin-top:1.5em}
-table{border-collapse:collapse;background:#fff;font-size:.9em;width:100%}
-td,th{border-bottom:1px solid #e3e3e3;padding:5px 8px;text-align:left;white-space:nowrap}
-th[data-sort]{cursor:pointer;user-select:none}th[data-sort]:hover{background:#eef}
-th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
-.filters{display:flex;flex-wrap:wrap;gap:.6em;margin-bottom:.8em}.filters label{font-size:.85em}
-input,select,textarea,button{font:inherit;padding:4px 6px}textarea{width:100%;font-family:monospace}
-button{cursor:pointer;border:1px solid #1f3b57;background:#1f3b57;color:#fff;border-radius:3px}
-button.secondary{background:#fff;color:#1f3b57}button:disabled{opacity:.5;cursor:default}
-.status{padding:2px 6px;border-radius:3px;font-size:.85em;color:#fff;background:#777}
-.status.running{background:#2a7d2e}.status.queued{background:#8a6d00}.status.paused{background:#a65d00}
-.status.finished{background:#1f5fa8}.status.aborted,.status.error{background:#b3261e}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:1em}
-.card{background:#fff;border:1px solid #e3e3e3;border-radius:4px;padding:.8em}
-.form{display:grid;grid-template-columns:14em 1fr;gap:.5em 1em;max-width:800px;align-items:center}
-.error{color:#b3261e;white-space:pre-wrap}.ok{color:#2a7d2e}.muted{color:#777;font-size:.85em}
-canvas{background:#fff;border:1px solid #e3e3e3;width:100%;height:260px}
-progress{width:400px}
-"""
-
-JS = r"""
-const $ = (s, root=document) => root.querySelector(s);
-const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
-async function api(path, options={}) {
-  const r = await fetch(path, options);
-  const text = await r.text();
-  let body; try { body = JSON.parse(text); } catch { body = text; }
-  if (!r.ok) {
-    const msg = (body && body.detail) || text;
-    const problems = (body && body.problems && body.problems.length > 1) ? '\n' + body.problems.join('\n') : '';
-    throw new Error(msg + problems);
-  }
-  return body;
-}
-const post = (path, data) => api(path, {method:'POST', headers:{'Content-Type':'application/json'}, body:JSON.stringify(data)});
-const fmtTime = ms => ms == null ? '' : new Date(ms).toISOString().replace('T',' ').slice(0,19);
-const fmtNum = (v, d=4) => v == null ? '' : Number(v).toPrecision(d);
-const badge = s => `<span class="status ${esc(s)}">${esc(s)}</span>`;
-function options(select, items, value=x=>x.id, label=x=>x.id, blank=null) {
-  select.innerHTML = (blank !== null ? `<option value="">${esc(blank)}</option>` : '') +
-    items.map(x => `<option value="${esc(value(x))}">${esc(label(x))}</option>`).join('');
-}
-/* A line plot on a canvas: series = [{ys, color, label}], x shared. */
-function plot(canvas, xs, series, xlabel, ylabel) {
-  const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
-  canvas.width = w * dpr; canvas.height = h * dpr;
-  const g = canvas.getContext('2d'); g.scale(dpr, dpr); g.clearRect(0, 0, w, h);
-  const L = 60, R = 10, T = 10, B = 34;
-  const all = series.flatMap(s => s.ys).filter(v => v != null && isFinite(v));
-  canvas.dataset.points = String(xs.length);
-  g.font = '11px sans-serif'; g.fillStyle = '#444';
-  if (!xs.length || !all.length) { g.fillText('no data yet', w/2 - 25, h/2); return; }
-  let x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...all), y1 = Math.max(...all);
-  if (x1 === x0) x1 = x0 + 1; if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
-  const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
-  const X = x => L + (x - x0) / (x1 - x0) * (w - L - R), Y = y => T + (1 - (y - y0) / (y1 - y0)) * (h - T - B);
-  g.strokeStyle = '#ccc'; g.beginPath(); g.moveTo(L, T); g.lineTo(L, h - B); g.lineTo(w - R, h - B); g.stroke();
-  for (let k = 0; k <= 4; k++) {
-    const yv = y0 + (y1 - y0) * k / 4, xv = x0 + (x1 - x0) * k / 4;
-    g.fillText(Number(yv).toPrecision(4), 4, Y(yv) + 4); g.fillText(Number(xv).toPrecision(3), X(xv) - 10, h - B + 14);
-  }
-  g.fillText(xlabel, w / 2 - 20, h - 4); g.save(); g.translate(12, h / 2 + 20); g.rotate(-Math.PI / 2); g.restore();
-  g.fillText(ylabel, L + 6, T + 10);
-  series.forEach((s, n) => {
-    g.strokeStyle = s.color; g.lineWidth = 1.3; g.beginPath(); let pen = false;
-    xs.forEach((x, k) => { const y = s.ys[k]; if (y == null) { pen = false; return; }
-      if (!pen) { g.moveTo(X(x), Y(y)); pen = true; } else g.lineTo(X(x), Y(y)); });
-    g.stroke(); g.fillStyle = s.color; g.fillText(s.label, w - R - 90, T + 12 + 13 * n);
-  });
-}
-"""
-
-
-def page(title: str, body: str, script: str = "") -> HTMLResponse:
-    nav = (
-        "<nav><a href='/'>Experiments</a><a href='/experiments/new'>New experiment</a>"
-        "<a href='/cells/new'>Register cell</a><a href='/import'>Import</a><a href='/stations'>Stations</a>"
-        "<a href='/docs'>API</a></nav>"
-    )
-    return HTMLResponse(
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} - labdcs</title>"
-        f"<meta name='viewport' content='width=device-width'><style>{CSS}</style></head><body>{nav}"
-        f"<main><h1>{html.escape(title)}</h1>{body}</main><script>{JS}</script><script>{script}</script></body></html>"
-    )
-
+from labdcs.experiments.web_base import favicon, page
 
 TABLE_COLUMNS = [
     ("id", "id"), ("name", "name"), ("status", "status"), ("technology", "technology"), ("cell", "cell"),
@@ -128,15 +40,22 @@ def experiments_page() -> HTMLResponse:
     script = r"""
 const state = {sort: 'created', order: 'desc', offset: 0, limit: 25};
 const filters = ['technology', 'cell', 'station', 'protocol', 'status'];
+/* A cell that takes the table's spare width and ellipsizes the rest, whole on hover. */
+const fill = text => `<td class="fill" title="${esc(text)}">${esc(text)}</td>`;
 async function load() {
   const p = new URLSearchParams({sort: state.sort, order: state.order, offset: state.offset, limit: state.limit});
   const q = $('#q').value.trim(); if (q) p.set('q', q);
   filters.forEach(f => { const v = $('#f-' + f).value; if (v) p.set(f, v); });
-  const page = await api('/api/experiments?' + p);
-  $('#experiments tbody').innerHTML = page.items.map(e => `<tr data-id="${esc(e.id)}">
-    <td><a href="/experiments/${esc(e.id)}">${esc(e.id)}</a></td><td>${esc(e.name)}</td><td>${badge(e.status)}</td>
-    <td>${esc(e.technology)}</td><td>${esc(e.cell)}</td><td>${esc(e.station)}</td><td>${esc(e.protocol)}</td>
-    <td>${e.cycles}</td><td>${fmtTime(e.created)}</td><td>${fmtTime(e.started)}</td><td>${fmtTime(e.finished)}</td></tr>`).join('');
+  const body = $('#experiments tbody');
+  let page;
+  try { page = await api('/api/experiments?' + p); }
+  catch (err) { sayRow(body, failed(err, 'the experiments'), true); $('#pageinfo').textContent = ''; return; }
+  body.innerHTML = page.items.map(e => `<tr data-id="${esc(e.id)}">
+    <td><a href="/experiments/${esc(e.id)}">${esc(e.id)}</a></td>${fill(e.name)}<td>${badge(e.status)}</td>
+    <td>${esc(e.technology)}</td>${fill(e.cell)}<td>${esc(e.station)}</td>${fill(e.protocol)}
+    <td>${e.cycles}</td><td class="when">${fmtWhen(e.created)}</td><td class="when">${fmtWhen(e.started)}</td><td class="when">${fmtWhen(e.finished)}</td></tr>`).join('');
+  if (!page.items.length) sayRow(body, q || filters.some(f => $('#f-' + f).value)
+    ? 'No experiment matches these filters.' : 'No experiments yet: queue one (New experiment) or import a finished one.');
   $('#pageinfo').textContent = page.total ? `${page.offset + 1}-${page.offset + page.items.length} of ${page.total}` : 'none';
   $('#prev').disabled = state.offset === 0; $('#next').disabled = state.offset + page.items.length >= page.total;
   document.querySelectorAll('th[data-sort]').forEach(th => {
@@ -149,12 +68,12 @@ $('#prev').onclick = () => { state.offset = Math.max(0, state.offset - state.lim
 $('#next').onclick = () => { state.offset += state.limit; load(); };
 let typing; $('#q').addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => { state.offset = 0; load(); }, 250); });
 filters.forEach(f => $('#f-' + f).addEventListener('change', () => { state.offset = 0; load(); }));
+load(); setInterval(load, 5000);
 (async () => {
   const [cells, stations, protocols] = await Promise.all([api('/api/cells?limit=500'), api('/api/stations?limit=500'), api('/api/protocols?limit=500')]);
   options($('#f-cell'), cells.items, x => x.id, x => x.serial, 'all');
   options($('#f-station'), stations.items, x => x.id, x => x.id, 'all');
   options($('#f-protocol'), protocols.items, x => x.id, x => x.id, 'all');
-  load(); setInterval(load, 5000);
 })();
 """
     return page("Experiments", body, script)
@@ -273,7 +192,8 @@ $('#check').onclick = async () => {
     const r = await post('/api/protocols/check', {text: $('#prototext').value, cell: $('#cell').value || null,
       station: $('#station').value || null, channel: $('#channel').value || 'ch1'});
     $('#checkout').className = r.ok ? 'ok' : 'error';
-    $('#checkout').textContent = (r.ok ? `valid; about ${(r.estimate_s / 3600).toFixed(1)} h, ${r.cycles} cycles\n` : 'refused\n')
+    const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    $('#checkout').textContent = (r.ok ? `valid; about ${fmtAbout(r.estimate_s)}, ${plural(r.cycles, 'cycle')}\n` : 'refused\n')
       + r.problems.map(p => `${p.severity}: ${p.where}: ${p.message}`).join('\n');
   } catch (e) { $('#checkout').className = 'error'; $('#checkout').textContent = e.message; }
 };
@@ -296,69 +216,93 @@ $('#create').onclick = async () => {
     return page("New experiment", body, script)
 
 
-def experiment_page(experiment_id: str, grafana_url: str) -> HTMLResponse:
-    body = """
-<div class="grid">
- <div class="card"><h2 style="margin-top:0">Experiment</h2><table id="meta"></table></div>
- <div class="card"><h2 style="margin-top:0">Live</h2><table id="live"></table>
+def experiment_page(experiment_id: str, grafana_url: str | None) -> HTMLResponse:
+    grafana = " · <a id='grafana' target='_blank'>Grafana station dashboard</a>" if grafana_url else ""
+    body = f"""
+<div class="cards">
+ <section class="card panel"><h2>Experiment</h2><table id="meta" class="kv"></table><p class="nodata" hidden></p></section>
+ <section class="card panel"><h2>Live</h2><table id="live" class="kv"></table><p class="nodata" hidden></p>
   <p><button id="pause" class="secondary">Pause</button> <button id="resume" class="secondary">Resume</button>
   <button id="stop" class="secondary">Stop</button></p><p id="message"></p>
-  <p><a id="csv" download>CSV (BDF columns)</a> · <a id="report" download>HTML report</a> ·
-  <a id="grafana" target="_blank">Grafana station dashboard</a></p></div>
+  <p><a id="csv" download>CSV (BDF columns)</a> · <a id="report" download>HTML report</a>{grafana}</p></section>
 </div>
-<h2>Voltage and current</h2><canvas id="plot-v"></canvas><canvas id="plot-i"></canvas>
-<h2>Temperature</h2><canvas id="plot-t"></canvas>
-<h2>Cycles</h2><canvas id="plot-q"></canvas><canvas id="plot-e"></canvas>
+<h2>Voltage and current</h2>
+<figure class="panel plot"><canvas id="plot-v"></canvas><p class="nodata" hidden></p></figure>
+<figure class="panel plot"><canvas id="plot-i"></canvas><p class="nodata" hidden></p></figure>
+<h2>Temperature</h2><figure class="panel plot"><canvas id="plot-t"></canvas><p class="nodata" hidden></p></figure>
+<h2>Cycles</h2>
+<figure class="panel plot"><canvas id="plot-q"></canvas><p class="nodata" hidden></p></figure>
+<figure class="panel plot"><canvas id="plot-e"></canvas><p class="nodata" hidden></p></figure>
 <table id="cycles"><thead><tr><th>cycle</th><th>charge / Ah</th><th>discharge / Ah</th><th>charge / Wh</th>
-<th>discharge / Wh</th><th>CE / %</th><th>EE / %</th><th>V min</th><th>V max</th><th>T max</th></tr></thead><tbody></tbody></table>"""
-    script = (
-        f"const ID = {json.dumps(experiment_id)}; const GRAFANA = {json.dumps(grafana_url.rstrip('/'))};\n"
-    )
+<th>discharge / Wh</th><th>CE / %</th><th>EE / %</th><th>V min / V</th><th>V max / V</th><th>T max / degC</th></tr></thead><tbody></tbody></table>"""
+    script = f"const ID = {json.dumps(experiment_id)}; const GRAFANA = {json.dumps(grafana_url)};\n"
     script += r"""
-$('#csv').href = `/api/experiments/${ID}/export.csv`; $('#report').href = `/api/experiments/${ID}/report.html`;
-let lastStatus = null;
+const URL_ = '/api/experiments/' + encodeURIComponent(ID);
+$('#csv').href = URL_ + '/export.csv'; $('#report').href = URL_ + '/report.html';
+let lastStatus = null, retry = false;
 const row = (k, v) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`;
+const active = status => ['running', 'paused'].includes(status);
+function blank(selector, text, isError=false) {
+  const c = $(selector); c.getContext('2d').clearRect(0, 0, c.width, c.height);
+  c.dataset.points = '0'; c.dataset.xticks = c.dataset.yticks = ''; say(c, text, isError);
+}
+const noData = status => status === 'queued' ? 'No data yet: the experiment waits in the queue.'
+  : active(status) ? 'No data yet.' : 'No data were recorded for this experiment.';
+const noCycle = status => status === 'queued' || active(status) ? 'No cycle completed yet.' : 'No cycle was completed in this experiment.';
 async function refresh() {
-  const e = await api('/api/experiments/' + ID);
-  $('#grafana').href = `${GRAFANA}/d/labdcs-station/battery-station?var-station=${encodeURIComponent(e.station)}&var-experiment=${encodeURIComponent(e.id)}` +
+  let e;
+  try { e = await api(URL_); }
+  catch (err) { ['#meta', '#live'].forEach(t => { $(t).innerHTML = ''; say($(t), failed(err, 'the experiment'), true); }); return; }
+  ['#meta', '#live'].forEach(t => say($(t), ''));
+  if (GRAFANA) $('#grafana').href = `${GRAFANA}/d/labdcs-station/battery-station?var-station=${encodeURIComponent(e.station)}&var-experiment=${encodeURIComponent(e.id)}` +
     (e.started ? `&from=${e.started}&to=${e.finished || 'now'}` : '');
-  $('#meta').innerHTML = row('id', esc(e.id)) + row('name', esc(e.name)) + row('description', esc(e.description)) +
+  $('#meta').innerHTML = row('id', esc(e.id)) + row('name', esc(e.name)) +
+    row('description', `<span class="clamp" title="${esc(e.description)}">${esc(e.description)}</span>`) +
     row('cell', `${esc(e.cell)} (${esc(e.technology)})`) +
     row('station', `<a href="/stations/${esc(e.station)}">${esc(e.station)}</a> / ${esc(e.channel)}`) +
     row('protocol', esc(e.protocol)) + row('created', fmtTime(e.created)) + row('source', esc(e.source));
   const p = e.progress;
   $('#live').innerHTML = row('status', badge(e.status)) + row('started', fmtTime(e.started)) +
     row('finished', fmtTime(e.finished)) + row('end reason', esc(e.end_reason)) + row('cycle', p.cycle_index) +
-    row('step', `${p.step_index} ${esc(p.step_type)}`) + row('test time / h', fmtNum(p.test_time / 3600, 3)) +
+    row('step', `${p.step_index} ${esc(p.step_type)}`) + row('test time', fmtDuration(p.test_time)) +
     row('voltage / V', fmtNum(p.voltage)) + row('current / A', fmtNum(p.current)) + row('temperature / degC', fmtNum(p.temperature, 3)) +
-    row('charged / discharged Ah', `${fmtNum(p.charge_capacity)} / ${fmtNum(p.discharge_capacity)}`);
+    row('charged / discharged / Ah', `${fmtNum(p.charge_capacity)} / ${fmtNum(p.discharge_capacity)}`);
   $('#pause').disabled = e.status !== 'running'; $('#resume').disabled = e.status !== 'paused';
   $('#stop').disabled = !['running', 'paused', 'queued'].includes(e.status);
   const changed = e.status !== lastStatus; lastStatus = e.status;
-  if (e.status === 'queued') return;
-  if (['running', 'paused'].includes(e.status) || changed) await Promise.all([plots(), cycles()]);
+  if (e.status === 'queued') {
+    if (changed) { ['#plot-v', '#plot-i', '#plot-t', '#plot-q', '#plot-e'].forEach(c => blank(c, noData(e.status))); sayRow($('#cycles tbody'), noCycle(e.status)); }
+    return;
+  }
+  if (active(e.status) || changed || retry) { retry = false; await Promise.all([plots(e), cycles(e)]); }
 }
-async function plots() {
-  let s; try { s = await api(`/api/experiments/${ID}/series?points=800`); } catch (err) { return; }
-  const h = s.t.map(t => (t - s.t[0]) / 3600000);
-  plot($('#plot-v'), h, [{ys: s.voltage, color: '#1f5fa8', label: 'voltage / V'}], 'time / h', 'V');
-  plot($('#plot-i'), h, [{ys: s.current, color: '#c05a00', label: 'current / A'}], 'time / h', 'A');
-  plot($('#plot-t'), h, [{ys: s.temperature, color: '#b3261e', label: 'temperature / degC'}], 'time / h', 'degC');
+async function plots(e) {
+  let s;
+  try { s = await api(URL_ + '/series?points=800'); }
+  catch (err) { retry = true; ['#plot-v', '#plot-i', '#plot-t'].forEach(c => blank(c, failed(err), true)); return; }
+  const t0 = e.started ?? s.t[0], span = s.t.length ? (s.t[s.t.length - 1] - t0) / 1000 : 0, [f, unit] = timeUnit(span);
+  const xs = s.t.map(t => (t - t0) / 1000 / f), opts = ylabel => ({xlabel: `test time / ${unit}`, ylabel, from: 0, empty: noData(e.status)});
+  plot($('#plot-v'), xs, [{ys: s.voltage, color: '#1f5fa8', label: 'voltage / V'}], opts('V'));
+  plot($('#plot-i'), xs, [{ys: s.current, color: '#c05a00', label: 'current / A'}], opts('A'));
+  plot($('#plot-t'), xs, [{ys: s.temperature, color: '#b3261e', label: 'temperature / degC'}], opts('degC'));
 }
-async function cycles() {
-  const c = await api(`/api/experiments/${ID}/cycles`);
-  const n = c.map(x => x.cycle_index), pct = v => v == null ? null : v * 100;
-  plot($('#plot-q'), n, [{ys: c.map(x => x.discharge_capacity), color: '#1f5fa8', label: 'discharge Ah'},
-                         {ys: c.map(x => x.charge_capacity), color: '#2a7d2e', label: 'charge Ah'}], 'cycle', 'Ah');
-  plot($('#plot-e'), n, [{ys: c.map(x => pct(x.coulombic_efficiency)), color: '#1f5fa8', label: 'coulombic %'},
-                         {ys: c.map(x => pct(x.energy_efficiency)), color: '#c05a00', label: 'energy %'}], 'cycle', '%');
+async function cycles(e) {
+  let c;
+  try { c = await api(URL_ + '/cycles'); }
+  catch (err) { retry = true; ['#plot-q', '#plot-e'].forEach(x => blank(x, failed(err), true)); sayRow($('#cycles tbody'), failed(err), true); return; }
+  const n = c.map(x => x.cycle_index), pct = v => v == null ? null : v * 100, empty = noCycle(e.status);
+  plot($('#plot-q'), n, [{ys: c.map(x => x.discharge_capacity), color: '#1f5fa8', label: 'discharge / Ah'},
+                         {ys: c.map(x => x.charge_capacity), color: '#2a7d2e', label: 'charge / Ah'}], {xlabel: 'cycle', ylabel: 'Ah', whole: true, empty});
+  plot($('#plot-e'), n, [{ys: c.map(x => pct(x.coulombic_efficiency)), color: '#1f5fa8', label: 'coulombic / %'},
+                         {ys: c.map(x => pct(x.energy_efficiency)), color: '#c05a00', label: 'energy / %'}], {xlabel: 'cycle', ylabel: '%', whole: true, empty});
   $('#cycles tbody').innerHTML = c.map(x => `<tr><td>${x.cycle_index}</td><td>${fmtNum(x.charge_capacity)}</td>
     <td>${fmtNum(x.discharge_capacity)}</td><td>${fmtNum(x.charge_energy)}</td><td>${fmtNum(x.discharge_energy)}</td>
     <td>${fmtNum(pct(x.coulombic_efficiency), 5)}</td><td>${fmtNum(pct(x.energy_efficiency), 5)}</td>
     <td>${fmtNum(x.v_min)}</td><td>${fmtNum(x.v_max)}</td><td>${fmtNum(x.t_max, 3)}</td></tr>`).join('');
+  if (!c.length) sayRow($('#cycles tbody'), empty);
 }
 ['pause', 'resume', 'stop'].forEach(a => $('#' + a).onclick = async () => {
-  try { const r = await api(`/api/experiments/${ID}/${a}`, {method: 'POST'});
+  try { const r = await api(`${URL_}/${a}`, {method: 'POST'});
         $('#message').className = 'ok'; $('#message').textContent = `${a}: ${r.result}`; refresh(); }
   catch (e) { $('#message').className = 'error'; $('#message').textContent = e.message; }
 });
@@ -370,15 +314,20 @@ refresh(); setInterval(refresh, 2000);
 def stations_page() -> HTMLResponse:
     body = "<table id='stations'><thead><tr><th>station</th><th>model</th><th>online</th><th>channels</th></tr></thead><tbody></tbody></table>"
     script = r"""
-(async () => { const s = await api('/api/stations?limit=500');
-  $('#stations tbody').innerHTML = s.items.map(x => `<tr><td><a href="/stations/${esc(x.id)}">${esc(x.id)}</a></td>
-   <td>${esc(x.model)}</td><td>${x.online ? 'yes' : 'no'}</td><td>${x.channels.map(c => esc(c.id)).join(', ')}</td></tr>`).join(''); })();
+(async () => {
+  const body = $('#stations tbody');
+  let s;
+  try { s = await api('/api/stations?limit=500'); } catch (err) { sayRow(body, failed(err, 'the stations'), true); return; }
+  body.innerHTML = s.items.map(x => `<tr><td><a href="/stations/${esc(x.id)}">${esc(x.id)}</a></td>
+   <td>${clip(x.model)}</td><td>${x.online ? 'yes' : 'no'}</td><td>${x.channels.map(c => esc(c.id)).join(', ')}</td></tr>`).join('');
+  if (!s.items.length) sayRow(body, 'No stations yet: a station appears when its device service announces itself on the broker.');
+})();
 """
     return page("Stations", body, script)
 
 
 def station_page(station_id: str) -> HTMLResponse:
-    body = """<div class="card" id="info"></div><h2>Running now</h2>
+    body = """<div class="card panel"><div id="info"></div><p class="nodata" hidden></p></div><h2>Running now</h2>
 <table id="active"><thead><tr><th>experiment</th><th>name</th><th>channel</th><th>status</th><th>cycle</th><th>started</th></tr></thead><tbody></tbody></table>
 <h2>Queued (in start order)</h2>
 <table id="queued"><thead><tr><th>experiment</th><th>name</th><th>channel</th><th>protocol</th><th>created</th></tr></thead><tbody></tbody></table>"""
@@ -386,15 +335,23 @@ def station_page(station_id: str) -> HTMLResponse:
         f"const ID = {json.dumps(station_id)};\n"
         + r"""
 async function refresh() {
-  const v = await api('/api/stations/' + encodeURIComponent(ID)), s = v.station;
+  let v;
+  try { v = await api('/api/stations/' + encodeURIComponent(ID)); }
+  catch (err) {
+    $('#info').innerHTML = ''; say($('#info'), failed(err, 'the station'), true);
+    ['#active tbody', '#queued tbody'].forEach(t => sayRow($(t), failed(err), true)); return;
+  }
+  const s = v.station; say($('#info'), '');
   $('#info').innerHTML = `<b>${esc(s.id)}</b> ${esc(s.model)} ${esc(s.description)} · ${s.online ? 'online' : 'offline'}<br>` +
     s.channels.map(c => `${esc(c.id)}: ${fmtNum(c.limits.v_min, 3)}..${fmtNum(c.limits.v_max, 3)} V, ` +
       `+${fmtNum(c.limits.i_charge_max, 3)}/-${fmtNum(c.limits.i_discharge_max, 3)} A`).join('<br>');
   const link = e => `<a href="/experiments/${esc(e.id)}">${esc(e.id)}</a>`;
-  $('#active tbody').innerHTML = v.active.map(e => `<tr><td>${link(e)}</td><td>${esc(e.name)}</td><td>${esc(e.channel)}</td>
-    <td>${badge(e.status)}</td><td>${e.progress.cycle_index}</td><td>${fmtTime(e.started)}</td></tr>`).join('');
-  $('#queued tbody').innerHTML = v.queued.map(e => `<tr><td>${link(e)}</td><td>${esc(e.name)}</td><td>${esc(e.channel)}</td>
-    <td>${esc(e.protocol)}</td><td>${fmtTime(e.created)}</td></tr>`).join('');
+  $('#active tbody').innerHTML = v.active.map(e => `<tr><td>${link(e)}</td><td>${clip(e.name)}</td><td>${esc(e.channel)}</td>
+    <td>${badge(e.status)}</td><td>${e.progress.cycle_index}</td><td class="when">${fmtWhen(e.started)}</td></tr>`).join('');
+  if (!v.active.length) sayRow($('#active tbody'), 'Nothing runs on this station now.');
+  $('#queued tbody').innerHTML = v.queued.map(e => `<tr><td>${link(e)}</td><td>${clip(e.name)}</td><td>${esc(e.channel)}</td>
+    <td>${clip(e.protocol)}</td><td class="when">${fmtWhen(e.created)}</td></tr>`).join('');
+  if (!v.queued.length) sayRow($('#queued tbody'), 'Nothing is queued for this station.');
 }
 refresh(); setInterval(refresh, 3000);
 """
@@ -426,9 +383,11 @@ $('#go').onclick = () => {
   ['format', 'mapping', 'cell', 'name'].forEach(k => { if ($('#' + k).value) form.append(k, $('#' + k).value); });
   const xhr = new XMLHttpRequest(); xhr.open('POST', '/api/imports');
   xhr.upload.onprogress = e => { if (e.lengthComputable) { $('#progress').value = e.loaded / e.total; $('#phase').textContent = 'uploading'; } };
+  const refused = text => { $('#result').className = 'error'; $('#result').textContent = text; };
+  xhr.onerror = () => refused('The upload failed: the experiments service did not answer.');
   xhr.onload = () => {
-    const job = JSON.parse(xhr.responseText);
-    if (xhr.status >= 400) { $('#result').className = 'error'; $('#result').textContent = job.detail; return; }
+    let job; try { job = JSON.parse(xhr.responseText); } catch { job = {detail: `HTTP ${xhr.status}: ${xhr.responseText.slice(0, 200)}`}; }
+    if (xhr.status >= 400) { refused(job.detail); return; }
     const poll = async () => {
       const j = await api('/api/imports/' + job.id);
       $('#progress').value = j.progress; $('#phase').textContent = `${j.state}: ${j.rows} rows (${j.format || ''})`;
@@ -475,5 +434,10 @@ def router() -> APIRouter:
     @web.get("/import", response_class=HTMLResponse)
     def import_form() -> HTMLResponse:
         return import_page()
+
+    @web.get("/favicon.svg")
+    @web.get("/favicon.ico")
+    def icon() -> Response:
+        return favicon()
 
     return web

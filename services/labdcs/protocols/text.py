@@ -1,4 +1,5 @@
 """The text form of a protocol: what people write by hand, in the style of PyBaMM experiment strings.
+The users' description, with examples a test parses, is docs/protocols.md.
 
 ::
 

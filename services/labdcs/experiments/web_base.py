@@ -1,0 +1,198 @@
+# ruff: noqa: E501  (embedded CSS and JavaScript keep their natural line length)
+"""What every page of the web UI shares: the frame (navigation, style sheet, favicon) and the
+JavaScript helpers: API calls whose errors say in words what went wrong, numbers and times as people
+read them, the sentence shown where a plot or table would be, and the small canvas plot (a later
+issue replaces it with uPlot)."""
+
+from __future__ import annotations
+
+import html
+from importlib import resources
+
+from fastapi.responses import HTMLResponse, Response
+
+CSS = """
+*{box-sizing:border-box}[hidden]{display:none!important}
+body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
+nav{background:#1f3b57;padding:.6em 1em}nav a{color:#fff;margin-right:1.2em;text-decoration:none;font-weight:500}
+main{padding:1em 1.5em;max-width:1300px}h1{font-size:1.4em;margin:.3em 0 .8em;overflow-wrap:anywhere}h2{font-size:1.1em;margin-top:1.5em}
+table{border-collapse:collapse;background:#fff;font-size:.9em;width:100%}
+td,th{border-bottom:1px solid #e3e3e3;padding:5px 8px;text-align:left;white-space:nowrap}
+td.when{white-space:normal}td.when span{white-space:nowrap}
+td.fill{max-width:0;overflow:hidden;text-overflow:ellipsis}
+#experiments th[data-sort=name]{width:24%}#experiments th[data-sort=cell],#experiments th[data-sort=protocol]{width:12%}
+.clip{display:inline-block;max-width:16em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}
+th[data-sort]{cursor:pointer;user-select:none}th[data-sort]:hover{background:#eef}
+th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
+.filters{display:flex;flex-wrap:wrap;gap:.6em;margin-bottom:.8em}.filters label{font-size:.85em}.filters select{max-width:14em}
+input,select,textarea,button{font:inherit;padding:4px 6px;max-width:100%}textarea{width:100%;font-family:monospace}
+button{cursor:pointer;border:1px solid #1f3b57;background:#1f3b57;color:#fff;border-radius:3px}
+button.secondary{background:#fff;color:#1f3b57}button:disabled{opacity:.5;cursor:default}
+.status{padding:2px 6px;border-radius:3px;font-size:.85em;color:#fff;background:#777}
+.status.running{background:#2a7d2e}.status.queued{background:#8a6d00}.status.paused{background:#a65d00}
+.status.finished{background:#1f5fa8}.status.aborted,.status.error{background:#b3261e}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(26em,1fr));gap:1em}
+.card{background:#fff;border:1px solid #e3e3e3;border-radius:4px;padding:.8em;min-width:0;overflow-wrap:anywhere}
+.card h2{margin-top:0}
+table.kv th{width:10em;vertical-align:top}table.kv td{white-space:normal;overflow-wrap:anywhere}
+.clamp{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:3;overflow:hidden}
+.form{display:grid;grid-template-columns:14em minmax(0,1fr);gap:.5em 1em;max-width:800px;align-items:center}
+.error{color:#b3261e;white-space:pre-wrap;overflow-wrap:anywhere}.ok{color:#2a7d2e}.muted{color:#777;font-size:.85em}
+pre{white-space:pre-wrap;overflow-wrap:anywhere}
+.plot{position:relative;margin:0 0 .6em}
+canvas{display:block;background:#fff;border:1px solid #e3e3e3;width:100%;height:260px}
+.nodata{color:#555;font-style:italic;margin:.4em 0}.nodata.failed{color:#b3261e;font-style:normal}
+.plot .nodata{position:absolute;inset:0;margin:0;padding:1em 3em;display:flex;align-items:center;justify-content:center;text-align:center}
+td.nodata{white-space:normal;text-align:center;padding:1em}
+#problem{margin:0 0 1em}
+progress{width:400px;max-width:100%}
+"""
+
+JS = r"""
+const $ = (s, root=document) => root.querySelector(s);
+const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
+/* The API's answer; its errors say in words what went wrong (the service's detail, or no answer). */
+async function api(path, options={}) {
+  let r;
+  try { r = await fetch(path, options); }
+  catch (e) { throw new Error(`the experiments service did not answer (${e.message})`); }
+  const text = await r.text();
+  let body; try { body = JSON.parse(text); } catch { body = text; }
+  if (!r.ok) {
+    const msg = (body && body.detail) || text || `HTTP ${r.status} ${r.statusText}`;
+    const problems = (body && body.problems && body.problems.length > 1) ? '\n' + body.problems.join('\n') : '';
+    throw new Error(msg + problems);
+  }
+  return body;
+}
+const post = (path, data) => api(path, {method:'POST', headers:{'Content-Type':'application/json'}, body:JSON.stringify(data)});
+const failed = (err, what='the data') => `Could not load ${what}: ${err.message}`;
+/* A point in time, UTC (as in the report), to the second. */
+const fmtTime = ms => ms == null ? '' : new Date(ms).toISOString().replace('T',' ').slice(0,19);
+/* The same as table cell content that may break between the date and the time, nowhere else. */
+const fmtWhen = ms => ms == null ? '' : fmtTime(ms).split(' ').map(part => `<span>${part}</span>`).join(' ');
+/* About d significant digits in plain decimals: 3.831, 0.4172, 12345, never 2.09e-7. */
+function fmtNum(v, d=4) {
+  if (v == null || v === '' || !isFinite(v)) return '';
+  const x = Number(v), a = Math.abs(x);
+  if (a === 0) return '0';
+  if (a >= 1e15) return x.toExponential(d - 1);
+  const text = x.toFixed(Math.min(6, Math.max(0, d - 1 - Math.floor(Math.log10(a)))));
+  return Number(text) === 0 ? '0' : text;
+}
+/* A duration as a clock shows it: 0:02:05, 27:46:40 reads 1 d 03:46:40. */
+function fmtDuration(s) {
+  if (s == null || !isFinite(s)) return '';
+  s = Math.max(0, Math.round(s));
+  const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
+  const two = n => String(n).padStart(2, '0');
+  return d ? `${d} d ${two(h)}:${two(m)}:${two(sec)}` : `${h}:${two(m)}:${two(sec)}`;
+}
+/* A rough duration in the unit that suits it: 40 s, 2 min, 3.5 h, 4.2 days. */
+function fmtAbout(s) {
+  if (s == null || !isFinite(s)) return '';
+  const one = v => v.toFixed(1).replace(/\.0$/, '');
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${one(s / 3600)} h`;
+  return `${one(s / 86400)} days`;
+}
+/* Elapsed seconds on a plot axis: [seconds per unit, unit] that suit the span. */
+const timeUnit = span => span < 120 ? [1, 's'] : span < 7200 ? [60, 'min'] : span < 259200 ? [3600, 'h'] : [86400, 'days'];
+const badge = s => `<span class="status ${esc(s)}">${esc(s)}</span>`;
+/* A cell that shows what fits and the whole text on hover. */
+const clip = (text, cls='clip') => `<span class="${cls}" title="${esc(text)}">${esc(text)}</span>`;
+function options(select, items, value=x=>x.id, label=x=>x.id, blank=null) {
+  select.innerHTML = (blank !== null ? `<option value="">${esc(blank)}</option>` : '') +
+    items.map(x => `<option value="${esc(value(x))}" title="${esc(label(x))}">${esc(label(x))}</option>`).join('');
+}
+/* The sentence in place of a plot or table (its panel's .nodata); '' takes it away. */
+function say(el, text, isError=false) {
+  const note = el.closest('.panel').querySelector('.nodata');
+  note.textContent = text; note.hidden = !text; note.classList.toggle('failed', !!text && isError);
+}
+/* A table body that says why it has no rows. */
+function sayRow(tbody, text, isError=false) {
+  const columns = tbody.closest('table').querySelectorAll('thead th').length || 1;
+  tbody.innerHTML = `<tr><td colspan="${columns}" class="nodata${isError ? ' failed' : ''}">${esc(text)}</td></tr>`;
+}
+/* Whatever a page could not load and did not say itself, said at the top of the page. */
+function problem(err) {
+  const p = $('#problem'); p.textContent = failed(err); p.hidden = false;
+}
+window.addEventListener('unhandledrejection', e => problem(e.reason instanceof Error ? e.reason : new Error(String(e.reason))));
+/* Ticks at round values (1, 2 or 5 x 10^k) in [lo, hi]; whole numbers only with `whole`. */
+function ticks(lo, hi, whole) {
+  const raw = (hi - lo) / 5, p = Math.pow(10, Math.floor(Math.log10(raw)));
+  let step = [1, 2, 5, 10].map(k => k * p).find(s => s >= raw * (1 - 1e-9));
+  if (whole) step = Math.max(1, Math.round(step));
+  const decimals = whole ? 0 : Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const values = [];
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) values.push(k * step);
+  return {values, label: v => { const t = v.toFixed(decimals); return Number(t) === 0 ? '0' : t; }};
+}
+/* A line plot on a canvas: series [{ys, color, label}] over shared xs; opts {xlabel, ylabel, whole
+   (integer x ticks, e.g. cycles), from (where the x axis starts at the latest, e.g. 0 for test
+   time), empty (the sentence when there is nothing to draw)}. The tick labels are kept in
+   data-xticks and data-yticks. */
+function plot(canvas, xs, series, opts) {
+  const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
+  canvas.width = w * dpr; canvas.height = h * dpr;
+  const g = canvas.getContext('2d'); g.scale(dpr, dpr); g.clearRect(0, 0, w, h);
+  const all = series.flatMap(s => s.ys).filter(v => v != null && isFinite(v));
+  canvas.dataset.points = String(all.length ? xs.length : 0);
+  canvas.dataset.xticks = canvas.dataset.yticks = '';
+  if (!xs.length || !all.length) { say(canvas, opts.empty || 'No data yet.'); return; }
+  say(canvas, '');
+  const L = 64, R = 14, T = 24, B = 36;
+  let x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...all), y1 = Math.max(...all);
+  if (opts.from != null) x0 = Math.min(x0, opts.from);
+  if (opts.whole) { x0 -= 0.5; x1 += 0.5; } else if (x1 === x0) x1 = x0 + 1;
+  if (y1 === y0) { y0 -= 0.5; y1 += 0.5; } else { const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad; }
+  const X = x => L + (x - x0) / (x1 - x0) * (w - L - R), Y = y => T + (1 - (y - y0) / (y1 - y0)) * (h - T - B);
+  const xt = ticks(x0, x1, opts.whole), yt = ticks(y0, y1, false);
+  g.font = '11px sans-serif'; g.lineWidth = 1;
+  g.strokeStyle = '#eee'; yt.values.forEach(v => { g.beginPath(); g.moveTo(L, Y(v)); g.lineTo(w - R, Y(v)); g.stroke(); });
+  g.strokeStyle = '#bbb'; g.beginPath(); g.moveTo(L, T); g.lineTo(L, h - B); g.lineTo(w - R, h - B); g.stroke();
+  g.fillStyle = '#444'; g.textAlign = 'right'; g.textBaseline = 'middle';
+  yt.values.forEach(v => g.fillText(yt.label(v), L - 6, Y(v)));
+  g.textAlign = 'center'; g.textBaseline = 'top';
+  xt.values.forEach(v => { const text = xt.label(v), half = g.measureText(text).width / 2;
+    g.fillText(text, Math.min(Math.max(X(v), half), w - half - 1), h - B + 5); });
+  g.textBaseline = 'bottom'; g.fillText(opts.xlabel, L + (w - L - R) / 2, h - 2);
+  g.textAlign = 'left'; g.textBaseline = 'top'; g.fillText(opts.ylabel, 6, 6);
+  canvas.dataset.xticks = xt.values.map(xt.label).join(' '); canvas.dataset.yticks = yt.values.map(yt.label).join(' ');
+  let right = w - R;
+  series.slice().reverse().forEach(s => { g.fillStyle = s.color; g.textAlign = 'right'; g.fillText(s.label, right, 6);
+    right -= g.measureText(s.label).width + 18; g.fillRect(right + 4, 10, 10, 3); right -= 4; });
+  series.forEach(s => {
+    g.strokeStyle = s.color; g.fillStyle = s.color; g.lineWidth = 1.3; g.beginPath(); let pen = false;
+    xs.forEach((x, k) => { const y = s.ys[k]; if (y == null) { pen = false; return; }
+      if (!pen) { g.moveTo(X(x), Y(y)); pen = true; } else g.lineTo(X(x), Y(y)); });
+    g.stroke();
+    if (xs.length <= 60) xs.forEach((x, k) => { const y = s.ys[k]; if (y != null) { g.beginPath(); g.arc(X(x), Y(y), 2.5, 0, 7); g.fill(); } });
+  });
+}
+"""
+
+NAV = (
+    "<nav><a href='/'>Experiments</a><a href='/experiments/new'>New experiment</a>"
+    "<a href='/cells/new'>Register cell</a><a href='/import'>Import</a><a href='/stations'>Stations</a>"
+    "<a href='/docs'>API</a></nav>"
+)
+
+
+def page(title: str, body: str, script: str = "") -> HTMLResponse:
+    """A page of the UI: navigation, the title, a place for problems the page did not say itself."""
+    return HTMLResponse(
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} - labdcs</title>"
+        "<meta name='viewport' content='width=device-width'><link rel='icon' type='image/svg+xml' href='/favicon.svg'>"
+        f"<style>{CSS}</style></head><body>{NAV}<main><h1>{html.escape(title)}</h1>"
+        f"<p id='problem' class='error' hidden></p>{body}</main><script>{JS}</script><script>{script}</script></body></html>"
+    )
+
+
+def favicon() -> Response:
+    """The icon from the package (browsers ask /favicon.ico unless a page names another)."""
+    svg = resources.files("labdcs.experiments").joinpath("favicon.svg").read_bytes()
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})

@@ -1,0 +1,56 @@
+# ruff: noqa: E501  (embedded JavaScript keeps its natural line length)
+"""Headless Chromium for the web UI's tests (Debian's, through Playwright), and what they check on
+every page: nothing wider than the window, nothing cut off without its full text on hover."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="chromium is not installed (scripts/setup)"
+)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+#: Elements drawn past the right edge of the window or of their card, and clipped texts (ellipsis)
+#: that do not carry their full text in a title: what a person at this width could not read.
+_CUT_OFF = r"""() => {
+  const out = [], width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth > width) out.push(`page ${document.documentElement.scrollWidth} px wide in ${width}`);
+  for (const el of document.querySelectorAll('main *')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || el.closest('[hidden]')) continue;
+    const box = el.parentElement.closest('.card, table, figure') || document.querySelector('main');
+    const outer = box.getBoundingClientRect();
+    if (r.right > Math.min(width, outer.right) + 1) out.push(`${el.tagName}#${el.id}.${el.className} ends at ${Math.round(r.right)} px`);
+    const clipped = el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1;
+    const style = getComputedStyle(el);
+    if (clipped && style.overflow === 'hidden' && el.title !== el.textContent) out.push(`${el.tagName}.${el.className} clipped without its text in a title`);
+  }
+  return out;
+}"""
+
+
+def cut_off(page: Any) -> list[str]:
+    """What this page hides from a person at its window width (empty: all readable)."""
+    found: list[str] = page.evaluate(_CUT_OFF)
+    return found
