@@ -206,11 +206,6 @@ def test_a_grafana_url_the_browser_cannot_follow_is_refused(value: str) -> None:
     assert ExperimentsSettings().grafana_url is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pyproject.toml's [tool.setuptools.package-data] lacks '**/*.svg' (the lead's file): until it "
-    "has it, a non-editable install (the Docker image) has no favicon.svg",
-)
 def test_the_favicon_is_package_data() -> None:
     """The icon is served from the installed package, so the build must ship it."""
     import tomllib
