@@ -193,3 +193,14 @@ def test_wattrex_errors_list_every_bad_line() -> None:
     assert "WAIT time -1 s must be positive" in problems[2]
     assert "unknown mode 'XX'" in problems[3]
     assert "WAIT takes exactly one value" in problems[4]
+
+
+def test_the_estimate_a_person_reads_is_a_clock_not_fractions_of_an_hour() -> None:
+    """A 2-minute protocol was described as "estimate: 0.0 h" in the station's log."""
+    from labdcs.protocols import describe
+
+    safety = "Safety: v_min 2.5 V, v_max 4.2 V, i_min -5 A, i_max 5 A\n"
+    short = parse(f"Protocol: short\n{safety}Record: every 1 second\nRest for 2 minutes\n")
+    assert describe(validate(short)).startswith("estimate: 0:02:00, ")
+    long = parse(f"Protocol: long\n{safety}Record: every 10 minutes\nRest for 51 hours\n")
+    assert describe(validate(long)).startswith("estimate: 2 d 03:00:00, ")

@@ -571,13 +571,21 @@ def validate(
     return report
 
 
+def _clock(seconds: float) -> str:
+    """``0:02:00`` (h:mm:ss), ``2 d 03:00:00`` past a day: a 2-minute protocol is not "0.0 h"."""
+    days, rest = divmod(max(0, round(seconds)), 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{days} d {hours:02d}:{minutes:02d}:{secs:02d}" if days else f"{hours}:{minutes:02d}:{secs:02d}"
+
+
 def describe(report: Report) -> str:
     """The report for a person: errors first, then warnings, then the estimate."""
     lines = [f"error: {p}" for p in report.errors] + [f"warning: {p}" for p in report.warnings]
     if report.estimate is not None:
         e = report.estimate
         lines.append(
-            f"estimate: {e.duration_s / 3600:.1f} h, {e.cycles} cycles, {e.steps_run} steps, "
+            f"estimate: {_clock(e.duration_s)}, {e.cycles} cycles, {e.steps_run} steps, "
             f"{e.samples} samples, {e.bytes / 1e6:.1f} MB"
         )
     return "\n".join(lines)
