@@ -180,6 +180,14 @@ def test_hv_needs_its_lv_on_and_lv_off_ramps_hv_down_first(
     assert front_end.query("INST:NSEL 1;OUTP:SEL?") in ("0", "OFF")
     assert bias.query(":OUTP?") in ("0", "OFF")
 
+    # In force since LV began switching off; now that it is off, the rule and the refusal say so.
+    rule = watcher.wait_for(
+        topics.state("interlock", "hv-needs-lv"), lambda s: s["detail"] == "lv1/ch1 is off", after=lv_off.at
+    ).json()
+    assert rule["active"] and rule["reason"] == "lv1/ch1 is off", rule
+    refused = command(watcher, "hv1", "ch1", "on")
+    assert refused.result == "rejected" and "(lv1/ch1 is off)" in (refused.reason or ""), refused.reason
+
 
 def test_watchdog_puts_every_dependent_hv_channel_in_its_safe_state_and_a_restart_switches_nothing_on(
     scpi_sim: Sim, device_process: Start, interlock_process: Start, probe: Any

@@ -31,7 +31,7 @@ from labdcs.contract.topics import online, state
 from labdcs.devices.config import DeviceConfig, InterlockDependency
 from labdcs.devices.cycler.config import load_device_config
 from labdcs.devices.power import PowerChannel
-from labdcs.devices.safety import InterlockLink
+from labdcs.devices.safety import InterlockLink, why_in_force
 from labdcs.drivers.base import OutputReading
 from labdcs.interlock.config import InterlockConfig, Rule
 from labdcs.interlock.engine import RuleRuntime, evaluate
@@ -284,6 +284,31 @@ def test_a_non_latching_rule_releases_itself_and_a_restart_restores_a_latch() ->
     )
     restored.restore(previous)
     assert restored.active and restored.since == 5 and restored.reason == "why"
+
+
+def test_the_reason_follows_the_inputs_while_the_condition_holds() -> None:
+    """hv-needs-lv came into force while LV was switching off; once LV is off, it says so."""
+    runtime = RuleRuntime(_rule(latch=False, when=[{"channel_off": "lv1/ch1"}]))
+    switching = evaluate(runtime.rule, _inputs(lv1__ch1=_power(True, switching_off=True)), T, 10)
+    assert runtime.update(switching, 1) == "activated" and runtime.reason == "lv1/ch1 is switching off"
+    assert runtime.update(evaluate(runtime.rule, _inputs(lv1__ch1=_power(False)), T, 10), 2) is None
+    assert runtime.active and runtime.since == 1
+    assert runtime.reason == runtime.detail == "lv1/ch1 is off"
+    assert runtime.cause != switching.kind, "a change in kind: published at once"
+
+
+def test_new_readings_change_the_reason_but_not_its_kind_and_a_latch_keeps_what_last_held() -> None:
+    runtime = RuleRuntime(_rule())
+    runtime.update(evaluate(runtime.rule, _inputs(env1__box=_sensor(21.0, 90.0, 19.2)), T, 10), 1)
+    cause = runtime.cause
+    runtime.update(evaluate(runtime.rule, _inputs(env1__box=_sensor(21.0, 91.0, 19.4)), T, 10), 2)
+    assert runtime.reason is not None and "19.4" in runtime.reason and runtime.cause == cause
+    runtime.update(evaluate(runtime.rule, _inputs(env1__box=_sensor(21.0, 40.0, 6.9)), T, 10), 3)
+    assert runtime.status is RuleStatus.LATCHED and "19.4" in runtime.reason and "6.9" in runtime.detail
+    latched = runtime.state(3, 0, "b", [], [])
+    why = why_in_force(latched)
+    assert why.startswith("latched: dew point") and "19.4" in why and "6.9" in why
+    assert why.endswith("reset to release")
 
 
 def test_a_held_channel_is_released_once_it_switches_off_and_every_target_is_off() -> None:

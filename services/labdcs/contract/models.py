@@ -370,7 +370,11 @@ class RuleState(_StateCommon):
     active: bool = Field(description="The rule is in force: its targets are held down and refuse `on`")
     latch: bool = Field(description="The rule stays in force after its condition is gone, until `reset`")
     since: TimestampMs | None = Field(default=None, description="When the rule came into force")
-    reason: str | None = Field(default=None, description="What brought the rule into force")
+    reason: str | None = Field(
+        default=None,
+        description="Why the rule is in force: its condition as it is now (for a latched rule whose "
+        "condition is gone: as it last held)",
+    )
     detail: str = Field(description="The condition as evaluated now, for a person")
     targets: list[RuleTarget] = Field(default_factory=list)
     hold: list[RuleHold] = Field(default_factory=list)

@@ -53,6 +53,16 @@ class ChannelConfig(BaseModel):
     trip_time_s: float = Field(
         default=0.0, ge=0, le=3600, description="s the excess must last before the trip (0: first reading)"
     )
+    nominal_voltage: float | None = Field(
+        default=None,
+        description="V; the channel's working point (for people; the dummy bench is sized for it)",
+    )
+    current_limit: float | None = Field(
+        default=None,
+        gt=0,
+        description="A; programmed at the service's start (first connection to the instrument) unless the "
+        "output is found on; later `set_current_limit` commands change it",
+    )
 
     @field_validator("id")
     @classmethod
@@ -60,6 +70,22 @@ class ChannelConfig(BaseModel):
         if value in RESERVED_CHANNEL_IDS:
             raise ValueError(f"'{value}' is reserved in the topic scheme; choose another channel id")
         return value
+
+
+def _check_working_point(channel: ChannelConfig) -> None:
+    """The nominal voltage and the current limit lie within the channel's limits."""
+    assert channel.max_voltage is not None and channel.max_current is not None
+    nominal = channel.nominal_voltage
+    if nominal is not None and not channel.min_voltage <= nominal <= channel.max_voltage:
+        raise ValueError(
+            f"channel {channel.id}: nominal_voltage {nominal:g} V is outside "
+            f"[{channel.min_voltage:g}, {channel.max_voltage:g}] V"
+        )
+    if channel.current_limit is not None and channel.current_limit > channel.max_current:
+        raise ValueError(
+            f"channel {channel.id}: current_limit {channel.current_limit:g} A is above "
+            f"max_current {channel.max_current:g} A"
+        )
 
 
 class InterlockDependency(BaseModel):
@@ -148,8 +174,13 @@ class DeviceConfig(YamlSettings):
                     raise ValueError(f"channel {channel.id}: max_voltage must be above min_voltage")
                 if channel.max_ramp_rate is not None and channel.max_ramp_rate < channel.ramp_rate:
                     raise ValueError(f"channel {channel.id}: max_ramp_rate is below ramp_rate")
+                _check_working_point(channel)
         else:
             for channel in self.channels:
                 if channel.trip_current is not None or channel.trip_voltage is not None:
                     raise ValueError(f"channel {channel.id}: trips apply to power channels, not sensors")
+                if channel.nominal_voltage is not None or channel.current_limit is not None:
+                    raise ValueError(
+                        f"channel {channel.id}: nominal_voltage and current_limit apply to power channels"
+                    )
         return self

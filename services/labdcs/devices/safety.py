@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from labdcs.contract.models import Heartbeat, Online, RuleAction, RuleState
+from labdcs.contract.models import Heartbeat, Online, RuleAction, RuleState, RuleStatus
 from labdcs.devices.config import InterlockDependency
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,14 @@ class Hold:
 
     rules: tuple[str, ...]
     waiting_for: tuple[str, ...]
+
+
+def why_in_force(state: RuleState) -> str:
+    """A rule's reason as it stands: the condition now, or, for a latch, what held and that it is gone."""
+    reason = state.reason or state.detail
+    if state.status is RuleStatus.LATCHED:
+        return f"latched: {reason}; condition gone ({state.detail}): reset to release"
+    return reason
 
 
 class InterlockLink:
@@ -159,7 +167,7 @@ class InterlockLink:
         rules = self._active_rules_on(channel)
         if rules:
             names = ", ".join(f"'{name}'" for name, _, _ in rules)
-            details = "; ".join(state.reason or state.detail for _, state, _ in rules)
+            details = "; ".join(why_in_force(state) for _, state, _ in rules)
             word = "rule" if len(rules) == 1 else "rules"
             reasons.append(f"interlock {word} {names} in force ({details})")
         if self.watchdog_enabled and not self.heartbeat_ok(now):
@@ -179,7 +187,7 @@ class InterlockLink:
     def forced(self, channel: str, now: float) -> tuple[ForcedAction, str] | None:
         """How ``channel`` must be held down now (``switch_off`` beats ``ramp_down``) and why; None if not."""
         actions: list[tuple[ForcedAction, str]] = [
-            (action, f"interlock rule '{name}': {state.reason or state.detail}")
+            (action, f"interlock rule '{name}': {why_in_force(state)}")
             for name, state, action in self._active_rules_on(channel)
             if action in (RuleAction.RAMP_DOWN, RuleAction.SWITCH_OFF)
         ]

@@ -16,6 +16,7 @@ safe state when the interlock's heartbeat is missing (:mod:`labdcs.devices.safet
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import secrets
 import threading
@@ -135,6 +136,8 @@ class DeviceService:
         self.fault: str | None = None
         self._retry_delay = 1.0
         self._next_retry = 0.0
+        #: The configured current limits are programmed at the first connection to the instrument only.
+        self._configured_limits_applied = False
         self._stop = threading.Event()
         self._abort_exit = threading.Event()
         self._stopping = False
@@ -666,6 +669,8 @@ class DeviceService:
                 config = self._channel_configs[channel_id]
                 channel.limits = self._effective_limits(config, self._power_driver.output_limits(channel.hw))
                 channel.adopt(self._power_driver.read(channel.hw))
+                if not self._configured_limits_applied:
+                    self._apply_configured_current_limit(channel, config)
                 self._enforce_limits_after_connect(channel)
             for sensor in self.sensors.values():
                 assert isinstance(self.driver, SensorDriver)
@@ -682,6 +687,7 @@ class DeviceService:
             self.identity.firmware,
         )
         self.instrument_ok = True
+        self._configured_limits_applied = True
         self.fault = None
         self._retry_delay = 1.0
         self.alarms.clear(INSTRUMENT_ALARM)
@@ -715,6 +721,29 @@ class DeviceService:
                 self._power_driver.set_voltage(channel.hw, inside)
                 channel.v_set = inside
             channel.last_step = time.monotonic()
+
+    def _apply_configured_current_limit(self, channel: PowerChannel, config: ChannelConfig) -> None:
+        """The configured current limit, once per run; an output found on keeps the limit it runs with."""
+        wanted = config.current_limit
+        if wanted is None:
+            return
+        wanted = min(wanted, channel.limits.max_current)
+        if math.isclose(channel.i_limit, wanted, rel_tol=1e-3):
+            return
+        if channel.output:
+            log.warning(
+                "%s/%s: output found on: its current limit stays %s A (configured: %s A)",
+                self.device,
+                channel.id,
+                channel.i_limit,
+                wanted,
+            )
+            return
+        log.info(
+            "%s/%s: current limit %s A -> %s A (configured)", self.device, channel.id, channel.i_limit, wanted
+        )
+        self._power_driver.set_current_limit(channel.hw, wanted)
+        channel.i_limit = wanted
 
     def _enter_fault(self, reason: str) -> None:
         first = self.instrument_ok or self.fault is None

@@ -38,11 +38,19 @@ class Finding:
     """A condition now: ``holds`` is None when its inputs are missing; ``text`` says what was seen.
 
     ``missing`` marks a verdict that rests on missing inputs (resolved by the rule's ``on_missing``).
+    ``cause`` is ``text`` without the readings' numbers (default: ``text``): it changes when the
+    verdict changes in kind (``switching off`` -> ``off``), not with every new reading, so the
+    interlock republishes a rule at once for the one and at its period for the other.
     """
 
     holds: bool | None
     text: str
     missing: bool = False
+    cause: str = ""
+
+    @property
+    def kind(self) -> str:
+        return self.cause or self.text
 
 
 def _number(value: float) -> str:
@@ -54,14 +62,16 @@ def _check(condition: Condition, inputs: Inputs, now: float, max_age: float) -> 
         ref = condition.above if isinstance(condition, Above) else condition.below
         reading = inputs.value(ref, now, max_age)
         if reading.value is None:
-            return Finding(None, reading.text)
+            return Finding(None, reading.text, cause=f"{ref} missing")
         if isinstance(condition, Above):
             holds = reading.value > condition.limit
             relation = ">" if holds else "<="
         else:
             holds = reading.value < condition.limit
             relation = "<" if holds else ">="
-        return Finding(holds, f"{ref} = {_number(reading.value)} {relation} {_number(condition.limit)}")
+        bound = _number(condition.limit)
+        text = f"{ref} = {_number(reading.value)} {relation} {bound}"
+        return Finding(holds, text, cause=f"{ref} {relation} {bound}")
     if isinstance(condition, DewPointMargin):
         dew = inputs.value(condition.dew_point, now, max_age)
         if isinstance(condition.temperature, str):
@@ -70,7 +80,7 @@ def _check(condition: Condition, inputs: Inputs, now: float, max_age: float) -> 
             temperature = Value(condition.temperature, _number(condition.temperature))
         for reading in (dew, temperature):
             if reading.value is None:
-                return Finding(None, reading.text)
+                return Finding(None, reading.text, cause=f"dew point {condition.dew_point}: input missing")
         assert dew.value is not None and temperature.value is not None
         spread = temperature.value - dew.value
         holds = spread < condition.margin
@@ -78,12 +88,13 @@ def _check(condition: Condition, inputs: Inputs, now: float, max_age: float) -> 
             holds,
             f"dew point {condition.dew_point} = {_number(dew.value)} is {_number(spread)} K below "
             f"{temperature.text} = {_number(temperature.value)} (margin {_number(condition.margin)} K)",
+            cause=f"dew point {condition.dew_point} {'within' if holds else 'outside'} the margin",
         )
     if isinstance(condition, ChannelOff):
         device, channel = split_channel(condition.channel_off)
         state, why = inputs.state(device, channel, now, max_age)
         if state is None:
-            return Finding(None, why)
+            return Finding(None, why, cause=f"{condition.channel_off} missing")
         if not isinstance(state, PowerChannelState):
             return Finding(None, f"{condition.channel_off} is not a power channel")
         if state.fault:
@@ -108,7 +119,11 @@ def _check(condition: Condition, inputs: Inputs, now: float, max_age: float) -> 
         holds = age > condition.older_than_s
         relation = ">" if holds else "<="
         limit = condition.older_than_s
-        return Finding(holds, f"{condition.stale}: last state {age:.1f} s old {relation} {limit:g} s")
+        return Finding(
+            holds,
+            f"{condition.stale}: last state {age:.1f} s old {relation} {limit:g} s",
+            cause=f"{condition.stale}: last state {relation} {limit:g} s old",
+        )
     raise TypeError(f"unknown condition {condition!r}")
 
 
@@ -126,23 +141,33 @@ def evaluate(rule: Rule, inputs: Inputs, now: float, default_max_age: float) -> 
         known = False if any(f.holds is False for f in findings) else (None if missing else True)
     if known is None:
         trips = rule.on_missing == "trip"
-        verdict = "counts as holding" if trips else "ignored"
-        text = f"missing input ({verdict}): " + "; ".join(f.text for f in missing)
-        return Finding(trips, text, missing=True)
+        verdict = f"missing input ({'counts as holding' if trips else 'ignored'}): "
+        return _joined(trips, missing, verdict, missing=True)
     if known:
-        shown = holding if rule.match == "any" else findings
-        return Finding(True, "; ".join(f.text for f in shown))
-    return Finding(False, "; ".join(f.text for f in findings))
+        return _joined(True, holding if rule.match == "any" else findings)
+    return _joined(False, findings)
+
+
+def _joined(holds: bool, findings: list[Finding], prefix: str = "", missing: bool = False) -> Finding:
+    text = prefix + "; ".join(f.text for f in findings)
+    return Finding(holds, text, missing=missing, cause=prefix + "; ".join(f.kind for f in findings))
 
 
 @dataclass
 class RuleRuntime:
-    """One rule's life cycle and what the interlock last saw of its targets."""
+    """One rule's life cycle and what the interlock last saw of its targets.
+
+    ``reason`` says why the rule is in force: while its condition holds, the condition as it is
+    now (it follows the inputs: ``lv1/ch1 is switching off``, then ``lv1/ch1 is off``); once a
+    latched rule's condition is gone, the condition as it last held. ``cause`` is its number-free
+    form (:attr:`Finding.cause`).
+    """
 
     rule: Rule
     active: bool = False
     since: int | None = None
     reason: str | None = None
+    cause: str | None = None
     condition: bool = False
     detail: str = "not evaluated yet"
 
@@ -156,13 +181,19 @@ class RuleRuntime:
         """Apply an evaluation; returns ``activated`` or ``released`` on a transition."""
         self.condition = bool(finding.holds)
         self.detail = finding.text
-        if self.condition and not self.active:
-            self.active, self.since, self.reason = True, now_ms, finding.text
-            return "activated"
-        if not self.condition and self.active and not self.rule.latch:
-            self.active, self.since, self.reason = False, None, None
+        if self.condition:
+            self.reason, self.cause = finding.text, finding.kind
+            if not self.active:
+                self.active, self.since = True, now_ms
+                return "activated"
+            return None
+        if self.active and not self.rule.latch:
+            self._release()
             return "released"
         return None
+
+    def _release(self) -> None:
+        self.active, self.since, self.reason, self.cause = False, None, None, None
 
     def reset(self) -> str | None:
         """An operator's reset: why it is refused, or None (done, or nothing to reset)."""
@@ -170,7 +201,7 @@ class RuleRuntime:
             return None
         if self.condition:
             return f"rule '{self.rule.name}': condition still present: {self.detail}"
-        self.active, self.since, self.reason = False, None, None
+        self._release()
         return None
 
     def restore(self, previous: RuleState) -> None:
@@ -178,7 +209,7 @@ class RuleRuntime:
         if previous.active:
             self.active = True
             self.since = previous.since
-            self.reason = previous.reason or previous.detail
+            self.reason = self.cause = previous.reason or previous.detail
 
     def targets(self, inputs: Inputs, now: float, max_age: float) -> list[RuleTarget]:
         found = []

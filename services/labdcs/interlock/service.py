@@ -97,6 +97,7 @@ class InterlockService:
         self.runtimes = {rule.name: RuleRuntime(rule) for rule in config.rules}
         self.inputs = Inputs()
         self._published = {rule.name: _Published() for rule in config.rules}
+        self._alarm_keys: dict[str, tuple[bool, str | None]] = {}
         self._stop = threading.Event()
         self._inbox: queue.Queue[Inbound] = queue.Queue(maxsize=10_000)
         self._restored = False
@@ -272,7 +273,11 @@ class InterlockService:
             if finding.missing and self._grace_until is not None:
                 incomplete = True
                 left = max(0.0, self._grace_until - now)
-                finding = Finding(False, f"waiting for inputs (start-up, {left:.0f} s left): {finding.text}")
+                finding = Finding(
+                    False,
+                    f"waiting for inputs (start-up, {left:.0f} s left): {finding.text}",
+                    cause=f"waiting for inputs: {finding.kind}",
+                )
             transition = runtime.update(finding, stamp)
             if transition == "activated":
                 log.warning("rule %s in force: %s", name, finding.text)
@@ -281,7 +286,8 @@ class InterlockService:
             targets = runtime.targets(self.inputs, now, max_age)
             holds = runtime.holds(targets, self.inputs, now, max_age)
             self._update_alarm(runtime)
-            key = (runtime.status, runtime.condition, runtime.reason, tuple(targets), tuple(holds))
+            # The reason's numbers follow at the publish period; a change in kind goes out at once.
+            key = (runtime.status, runtime.condition, runtime.cause, tuple(targets), tuple(holds))
             published = self._published[name]
             if key != published.key or now - published.last >= self.config.publish_period:
                 published.ts = max(now_ms(), published.ts + 1)
@@ -302,10 +308,16 @@ class InterlockService:
         if not rule.alarm:
             return
         if runtime.active:
+            # Changed when the reason changes in kind, not with every reading in it.
+            key = (runtime.condition, runtime.cause)
+            if self._alarm_keys.get(rule.name) == key:
+                return
+            self._alarm_keys[rule.name] = key
             latched = " (condition gone: reset to release)" if not runtime.condition else ""
             message = f"rule {rule.name} in force: {runtime.reason}{latched}"
             self.alarms.raise_alarm(rule.name, rule.severity, message)
         else:
+            self._alarm_keys.pop(rule.name, None)
             self.alarms.clear(rule.name)
 
     def _heartbeat(self, now: float) -> None:

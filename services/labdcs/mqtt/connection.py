@@ -2,9 +2,10 @@
 
 paho-mqtt does the protocol; this wrapper adds what every labdcs process needs and paho leaves to
 the caller: subscriptions restored on every (re)connect (paho forgets them with a clean session),
-a bounded outgoing queue (paho's default is unbounded), reconnect backoff suited to a lab (1-10 s
-instead of 1-120 s), TLS and credentials from :class:`~labdcs.settings.MqttSettings`, and callbacks
-that never let an exception escape into paho's network thread.
+on-connect hooks that run only once the broker has acknowledged those subscriptions, a bounded
+outgoing queue (paho's default is unbounded), reconnect backoff suited to a lab (1-10 s instead of
+1-120 s), TLS and credentials from :class:`~labdcs.settings.MqttSettings`, callbacks that never let
+an exception escape into paho's network thread, and a clean stop that logs no error.
 """
 
 from __future__ import annotations
@@ -55,11 +56,31 @@ class Will:
 SYNC_PREFIX = "labdcs/_sync"
 
 
+class _PahoLog:
+    """paho's log of one connection (paho calls only ``log``).
+
+    After our own DISCONNECT has closed the socket, paho's network thread can run one more loop
+    before ``loop_stop`` tells it to end, and logs ``Client is not connected`` at ERROR: on nearly
+    every clean stop. While the connection stops, that line is DEBUG.
+    """
+
+    def __init__(self, logger: logging.Logger, connection: MqttConnection) -> None:
+        self.logger = logger
+        self.connection = connection
+
+    def log(self, level: int, msg: str, *args: object) -> None:
+        if self.connection.stopping and msg.startswith("Client is not connected"):
+            level = logging.DEBUG
+        self.logger.log(level, msg, *args)
+
+
 class MqttConnection:
     """A paho client with automatic reconnects and restored subscriptions.
 
-    ``on_connect`` hooks run after every successful (re)connect, before subscriptions are renewed;
-    devices use them to republish their retained self-description.
+    ``on_connect`` hooks run after every successful (re)connect, once the broker has acknowledged
+    (SUBACK) the renewed subscriptions: a participant that announces ``online`` there is ready for
+    the commands a client sends the instant it sees it. Devices use them to republish their
+    retained self-description and ``online``.
 
     With ``sync=True``, :attr:`synced` is set once the retained messages of every subscription made
     so far have arrived after a (re)connect: the connection subscribes to a private topic
@@ -91,6 +112,11 @@ class MqttConnection:
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self._started = False
+        #: stop() was called: the network thread's last words are not errors (see _PahoLog).
+        self.stopping = False
+        #: The SUBSCRIBE renewing the subscriptions after a connect (message id, topics): its SUBACK
+        #: runs the on-connect hooks.
+        self._renewal: tuple[int, list[str]] | None = None
         self.connect_count = 0
         self.dropped = 0
 
@@ -100,7 +126,7 @@ class MqttConnection:
             clean_session=clean_session,
             protocol=paho.MQTTv311,
         )
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.enable_logger(_PahoLog(logging.getLogger(f"{__name__}.paho"), self))  # type: ignore[arg-type]
         if manual_ack:
             # QoS 1 messages are acknowledged to the broker only once stored: until then the broker
             # keeps them (and, with a persistent session, redelivers them after a crash).
@@ -123,12 +149,15 @@ class MqttConnection:
         client.on_socket_open = _no_delay
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
+        client.on_subscribe = self._handle_subscribe
         client.on_message = self._handle_message
         self._client = client
 
     # --- life cycle -----------------------------------------------------------------------------
 
     def add_on_connect(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` (on paho's network thread) after every (re)connect, once the subscriptions
+        made so far are in force at the broker."""
         self._on_connect_hooks.append(hook)
 
     def start(self) -> None:
@@ -136,6 +165,7 @@ class MqttConnection:
         if self._started:
             return
         self._started = True
+        self.stopping = False
         self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive)
         self._client.loop_start()
 
@@ -147,6 +177,7 @@ class MqttConnection:
         if not self._started:
             return
         self._started = False
+        self.stopping = True
         try:
             self._client.disconnect()
         finally:
@@ -232,22 +263,53 @@ class MqttConnection:
             self.client_id,
             flags.session_present,
         )
-        for hook in list(self._on_connect_hooks):
-            try:
-                hook()
-            except Exception:
-                log.exception("on-connect hook failed")
         with self._lock:
             subscriptions = [(topic, qos) for topic, (qos, _) in self._subscriptions.items()]
             subscriptions += [(topic, qos) for topic, (qos, _) in self._acking.items()]
+        self._renewal = None
         if subscriptions:
-            client.subscribe(subscriptions)
+            result, mid = client.subscribe(subscriptions)
+            if result != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+                # The socket is gone already: the next connect renews them and runs the hooks.
+                log.warning("renewing the subscriptions failed (%s)", result)
+                return
+            self._renewal = (mid, [topic for topic, _ in subscriptions])
         if self._sync_topic is not None:
             # After the other subscriptions: the token comes back after their retained messages.
             self._sync_token = secrets.token_hex(8).encode()
             client.subscribe(self._sync_topic, 1)
             client.publish(self._sync_topic, self._sync_token, qos=1, retain=False)
         self.connected.set()
+        if self._renewal is None:
+            self._run_on_connect_hooks()
+
+    def _handle_subscribe(
+        self,
+        client: paho.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        if self._renewal is None or mid != self._renewal[0]:
+            return
+        topics = self._renewal[1]
+        self._renewal = None
+        refused = [topic for topic, code in zip(topics, reason_codes, strict=False) if code.is_failure]
+        if refused:
+            log.error(
+                "the broker refused the subscriptions of %s to %s: check its ACL for this user",
+                self.client_id,
+                ", ".join(refused),
+            )
+        self._run_on_connect_hooks()
+
+    def _run_on_connect_hooks(self) -> None:
+        for hook in list(self._on_connect_hooks):
+            try:
+                hook()
+            except Exception:
+                log.exception("on-connect hook failed")
 
     def _handle_disconnect(
         self,
@@ -259,6 +321,7 @@ class MqttConnection:
     ) -> None:
         self.connected.clear()
         self.synced.clear()
+        self._renewal = None
         if self._started:
             log.warning("lost the broker connection (%s); reconnecting", reason)
 
