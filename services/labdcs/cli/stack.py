@@ -7,14 +7,10 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from labdcs import logs
-
-if TYPE_CHECKING:
-    from labdcs.nodered.runtime import Login
 
 secrets_dir_option = click.option(
     "--secrets-dir",
@@ -25,9 +21,9 @@ secrets_dir_option = click.option(
 
 
 def _secrets_dir(option: Path | None) -> Path:
-    from labdcs.security.secrets import DEFAULT_DIR
+    from labdcs.security.secrets import default_dir
 
-    return (option or Path(os.environ.get("LABDCS_SECRETS_DIR", DEFAULT_DIR))).resolve()
+    return option.resolve() if option else default_dir()
 
 
 @click.command()
@@ -91,10 +87,9 @@ def init(
 )
 @click.option(
     "--data-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".labdcs"),
-    show_default=True,
-    help="Broker and database data, logs",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Broker and database data, logs, stack.json (default: LABDCS_DATA_DIR or ./.labdcs)",
 )
 @click.option("--mqtt-port", type=int, default=1883, show_default=True)
 @click.option("--mqtt-tls-port", type=int, default=8883, show_default=True, help="MQTT over TLS (0: off)")
@@ -121,7 +116,7 @@ def init(
 def up(
     dummy: bool,
     devices_dir: Path | None,
-    data_dir: Path,
+    data_dir: Path | None,
     mqtt_port: int,
     mqtt_tls_port: int,
     secrets_dir: Path | None,
@@ -134,12 +129,14 @@ def up(
     interlock_file: Path | None,
 ) -> None:
     """Start the stack natively, without Docker; Ctrl-C stops everything cleanly."""
+    from labdcs.cli import access
     from labdcs.stack.processes import StartError
     from labdcs.stack.runner import Stack, StackOptions
+    from labdcs.stack.state import default_data_dir
 
     logs.configure("INFO")
     options = StackOptions(
-        data_dir=data_dir.resolve(),
+        data_dir=(data_dir or default_data_dir()).resolve(),
         dummy=dummy,
         devices_dir=devices_dir,
         mqtt_port=mqtt_port,
@@ -165,19 +162,12 @@ def up(
     if stack.secrets_created:
         click.echo(
             f"\nFirst start: generated {len(stack.secrets_created)} secrets into {stack.secrets_dir}"
-            " (mode 0700; docs/security.md). Passwords are read from there, never printed."
+            " (mode 0700; docs/security.md)."
         )
-    click.echo(f"\nMQTT      mqtt://127.0.0.1:{mqtt_port}   (try: labdcs status --port {mqtt_port})")
-    if stack.influx_url:
-        click.echo(f"InfluxDB  {stack.influx_url}   database 'labdcs'")
-    if stack.nodered_url:
-        _echo_nodered(stack.nodered_url, stack.nodered_logins, stack.nodered_first_start)
-    if options.experiments_port is not None:
-        click.echo(
-            f"Experiments  http://127.0.0.1:{options.experiments_port}/   (API: /docs)  logins: admin, viewer"
-            f"\n          passwords: {stack.secrets_dir / 'experiments'}/admin, .../viewer"
-        )
-    click.echo("\nPress Ctrl-C to stop.", err=False)
+    click.echo("")
+    for line in access.summary(stack):
+        click.echo(line)
+    click.echo(f"\nPress Ctrl-C to stop (or, from another terminal: kill {os.getpid()}).")
     sys.stdout.flush()
     try:
         stack.supervise()
@@ -185,21 +175,3 @@ def up(
         click.echo("stopping ...")
         stack.stop()
         click.echo("stopped.")
-
-
-def _echo_nodered(url: str, logins: list[Login], first_start: bool) -> None:
-    from labdcs.nodered.runtime import DASHBOARD_PATH
-
-    where = {"admin": f"{url}/   (flow editor)", "operator": f"{url}{DASHBOARD_PATH}   (control dashboard)"}
-    for index, login in enumerate(logins):
-        label = "Node-RED" if index == 0 else ""
-        click.echo(f"{label:<9} {where.get(login.role, url)}  login: {login.user}")
-    generated = [(login, login.password_file) for login in logins if login.password_file is not None]
-    if first_start and generated:
-        click.echo("          First start: passwords generated, shown this once (kept, mode 0600, in")
-        click.echo(f"          {generated[0][1].parent}):")
-        for login, _ in generated:
-            click.echo(f"            {login.user:<10} {login.password()}")
-    elif generated:
-        for login, file in generated:
-            click.echo(f"          password of {login.user}: {file}")
