@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from labdcs.cli.broker import broker_host, broker_port, client_mqtt, command_user
-from labdcs.contract.models import AckResult, PowerChannelState, RuleState, SensorChannelState
+from labdcs.cli.broker import broker_host, broker_port, client_mqtt, command_user, connection_failed
+from labdcs.contract.models import AckResult
+
+if TYPE_CHECKING:
+    from labdcs.client import DeviceSnapshot
 
 
 @click.command()
@@ -40,51 +43,21 @@ def status(host: str | None, port: int | None, as_json: bool, timeout: float) ->
     if not devices:
         click.echo("no devices on the broker")
         return
-    now = time.time() * 1000
-    for name, snap in devices.items():
-        online = snap.online is not None and snap.online.online
-        label = click.style("online", fg="green") if online else click.style("OFFLINE", fg="red")
-        model = snap.meta.model if snap.meta else "?"
-        click.echo(f"{name:<10} {label:<7}  {model}")
-        for channel, state in sorted(snap.states.items()):
-            age = (now - state.ts) / 1000
-            click.echo(f"  {channel:<8} {_describe_state(state)}  ({age:.0f} s ago)")
-        for alarm in sorted(snap.alarms.values(), key=lambda a: a.raised):
-            if alarm.active:
-                acknowledged = f" (acknowledged by {alarm.acknowledged_by})" if alarm.acknowledged_by else ""
-                click.echo(f"  alarm {alarm.alarm} [{alarm.severity.value}]: {alarm.message}{acknowledged}")
+    from labdcs.cli.status_table import render, rows
+
+    for line in render(rows(devices, time.time() * 1000)):
+        click.echo(line)
 
 
-def _snapshot(host: str | None, port: int | None, timeout: float) -> dict[str, Any]:
+def _snapshot(host: str | None, port: int | None, timeout: float) -> dict[str, DeviceSnapshot]:
     """Every device's retained picture, or a clear error when the broker cannot be reached."""
     from labdcs.client import snapshot
 
+    settings = client_mqtt(host, port)
     try:
-        return dict(snapshot(client_mqtt(host, port), timeout=timeout))
+        return snapshot(settings, timeout=timeout)
     except ConnectionError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _describe_state(state: PowerChannelState | SensorChannelState | RuleState) -> str:
-    if isinstance(state, PowerChannelState):
-        measured = (
-            f"{state.v_mon:.4g} V  {state.i_mon:.4g} A"
-            if state.v_mon is not None and state.i_mon is not None
-            else "no readback"
-        )
-        setpoint = f"set {state.v_set:.4g} V (target {state.v_target:.4g} V)"
-        detail = f"{state.status.value:<8} {setpoint}  {measured}"
-        notes = [f"trip: {state.trip}"] if state.trip else []
-        notes += [f"inhibited: {state.inhibit}"] if state.inhibit else []
-    elif isinstance(state, RuleState):
-        detail = f"{state.status.value:<8} {state.reason if state.active else state.detail}"
-        notes = ["reset needed"] if state.status == "latched" else []
-    else:
-        values = "  ".join(f"{k} {v:.4g}" for k, v in state.values.items()) or "no values"
-        detail = f"{state.status.value:<8} {values}"
-        notes = []
-    notes += [f"fault: {state.fault}"] if state.fault else []
-    return detail + "".join(f"  {note}" for note in notes)
+        raise connection_failed(exc, settings) from None
 
 
 @click.command(context_settings={"ignore_unknown_options": True})  # VALUE may be negative: -40
@@ -121,11 +94,12 @@ def cmd(
                 raise click.BadParameter(
                     f"{value!r} is not a number or true/false", param_hint="VALUE"
                 ) from None
+    settings = client_mqtt(host, port)
     try:
-        with ContractClient(client_mqtt(host, port)) as client:
+        with ContractClient(settings) as client:
             ack = client.command(device_id, channel, verb, parsed, timeout=timeout, user=user)
     except (ConnectionError, NoAck) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise connection_failed(exc, settings) from None
     _report_ack(ack)
 
 
@@ -175,9 +149,10 @@ def alarm_ack(
     """Acknowledge an alarm (exit 1 unless accepted)."""
     from labdcs.client import ContractClient, NoAck
 
+    settings = client_mqtt(host, port)
     try:
-        with ContractClient(client_mqtt(host, port)) as client:
+        with ContractClient(settings) as client:
             ack = client.acknowledge_alarm(device_id, alarm_id, user, timeout=timeout)
     except (ConnectionError, NoAck) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise connection_failed(exc, settings) from None
     _report_ack(ack)
