@@ -319,7 +319,7 @@ def test_client_commands_find_the_stack_of_this_folder_from_stack_json(up: Up) -
 
     # Explicit options > LABDCS_MQTT__* > the stack of this folder (> localhost:1883).
     closed = free_port()
-    overridden = up.labdcs("alarm", "list", env={"LABDCS_MQTT__PORT": str(closed)})
+    overridden = up.labdcs("alarm", "list", "--timeout", "1", env={"LABDCS_MQTT__PORT": str(closed)})
     assert overridden.returncode == 1 and f"localhost:{closed}" in overridden.stderr, overridden
     explicit = up.labdcs(
         "alarm", "list", "--port", str(up.ports["mqtt"]), env={"LABDCS_MQTT__PORT": str(closed)}
@@ -329,7 +329,9 @@ def test_client_commands_find_the_stack_of_this_folder_from_stack_json(up: Up) -
     # error says where to look.
     elsewhere = up.folder / "elsewhere"
     elsewhere.mkdir(exist_ok=True)
-    lost = up.labdcs("alarm", "list", cwd=elsewhere, env={"LABDCS_MQTT__PORT": str(up.ports["mqtt"])})
+    lost = up.labdcs(
+        "alarm", "list", "--timeout", "1", cwd=elsewhere, env={"LABDCS_MQTT__PORT": str(up.ports["mqtt"])}
+    )
     assert lost.returncode == 1 and "LABDCS_DATA_DIR" in lost.stderr, lost
     found = up.labdcs("alarm", "list", cwd=elsewhere, env={"LABDCS_DATA_DIR": str(up.folder / ".labdcs")})
     assert found.returncode == 0 and "alarms" in found.stdout, found

@@ -88,6 +88,18 @@ def accesses(stack: Stack, cwd: Path | None = None) -> list[Access]:
     return rows
 
 
+def process_table(stack: Stack) -> list[str]:
+    """Every process the stack runs: name, pid, address, log file."""
+    rows = [("service", "pid", "address", "log")]
+    for process in [*stack.infrastructure, *(d.process for d in stack.devices)]:
+        rows.append((process.name, str(process.pid or "-"), process.address, str(process.log_file)))
+    if stack.interlock is not None:
+        process = stack.interlock.process
+        rows.append((process.name, str(process.pid or "-"), process.address, str(process.log_file)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
 def summary(stack: Stack, cwd: Path | None = None) -> list[str]:
     """The lines after the process table: logins, how the operators' commands find this stack, the
     raw contract, and how to stop."""

@@ -158,7 +158,8 @@ def up(
     except StartError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"\nlabdcs stack up in {time.monotonic() - started:.1f} s:\n")
-    click.echo(stack.summary())
+    for line in access.process_table(stack):
+        click.echo(line)
     if stack.secrets_created:
         click.echo(
             f"\nFirst start: generated {len(stack.secrets_created)} secrets into {stack.secrets_dir}"

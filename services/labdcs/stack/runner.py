@@ -164,7 +164,7 @@ class Stack:
         (:class:`state.AlreadyRunning`) when a stack runs from this data folder already."""
         started = datetime.now(UTC)
         lock = state.StackLock(self.options.data_dir)
-        lock.acquire()
+        lock.acquire()  # refused: nothing started, nothing to stop
         self._lock = lock
         try:
             self._init_secrets()
@@ -175,25 +175,16 @@ class Stack:
             self._wait_nodered()
             self._start_experiments()
             self._start_interlock()
-            self.running = self._running_state(started)
+            self.running = state.RunningStack(
+                pid=os.getpid(), started=started, data_dir=self.options.data_dir,
+                secrets_dir=self.secrets_dir, mqtt_host="127.0.0.1", mqtt_port=self.options.mqtt_port,
+                mqtt_tls_port=self.options.mqtt_tls_port, influx_url=self.influx_url,
+                nodered_url=self.nodered_url, experiments_url=self.experiments_url,
+            )  # fmt: skip
             state.write(self.running)
         except BaseException:
             self.stop()
             raise
-
-    def _running_state(self, started: datetime) -> state.RunningStack:
-        return state.RunningStack(
-            pid=os.getpid(),
-            started=started,
-            data_dir=self.options.data_dir,
-            secrets_dir=self.secrets_dir,
-            mqtt_host="127.0.0.1",
-            mqtt_port=self.options.mqtt_port,
-            mqtt_tls_port=self.options.mqtt_tls_port,
-            influx_url=self.influx_url,
-            nodered_url=self.nodered_url,
-            experiments_url=self.experiments_url,
-        )
 
     def _init_secrets(self) -> None:
         """``labdcs init`` for what is missing (a broker user for every device); never overwrites."""
@@ -458,15 +449,6 @@ class Stack:
         return process
 
     # --- run --------------------------------------------------------------------------------------
-
-    def summary(self) -> str:
-        rows = [("service", "pid", "address", "log")]
-        for process in [*self.infrastructure, *(d.process for d in self._services())]:
-            rows.append((process.name, str(process.pid or "-"), process.address, str(process.log_file)))
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        return "\n".join(
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
-        )
 
     def supervise(self) -> None:
         """Block until asked to stop; restart a device service that died, with a growing delay."""
