@@ -7,8 +7,6 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +17,7 @@ from labdcs.contract.models import (
     Alarm,
     AlarmVerb,
     Command,
+    CyclerChannelState,
     DeviceMeta,
     Online,
     PowerChannelState,
@@ -37,12 +36,16 @@ class NoAck(TimeoutError):
     """No answer to a command in time: the device is offline or the broker is not reachable."""
 
 
+AnyChannelState = PowerChannelState | SensorChannelState | CyclerChannelState | RuleState
+"""Every state model a channel can have (power, sensor, battery cycler, interlock rule)."""
+
+
 @dataclass
 class DeviceSnapshot:
     device: str
     meta: DeviceMeta | None = None
     online: Online | None = None
-    states: dict[str, PowerChannelState | SensorChannelState | RuleState] = field(default_factory=dict)
+    states: dict[str, AnyChannelState] = field(default_factory=dict)
     alarms: dict[str, Alarm] = field(default_factory=dict)
 
 
@@ -121,16 +124,16 @@ class ContractClient:
             return self._acks.pop(command_id)
 
 
-@contextmanager
-def _collector(
-    settings: MqttSettings,
-) -> Iterator[tuple[MqttConnection, dict[str, DeviceSnapshot], list[float]]]:
-    connection = MqttConnection(settings, client_id=f"labdcs-status-{secrets.token_hex(4)}")
+def snapshot(settings: MqttSettings, *, timeout: float = 3.0) -> dict[str, DeviceSnapshot]:
+    """Every device's retained meta, online, states and alarms, returned as soon as the broker has
+    sent them all: the connection's sync round trip (``MqttConnection(sync=True)``) comes back after
+    the retained messages of the subscriptions made before it. Waiting for a pause in the traffic
+    instead never ends on a busy broker, where live states keep arriving. If the round trip does not
+    complete within ``timeout`` (from the start), what arrived is returned and a warning logged."""
+    connection = MqttConnection(settings, client_id=f"labdcs-status-{secrets.token_hex(4)}", sync=True)
     devices: dict[str, DeviceSnapshot] = {}
-    last_message = [time.monotonic()]
 
     def on_message(topic: str, payload: bytes, retained: bool) -> None:
-        last_message[0] = time.monotonic()
         if not payload:
             return
         try:
@@ -141,38 +144,31 @@ def _collector(
         snapshot = devices.setdefault(info.device, DeviceSnapshot(info.device))
         if info.kind is TopicKind.META and isinstance(message, DeviceMeta):
             snapshot.meta = message
-        elif info.kind is TopicKind.ONLINE and isinstance(message, Online):
-            snapshot.online = message
-        elif info.kind is TopicKind.STATE and isinstance(
-            message, PowerChannelState | SensorChannelState | RuleState
-        ):
+        elif info.kind is TopicKind.STATE and isinstance(message, AnyChannelState):
             assert info.channel is not None
             snapshot.states[info.channel] = message
+        elif info.kind is TopicKind.ONLINE and isinstance(message, Online):
+            snapshot.online = message
         elif info.kind is TopicKind.ALARM and isinstance(message, Alarm):
             assert info.alarm is not None
             snapshot.alarms[info.alarm] = message
 
     for topic_filter in (topics.ALL_META, topics.ALL_ONLINE, topics.ALL_STATE, topics.ALL_ALARMS):
         connection.subscribe(topic_filter, on_message)
+    deadline = time.monotonic() + timeout
+    connection.start()
     try:
-        yield connection, devices, last_message
-    finally:
-        connection.stop()
-
-
-def snapshot(
-    settings: MqttSettings, *, timeout: float = 3.0, quiet: float = 0.3
-) -> dict[str, DeviceSnapshot]:
-    """Every device's retained meta, online, states and alarms: waits until the retained burst is over."""
-    with _collector(settings) as (connection, devices, last_message):
-        connection.start()
         if not connection.wait_connected(timeout):
             raise ConnectionError(f"cannot reach the MQTT broker at {settings.host}:{settings.port}")
-        deadline = time.monotonic() + timeout
-        last_message[0] = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last_message[0] < quiet:
-            time.sleep(0.05)
-        return dict(sorted(devices.items()))
+        if not connection.synced.wait(max(0.0, deadline - time.monotonic())):
+            log.warning(
+                "the broker did not confirm the end of the retained messages within %g s: "
+                "the snapshot may be incomplete",
+                timeout,
+            )
+    finally:
+        connection.stop()  # before reading: no message changes ``devices`` any more
+    return dict(sorted(devices.items()))
 
 
 def wait_online(settings: MqttSettings, devices: list[str], *, timeout: float) -> list[str]:

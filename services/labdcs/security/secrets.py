@@ -71,6 +71,13 @@ DOCKER_SECRETS: dict[str, str] = {
 }
 
 
+def default_dir() -> Path:
+    """Where the secrets are unless a command is told otherwise: ``LABDCS_SECRETS_DIR``, else
+    ``secrets/`` in the current folder (``labdcs init``, ``labdcs up`` and the operators' commands
+    agree on it), as an absolute path."""
+    return Path(os.environ.get("LABDCS_SECRETS_DIR") or DEFAULT_DIR).resolve()
+
+
 class MissingSecret(RuntimeError):
     """A secret a service needs is not there: the message says how to create it."""
 

@@ -4,11 +4,13 @@ processes."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from labdcs.client import wait_online
@@ -22,6 +24,7 @@ from labdcs.security import influx as influx_auth
 from labdcs.security import secrets
 from labdcs.security.mosquitto import INTERLOCK_USER
 from labdcs.settings import MqttSettings
+from labdcs.stack import state
 from labdcs.stack.brokers import (
     influxd_binary,
     mosquitto_binary,
@@ -54,7 +57,9 @@ class StackOptions:
     mqtt_tls_port: int | None = None
     """The broker's TLS listener (loopback, like the plain one; `labdcs up`: 8883); None: off."""
     secrets_dir: Path | None = None
-    """Made by ``labdcs init`` (run here when something is missing); None: <data_dir>/secrets."""
+    """Made by ``labdcs init`` (run here when something is missing); None: <data_dir>/secrets (for
+    embedding and tests: the ``labdcs up`` command always passes one, by default the folder of
+    ``labdcs init``, ``secrets.default_dir()``)."""
     influx_port: int = 8086
     influx: bool | None = None
     """None: start InfluxDB when it is installed; False: never; True: required."""
@@ -108,13 +113,17 @@ class Stack:
     interlock: _Device | None = None
     influx_url: str | None = None
     nodered_url: str | None = None
+    experiments_url: str | None = None
     nodered_logins: list[nodered.Login] = field(default_factory=list)
     nodered_first_start: bool = False
+    """True when this start generated the Node-RED logins (their password files are new)."""
     secrets: secrets.SecretsDir | None = None
     secrets_created: list[str] = field(default_factory=list)
     """Secrets this start generated (``labdcs up`` says where they are, once)."""
-    """True when this start generated the Node-RED logins (their passwords are shown once)."""
+    running: state.RunningStack | None = None
+    """What ``<data dir>/stack.json`` says once the stack is up."""
     _nodered: ManagedProcess | None = None
+    _lock: state.StackLock | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -151,7 +160,12 @@ class Stack:
     # --- start ----------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.options.data_dir.mkdir(parents=True, exist_ok=True)
+        """Start everything, or stop what started and raise StartError. First of all, refuse
+        (:class:`state.AlreadyRunning`) when a stack runs from this data folder already."""
+        started = datetime.now(UTC)
+        lock = state.StackLock(self.options.data_dir)
+        lock.acquire()  # refused: nothing started, nothing to stop
+        self._lock = lock
         try:
             self._init_secrets()
             self._start_mosquitto()
@@ -161,6 +175,13 @@ class Stack:
             self._wait_nodered()
             self._start_experiments()
             self._start_interlock()
+            self.running = state.RunningStack(
+                pid=os.getpid(), started=started, data_dir=self.options.data_dir,
+                secrets_dir=self.secrets_dir, mqtt_host="127.0.0.1", mqtt_port=self.options.mqtt_port,
+                mqtt_tls_port=self.options.mqtt_tls_port, influx_url=self.influx_url,
+                nodered_url=self.nodered_url, experiments_url=self.experiments_url,
+            )  # fmt: skip
+            state.write(self.running)
         except BaseException:
             self.stop()
             raise
@@ -258,7 +279,7 @@ class Stack:
 
     def _start_nodered(self) -> None:
         """Node-RED with nodered/settings.js and flows, on the stack's broker; its logins (and the
-        credential secret) are generated at the first start into <data dir>/secrets/nodered."""
+        credential secret) are generated at the first start into <secrets dir>/nodered."""
         if not _wanted(self.options.nodered, nodered.installed(), "Node-RED", "npm ci in nodered/"):
             return
         port = self.options.nodered_port
@@ -322,6 +343,7 @@ class Stack:
         process.start()
         self.infrastructure.append(process)
         process.wait_ready(lambda: port_open("127.0.0.1", port), self.options.start_timeout)
+        self.experiments_url = process.address
 
     def _device_configs(self) -> list[Path]:
         folders = []
@@ -428,15 +450,6 @@ class Stack:
 
     # --- run --------------------------------------------------------------------------------------
 
-    def summary(self) -> str:
-        rows = [("service", "pid", "address", "log")]
-        for process in [*self.infrastructure, *(d.process for d in self._services())]:
-            rows.append((process.name, str(process.pid or "-"), process.address, str(process.log_file)))
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        return "\n".join(
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
-        )
-
     def supervise(self) -> None:
         """Block until asked to stop; restart a device service that died, with a growing delay."""
         while not self._stopping.wait(0.5):
@@ -484,3 +497,7 @@ class Stack:
             self.interlock.process.stop()
         for process in reversed(self.infrastructure):
             process.stop()
+        if self._lock is not None:
+            state.remove(self.options.data_dir, os.getpid())
+            self._lock.release()
+            self._lock = None

@@ -1,0 +1,105 @@
+"""The battery experiments manager (``experiments serve``) and the data-file harvester."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from labdcs import logs
+from labdcs.contract.codec import describe_validation_error
+
+
+def _experiments_settings(**overrides: Any) -> Any:
+    from labdcs.experiments.settings import ExperimentsSettings
+
+    try:
+        settings = ExperimentsSettings()
+    except ValidationError as exc:
+        raise click.ClickException(f"settings: {describe_validation_error(exc)}") from None
+    return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+@click.group()
+def experiments() -> None:
+    """The battery experiments manager: API, web UI and queue (MongoDB or embedded SQLite)."""
+
+
+@experiments.command("serve")
+@click.option(
+    "--port", "http_port", type=int, default=None, help="HTTP port (default 8000, LABDCS_HTTP_PORT)"
+)
+@click.option(
+    "--host", "http_host", default=None, help="Listen address (default 127.0.0.1, LABDCS_HTTP_HOST)"
+)
+@click.option("--database", "database_url", default=None, help="mongodb://... or montydb:///folder")
+@click.option("--no-queue", is_flag=True, help="Do not start experiments on stations (API and UI only)")
+def experiments_serve(
+    http_port: int | None, http_host: str | None, database_url: str | None, no_queue: bool
+) -> None:
+    """Serve the REST API (/api, /docs) and the web UI, and run the experiment queue."""
+    from labdcs.experiments.auth import MissingLogin
+    from labdcs.experiments.server import serve
+
+    settings = _experiments_settings(
+        http_port=http_port, http_host=http_host, database_url=database_url, queue=False if no_queue else None
+    )
+    logs.configure(settings.log_level)
+    try:
+        serve(settings)
+    except MissingLogin as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@click.option(
+    "--watch",
+    "folders",
+    type=click.Path(path_type=Path, file_okay=False),
+    multiple=True,
+    required=True,
+    help="Folder to watch (repeatable)",
+)
+@click.option("--stable", type=float, default=10.0, show_default=True, help="s without change before import")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="s between scans")
+@click.option("--cell", default=None, help="Cell id the imported experiments belong to")
+@click.option("--database", "database_url", default=None, help="mongodb://... or montydb:///folder")
+@click.option("--once", is_flag=True, help="Scan until every file present is handled, then exit")
+def harvest(
+    folders: tuple[Path, ...],
+    stable: float,
+    interval: float,
+    cell: str | None,
+    database_url: str | None,
+    once: bool,
+) -> None:
+    """Import the data files cyclers write into folders, once each file has stopped growing."""
+    from labdcs.experiments.harvester import Harvester
+    from labdcs.experiments.series import ExperimentSeries
+    from labdcs.ingest.influx import InfluxClient
+
+    settings = _experiments_settings(database_url=database_url)
+    logs.configure(settings.log_level)
+    store = settings.open_store()
+    store.prepare()
+    harvester = Harvester(
+        store, ExperimentSeries(InfluxClient(settings.influx)), list(folders), stable_s=stable,
+        interval=interval, cell=cell,
+    )  # fmt: skip
+    signal.signal(signal.SIGTERM, lambda *_: harvester.stop())
+    signal.signal(signal.SIGINT, lambda *_: harvester.stop())
+    try:
+        if once:
+            deadline = time.monotonic() + stable + 2 * interval
+            while time.monotonic() < deadline:
+                harvester.scan()
+                time.sleep(min(interval, 0.5))
+            click.echo(f"imported {harvester.imported}, failed {harvester.failed}")
+        else:
+            harvester.run()
+    finally:
+        store.close()
