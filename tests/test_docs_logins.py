@@ -14,7 +14,7 @@ import pytest
 from labdcs.nodered import runtime as nodered
 from labdcs.stack.paths import project_root
 
-DOCS = sorted((project_root() / "docs").glob("*.md"))
+DOCS = [project_root() / "README.md", *sorted((project_root() / "docs").glob("*.md"))]
 
 #: Claims that a password is shown, and the folder an older nodered.md named (it never existed).
 CONTRADICTIONS = [
