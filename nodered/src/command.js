@@ -1,21 +1,28 @@
 // command: a request from the control UI, checked against the device's meta, becomes a contract
 // command on labdcs/v1/<device>/<channel>/cmd/<verb> (QoS 1, never retained).
 //
-// Input: msg.payload = { device, channel, verb, value } from the ui-template, or
-//        { device, alarm, verb: 'acknowledge' } to acknowledge an alarm (.../alarm/<alarm>/cmd/acknowledge).
+// Input: msg.payload = { device, channel, verb, value } from the ui-template, with `protocol` (text)
+//        for load_protocol, or { device, alarm, verb: 'acknowledge' } to acknowledge an alarm
+//        (.../alarm/<alarm>/cmd/acknowledge).
 // Output 1: the command, to the mqtt out node (msg.topic, msg.payload, msg.qos, msg.retain).
-// Output 2: a record { id, device, channel, verb, value, unit, user, sent, result, reason } for the
+// Output 2: a record { id, device, channel, verb, value, unit, argument, user, sent, result, reason } for the
 //           contract model, which shows it and matches the device's ack by id. A request that
 //           fails the checks here is recorded as "refused" and never published.
 // The device service checks everything again and answers every command with an ack.
 
 const IDENT = /^[a-z0-9][a-z0-9_-]{0,62}$/
+// Verbs whose argument is a text in a field of the contract's Command of its own, not in `value`
+// (the cycler's load_protocol: the protocol document or its text form).
+const TEXT_ARGUMENTS = { load_protocol: 'protocol' }
+const MAX_TEXT = 100000 // characters: a protocol is a few hundred; this is a paste gone wrong
 const model = flow.get('model') || { devices: {} }
 const request = (msg.payload && typeof msg.payload === 'object') ? msg.payload : {}
 const { device, verb } = request
 const alarm = request.alarm === undefined ? null : request.alarm
 const channel = alarm === null ? request.channel : `alarm/${alarm}`
 const value = request.value === undefined ? null : request.value
+const field = TEXT_ARGUMENTS[verb] || null
+const text = field && typeof request[field] === 'string' ? request[field] : null
 const user = `ui:${env.get('NODERED_OPERATOR_USER') || 'operator'}`
 const id = `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 
@@ -50,6 +57,19 @@ function check () {
         return `${device}/${channel} does not accept '${verb}'; it accepts: ${accepted}`
     }
     unit = command.unit || ''
+    for (const [other, name] of Object.entries(TEXT_ARGUMENTS)) {
+        if (other !== verb && request[name] !== undefined && request[name] !== null) {
+            return `${verb} takes no ${name}`
+        }
+    }
+    if (field !== null) {
+        if (text === null || text.trim() === '') {
+            return `${verb} needs a ${field}: paste its text (the text form, YAML or JSON)`
+        }
+        if (text.length > MAX_TEXT) {
+            return `the ${field} is ${text.length} characters long; at most ${MAX_TEXT} are sent`
+        }
+    }
     if (command.value === 'none') {
         return value === null ? null : `${verb} takes no value`
     }
@@ -68,8 +88,21 @@ function check () {
     return null
 }
 
+/** What the command log shows of a text argument (not the whole text): the protocol's name as its
+ *  text form, YAML or JSON gives it, else its first line, shortened. */
+function summary () {
+    if (field === null || text === null) {
+        return null
+    }
+    const named = /^\s*(?:Protocol:|name:|"name"\s*:)\s*"?([^"\n,}]+)/im.exec(text)
+    const first = named ? named[1].trim() : text.split('\n').map((line) => line.trim()).find((line) => line !== '') || ''
+    return `${field} ${first.length > 60 ? first.slice(0, 59) + '…' : first}`
+}
+
 const reason = check()
-const record = { id, device, channel, verb, value, unit, user, sent: Date.now(), result: 'pending', reason: null }
+const record = {
+    id, device, channel, verb, value, unit, argument: summary(), user, sent: Date.now(), result: 'pending', reason: null
+}
 if (reason) {
     record.result = 'refused'
     record.reason = reason
@@ -81,6 +114,9 @@ model.commands.unshift(record)
 const command = { id, user, ts: record.sent }
 if (value !== null) {
     command.value = value
+}
+if (field !== null) {
+    command[field] = text
 }
 return [
     { topic: `labdcs/v1/${device}/${channel}/cmd/${verb}`, payload: JSON.stringify(command), qos: 1, retain: false },

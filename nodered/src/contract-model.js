@@ -123,26 +123,96 @@ function onTick () {
 
 function channelView (meta, entry) {
     const units = {}
+    const types = {}
+    const descriptions = {}
     for (const quantity of meta.quantities || []) {
         units[quantity.name] = quantity.unit
+        types[quantity.name] = quantity.type || 'number'
+        descriptions[quantity.name] = quantity.description || ''
     }
     const commands = {}
     for (const command of meta.commands || []) {
-        commands[command.verb] = { value: command.value, unit: command.unit || '', min: command.min, max: command.max }
+        commands[command.verb] = {
+            value: command.value,
+            unit: command.unit || '',
+            min: command.min,
+            max: command.max,
+            description: command.description || ''
+        }
     }
     return {
         id: meta.id,
         label: meta.label || '',
         kind: meta.kind,
         units,
+        types,
+        descriptions,
         quantities: (meta.quantities || []).map((q) => q.name),
         limits: meta.limits || null,
         commands,
-        state: entry.states[meta.id] || null
+        state: entry.states[meta.id] || null,
+        inhibitedBy: []
     }
 }
 
+/** Every interlock rule's retained state by rule name: [{ interlock, state }] (two interlocks may
+ *  both have a rule of that name). */
+function ruleStates () {
+    const rules = {}
+    for (const entry of Object.values(model.devices)) {
+        for (const [name, state] of Object.entries(entry.states)) {
+            if (state.kind === 'rule') {
+                (rules[name] = rules[name] || []).push({ interlock: entry.id, state })
+            }
+        }
+    }
+    return rules
+}
+
+/**
+ * Who inhibits a power channel, and why, from its state's `inhibit` (which names the rules, or the
+ * watchdog) and the rules' own retained states. The reason shown is the rule state's, not the copy
+ * in the device's text: the device republishes its text only when the set of rules changes.
+ * Returns [{ rule, interlock, status, reason }], then { rule: null, watchdog: true, reason } for
+ * the watchdog; a text naming neither is passed on as { rule: null, watchdog: false, reason }.
+ */
+function inhibitors (deviceId, channelId, inhibit, rules) {
+    const names = []
+    const long = /interlock rules? (.+?) in force/.exec(inhibit) // "interlock rule 'a' in force (why)"
+    if (long) {
+        names.push(...[...long[1].matchAll(/'([^']+)'/g)].map((m) => m[1]))
+    }
+    names.push(...[...inhibit.matchAll(/(?:^|, )rule ([a-z0-9][a-z0-9_-]*)/g)].map((m) => m[1])) // "rule a, watchdog"
+    const targets = (state) => (state.targets || []).some((t) => t.device === deviceId && t.channel === channelId)
+    const watchdog = /(?:^|; |, )watchdog(?:: (.*))?$/.exec(inhibit)
+    if (!names.length && !watchdog) {
+        // A text this UI cannot read: the active rules that name the channel say the same.
+        for (const [name, list] of Object.entries(rules)) {
+            if (list.some(({ state }) => state.active && targets(state))) {
+                names.push(name)
+            }
+        }
+    }
+    const found = [...new Set(names)].map((rule) => {
+        const list = rules[rule] || []
+        const known = list.find(({ state }) => targets(state)) || list[0]
+        if (!known) {
+            return { rule, interlock: null, status: null, reason: null } // its state has not arrived
+        }
+        const state = known.state
+        return { rule, interlock: known.interlock, status: state.status, reason: state.reason || state.detail || null }
+    })
+    if (watchdog) {
+        found.push({ rule: null, watchdog: true, reason: watchdog[1] || "the interlock's heartbeat is missing" })
+    }
+    if (!found.length) {
+        found.push({ rule: null, watchdog: false, reason: inhibit })
+    }
+    return found
+}
+
 function snapshot () {
+    const rules = ruleStates()
     const devices = Object.values(model.devices)
         .sort((a, b) => a.id.localeCompare(b.id))
         .map((entry) => {
@@ -152,6 +222,11 @@ function snapshot () {
             for (const id of Object.keys(entry.states)) {
                 if (!channels.some((c) => c.id === id)) {
                     channels.push(channelView({ id, kind: entry.states[id].kind }, entry))
+                }
+            }
+            for (const channel of channels) {
+                if (channel.state && typeof channel.state.inhibit === 'string' && channel.state.inhibit) {
+                    channel.inhibitedBy = inhibitors(entry.id, channel.id, channel.state.inhibit, rules)
                 }
             }
             return {
