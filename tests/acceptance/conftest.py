@@ -80,10 +80,12 @@ class UserStack:
         return ("admin", self.secret("experiments/admin"))
 
     def env(self) -> dict[str, str]:
-        """A user's shell: no labdcs settings from the developer's environment; the Mosquitto
-        clients' options file maps the default broker port to this stack's."""
+        """A user's shell with the virtual environment active: no labdcs settings from the developer's
+        environment; the Mosquitto clients' options file maps the default broker port to this stack's."""
         clean = {k: v for k, v in os.environ.items() if not k.startswith("LABDCS_")}
-        return {**clean, "XDG_CONFIG_HOME": str(self.folder / ".config")}
+        # As after `source .venv/bin/activate` (README.md): the docs write plain `labdcs`.
+        path = f"{self.folder / '.venv' / 'bin'}{os.pathsep}{clean.get('PATH', os.defpath)}"
+        return {**clean, "PATH": path, "XDG_CONFIG_HOME": str(self.folder / ".config")}
 
     def translate(self, command: str) -> str:
         """A documented command for this stack: default addresses rewritten to its ports."""
@@ -162,7 +164,7 @@ def _start(folder: Path) -> UserStack:
 
     def up() -> bool:
         assert process.poll() is None, f"labdcs up exited:\n{stack.up_output()[-4000:]}"
-        return "Press Ctrl-C to stop." in stack.up_output()
+        return "Press Ctrl-C to stop" in stack.up_output()
 
     wait_until(up, 180, "`labdcs up --dummy` to say the stack is up", interval=0.2)
     stack.started_s = time.monotonic() - started
