@@ -669,6 +669,14 @@ def test_device_config_files_exist() -> None:
         assert local.is_file(), f"{name}: {local.relative_to(ROOT)} does not exist"
 
 
+def test_the_compose_dummy_bench_runs_every_dummy_device_labdcs_up_runs() -> None:
+    """`labdcs up --dummy` and the compose dummy stack are the same bench (station1 was missing)."""
+    if not DUMMY_DEVICES.is_dir():
+        pytest.skip("dummy/devices/ does not exist")
+    native = {yaml.safe_load(path.read_text())["device"] for path in DUMMY_DEVICES.glob("*.yaml")}
+    assert set(_dummy_device_configs()) == native
+
+
 def test_device_configs_match_their_services() -> None:
     """Service name = device id; the simulator model = the driver; the stop grace outlasts the
     service's own exit ramp-down timeout, so Docker never kills an HV supply mid-ramp."""

@@ -54,7 +54,8 @@ class UserStack:
     folder: Path
     ports: dict[int, int]
     """documented default port -> the port this stack was given"""
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None
+    """`labdcs up` (None: a compose stack, started by `docker compose`)"""
     output: Path
     started_s: float = 0.0
     stop_problems: list[str] = field(default_factory=list)
@@ -131,7 +132,7 @@ def _mosquitto_options(folder: Path, port: int) -> None:
         (config / client).write_text(f"-p {port}\n")
 
 
-def _fresh_checkout(folder: Path) -> None:
+def fresh_checkout(folder: Path) -> None:
     """The tracked files of the checkout, as a fresh clone has them (no secrets, no .labdcs), and the
     `.venv` that ``scripts/setup`` made (the README's first command has run)."""
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
@@ -145,7 +146,7 @@ def _fresh_checkout(folder: Path) -> None:
 
 def _start(folder: Path) -> UserStack:
     folder.mkdir(parents=True, exist_ok=True)
-    _fresh_checkout(folder)
+    fresh_checkout(folder)
     ports = {default: free_port() for default in FLAGS}
     _mosquitto_options(folder, ports[1883])
     flags = [item for default, flag in FLAGS.items() for item in (flag, str(ports[default]))]
@@ -173,6 +174,7 @@ def _start(folder: Path) -> UserStack:
 
 def _stop(stack: UserStack) -> None:
     """Ctrl-C, as the README says; the stack must stop cleanly and log no error on the way."""
+    assert stack.process is not None
     stack.process.send_signal(signal.SIGINT)
     try:
         code = stack.process.wait(120)
