@@ -384,10 +384,25 @@ def test_the_raw_contract_command_up_prints_works_from_this_folder(up: Up) -> No
 
 
 def test_ctrl_c_stops_everything_cleanly_and_removes_stack_json(up: Up) -> None:
-    """Last in this module: it stops the stack."""
+    """Last in this module: it stops the stack. An HV output that is on is ramped down to the end
+    first (the runner used to send a second SIGTERM, which a device takes as "abandon the
+    ramp-down": hv1 was left on), and a clean stop logs no error anywhere."""
+    for command in (("lv1", "ch1", "on"), ("hv1", "ch1", "set_voltage", "50"), ("hv1", "ch1", "on")):
+        done = up.labdcs("cmd", *command)
+        assert done.returncode == 0, (command, done)
+    assert up.probe is not None
+    hv1 = "labdcs/v1/hv1/ch1/state"
+    up.probe.wait_for(hv1, lambda s: s["output"] and s["v_mon"] > 45, timeout=60)
     up.process.send_signal(signal.SIGINT)
-    assert up.process.wait(60) == 0, up.text()
+    assert up.process.wait(90) == 0, up.text()
     assert "stopped." in up.text()
+    hv1_log = (up.folder / ".labdcs" / "logs" / "hv1.log").read_text()
+    assert "ramping ch1 down before exiting" in hv1_log and "abandoned" not in hv1_log, hv1_log[-2000:]
+    last = [m.json() for m in up.probe.on(hv1) if m.payload][-1]
+    assert last["output"] is False and last["v_mon"] < 1, last
+    for log in (up.folder / ".labdcs" / "logs").glob("*.log"):
+        errors = [line for line in log.read_text(errors="replace").splitlines() if " ERROR " in line]
+        assert not errors, f"{log.name}: {errors}"
     for name in ("mqtt", "influx", "nodered", "experiments"):
         assert not port_open("127.0.0.1", up.ports[name]), f"{name} is still listening"
     assert not up.state_file.exists(), "stack.json outlived the stack"

@@ -133,8 +133,9 @@ def _mosquitto_options(folder: Path, port: int) -> None:
 
 
 def fresh_checkout(folder: Path) -> None:
-    """The tracked files of the checkout, as a fresh clone has them (no secrets, no .labdcs), and the
-    `.venv` that ``scripts/setup`` made (the README's first command has run)."""
+    """The tracked files of the checkout, as a fresh clone has them (no secrets, no .labdcs), and what
+    ``scripts/setup`` installed there (the README's first command has run): `.venv`, Node-RED's
+    packages."""
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
     for name in filter(None, listed.decode().split("\0")):
         source, target = ROOT / name, folder / name
@@ -142,6 +143,9 @@ def fresh_checkout(folder: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     (folder / ".venv").symlink_to(ROOT / ".venv")
+    for installed in ("nodered/node_modules",):  # what scripts/setup installs besides .venv
+        if (ROOT / installed).is_dir():
+            (folder / installed).symlink_to(ROOT / installed)
 
 
 def _start(folder: Path) -> UserStack:

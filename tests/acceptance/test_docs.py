@@ -343,3 +343,18 @@ def test_documented_commands_do_what_the_docs_show(user_stack: UserStack, sessio
             if where == doc and marker in command.command:
                 make(user_stack)
         session.run(command)
+
+
+def test_labdcs_up_runs_every_service_the_readme_lists(user_stack: UserStack) -> None:
+    """README.md's table "What runs with `labdcs up --dummy`" against the table `labdcs up` prints."""
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("## What runs with `labdcs up --dummy`") :]
+    table = table[: table.index("\n\n", table.index("| service |"))]
+    listed = {name for row in table.splitlines()[2:] for name in re.findall(r"`([\w-]+)`", row.split("|")[1])}
+    assert {"mosquitto", "influxdb", "nodered", "experiments", "interlock", "station1"} <= listed, listed
+    running = {
+        line.split()[0] for line in user_stack.up_output().splitlines() if re.match(r"^[\w-]+\s+\d+\s", line)
+    }
+    assert listed <= running, (
+        f"listed in README.md but not started by `labdcs up --dummy`: {listed - running}"
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import click
 from pydantic import ValidationError
 
 from labdcs import logs
+from labdcs.cli.signals import stop_on_signals
 from labdcs.contract.codec import describe_validation_error
 
 
@@ -90,8 +90,7 @@ def harvest(
         store, ExperimentSeries(InfluxClient(settings.influx)), list(folders), stable_s=stable,
         interval=interval, cell=cell,
     )  # fmt: skip
-    signal.signal(signal.SIGTERM, lambda *_: harvester.stop())
-    signal.signal(signal.SIGINT, lambda *_: harvester.stop())
+    stop_on_signals(harvester.stop)
     try:
         if once:
             deadline = time.monotonic() + stable + 2 * interval

@@ -3,7 +3,6 @@ the interlock service, and the containers' health check."""
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import click
 from pydantic import ValidationError
 
 from labdcs import logs
+from labdcs.cli.signals import stop_on_signals
 
 
 @click.group()
@@ -60,8 +60,7 @@ def device_run(config_path: Path, speed: str | None) -> None:
         except (ValueError, ValidationError) as exc:
             raise click.ClickException(f"configuration error in {config_path}: driver: {exc}") from None
         service = DeviceService(config, driver)
-    signal.signal(signal.SIGTERM, lambda *_: service.stop())
-    signal.signal(signal.SIGINT, lambda *_: service.stop())
+    stop_on_signals(service.stop)
     service.run()
 
 
@@ -86,8 +85,7 @@ def ingest(config_path: Path | None) -> None:
         raise click.ClickException(f"configuration error: {exc}") from None
     logs.configure(settings.log_level)
     ingester = Ingester(settings)
-    signal.signal(signal.SIGTERM, lambda *_: ingester.stop())
-    signal.signal(signal.SIGINT, lambda *_: ingester.stop())
+    stop_on_signals(ingester.stop)
     ingester.run()
 
 
@@ -135,8 +133,7 @@ def interlock_run(config_path: Path) -> None:
     config = _load_interlock(config_path)
     logs.configure(config.log_level)
     service = InterlockService(config)
-    signal.signal(signal.SIGTERM, lambda *_: service.stop())
-    signal.signal(signal.SIGINT, lambda *_: service.stop())
+    stop_on_signals(service.stop)
     service.run()
 
 

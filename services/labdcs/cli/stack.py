@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import click
 
 from labdcs import logs
+from labdcs.cli.signals import stop_on_signals
 
 secrets_dir_option = click.option(
     "--secrets-dir",
@@ -150,8 +150,7 @@ def up(
         interlock=interlock_file,
     )
     stack = Stack(options)
-    signal.signal(signal.SIGTERM, lambda *_: stack.request_stop())
-    signal.signal(signal.SIGINT, lambda *_: stack.request_stop())
+    stop_on_signals(stack.request_stop)
     started = time.monotonic()
     try:
         stack.start()

@@ -39,8 +39,12 @@ class ManagedProcess:
     address: str = ""
     stop_timeout: float = 15.0
     popen: subprocess.Popen[bytes] | None = None
+    terminated: bool = False
+    """SIGTERM sent to the running process: never twice (a device service takes a second one as
+    "abandon the ramp-down", leaving an HV output on)."""
 
     def start(self) -> None:
+        self.terminated = False
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as out:
             self.popen = subprocess.Popen(
@@ -69,17 +73,19 @@ class ManagedProcess:
             time.sleep(0.05)
         raise StartError(f"{self.name} not ready within {timeout:g} s:\n{tail(self.log_file)}")
 
-    def signal(self, signum: int) -> None:
-        if self.alive():
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM), once."""
+        if self.alive() and not self.terminated:
             assert self.popen is not None
-            self.popen.send_signal(signum)
+            self.popen.send_signal(signal.SIGTERM)
+            self.terminated = True
 
     def stop(self, timeout: float | None = None) -> int | None:
-        """SIGTERM, wait, then SIGKILL; returns the exit code."""
+        """SIGTERM (unless sent already), wait, then SIGKILL; returns the exit code."""
         if self.popen is None:
             return None
         if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 self.popen.wait(self.stop_timeout if timeout is None else timeout)
             except subprocess.TimeoutExpired:

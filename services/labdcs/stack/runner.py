@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -490,7 +489,7 @@ class Stack:
         they do; then the rest (simulators, Node-RED, ingest, InfluxDB, broker) in reverse start order."""
         self._stopping.set()
         for device in self.devices:
-            device.process.signal(signal.SIGTERM)
+            device.process.terminate()  # all at once: they ramp down in parallel
         for device in self.devices:
             device.process.stop()
         if self.interlock is not None:
