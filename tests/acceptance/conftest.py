@@ -139,6 +139,7 @@ def _fresh_checkout(folder: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     (folder / ".venv").symlink_to(ROOT / ".venv")
+    (folder / "nodered" / "node_modules").symlink_to(ROOT / "nodered" / "node_modules")  # its npm ci
 
 
 def _start(folder: Path) -> UserStack:
@@ -162,7 +163,7 @@ def _start(folder: Path) -> UserStack:
 
     def up() -> bool:
         assert process.poll() is None, f"labdcs up exited:\n{stack.up_output()[-4000:]}"
-        return "Press Ctrl-C to stop." in stack.up_output()
+        return "Press Ctrl-C to stop" in stack.up_output()
 
     wait_until(up, 180, "`labdcs up --dummy` to say the stack is up", interval=0.2)
     stack.started_s = time.monotonic() - started
