@@ -76,6 +76,8 @@ class DeviceSkeleton(ABC, Generic[ConfigT]):
         self._next_retry = 0.0
         self._stop = threading.Event()
         self._inbox: queue.Queue[Inbound] = queue.Queue(maxsize=1000)
+        #: The retained meta: the subclass encodes it once its channels exist (:meth:`_meta`), and
+        #: :meth:`_instrument_ready` again; paho's thread publishes it at every (re)connect.
         self._meta_payload = b""
         self.connection = connect(config.mqtt, f"labdcs-device-{self.device}", self.device, self.boot)
         self._ack = Acknowledger(self.connection, self.device, logger)
