@@ -1,7 +1,9 @@
 """labdcs_dummy: simulated twins of the instruments labdcs drives.
 
 * :mod:`labdcs_dummy.instruments` — behavioural SCPI models (Keithley 2410, R&S HMP4040,
-  environment monitor) with a ``SIM:`` command set to inject load changes and faults;
+  environment monitor, EA PSB) with a ``SIM:`` command set to inject load changes and faults,
+  built by :func:`~labdcs_dummy.instruments.create_model`; one module per instrument family
+  (``keithley2410``, ``hmp4040``, ``envmon``, ``psb``) on the common SCPI base ``scpi``;
 * :mod:`labdcs_dummy.scpi_server` — serves one model on a TCP socket (``python -m
   labdcs_dummy.scpi_server --model keithley2410 --port 5025``), so the dummy stack runs the
   instruments in their own processes, surviving restarts of the device services;

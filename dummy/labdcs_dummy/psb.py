@@ -28,7 +28,7 @@ from typing import Any
 
 from labdcs.clock import Clock
 from labdcs_dummy.cell import CellParameters
-from labdcs_dummy.instruments import (
+from labdcs_dummy.scpi import (
     ScpiError,
     ScpiInstrument,
     expect_arguments,

@@ -131,6 +131,21 @@ class Acknowledger:
         self.connection.publish(topics.ack(self.device), encode(ack), qos=1, retain=False)
 
 
+def decode_command(
+    topic: str, payload: bytes, channel: str, verb: str, ack: Acknowledger, *, alarm: str | None = None
+) -> Command | None:
+    """The command of a message on a command topic (``alarm``: an alarm's), or None once it has been
+    rejected as malformed, under the id that can be salvaged so that the sender can match the ack."""
+    kind = TopicKind.COMMAND if alarm is None else TopicKind.ALARM_COMMAND
+    try:
+        command = decode_as(kind, topic, payload)
+    except ContractError as exc:
+        ack(salvage_id(payload), channel, verb, None, AckResult.REJECTED, exc.problem, alarm=alarm)
+        return None
+    assert isinstance(command, Command)
+    return command
+
+
 def handle_alarm_command(
     topic: str, payload: bytes, alarms: DeviceAlarms, ack: Acknowledger, max_age_s: float
 ) -> None:
@@ -138,12 +153,9 @@ def handle_alarm_command(
     info = topics.parse(topic)
     assert info is not None and info.alarm is not None and info.verb is not None
     alarm, verb = info.alarm, info.verb
-    try:
-        command = decode_as(TopicKind.ALARM_COMMAND, topic, payload)
-    except ContractError as exc:
-        ack(salvage_id(payload), "alarm", verb, None, AckResult.REJECTED, exc.problem, alarm=alarm)
+    command = decode_command(topic, payload, "alarm", verb, ack, alarm=alarm)
+    if command is None:
         return
-    assert isinstance(command, Command)
     reason = expiry_problem(command, max_age_s)
     if reason is None and verb != AlarmVerb.ACKNOWLEDGE:
         reason = f"unknown verb '{verb}' for alarms; accepted: {', '.join(v.value for v in AlarmVerb)}"

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from labdcs.contract.models import PowerLimits, PowerStatus, Verb
-from labdcs.drivers.base import OutputReading, PowerSupplyDriver
+from labdcs.drivers.base import Driver, OutputReading, PowerSupplyDriver
 
 _EPSILON_V = 1e-9
 
@@ -25,6 +25,12 @@ POWER_VERBS = (
     Verb.OFF,
     Verb.CLEAR_TRIP,
 )
+
+
+def power_driver(driver: Driver) -> PowerSupplyDriver:
+    """The driver of a device with power channels (a power device's driver is a power supply's)."""
+    assert isinstance(driver, PowerSupplyDriver)
+    return driver
 
 
 class CommandRejected(ValueError):

@@ -27,8 +27,8 @@ from labdcs.contract.models import (
     Severity,
     StatsScope,
 )
-from labdcs.devices.cycler.service import _QUANTITIES as CYCLER_QUANTITIES
-from labdcs.devices.service import _POWER_QUANTITIES as POWER_QUANTITIES
+from labdcs.devices.cycler.channel import QUANTITIES as CYCLER_QUANTITIES
+from labdcs.devices.publishing import POWER_QUANTITIES
 from labdcs.drivers.envmon import QUANTITIES as ENV_QUANTITIES
 from labdcs.grafana import queries as q
 from labdcs.grafana.panels import (

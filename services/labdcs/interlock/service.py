@@ -32,13 +32,12 @@ from dataclasses import dataclass
 
 from labdcs import __version__
 from labdcs.contract import topics
-from labdcs.contract.codec import ContractError, decode, decode_as, encode
+from labdcs.contract.codec import ContractError, decode, encode
 from labdcs.contract.models import (
     AckResult,
     Alarm,
     ChannelKind,
     ChannelMeta,
-    Command,
     CommandMeta,
     DeviceKind,
     DeviceMeta,
@@ -59,9 +58,9 @@ from labdcs.participant import (
     Inbound,
     announce,
     connect,
+    decode_command,
     expiry_problem,
     handle_alarm_command,
-    salvage_id,
     touch_health,
 )
 
@@ -341,12 +340,9 @@ class InterlockService:
         info = topics.parse(message.topic)
         assert info is not None and info.channel is not None and info.verb is not None
         rule, verb = info.channel, info.verb
-        try:
-            command = decode_as(TopicKind.COMMAND, message.topic, message.payload)
-        except ContractError as exc:
-            self._ack(salvage_id(message.payload), rule, verb, None, AckResult.REJECTED, exc.problem)
+        command = decode_command(message.topic, message.payload, rule, verb, self._ack)
+        if command is None:
             return
-        assert isinstance(command, Command)
         reason = expiry_problem(command, MAX_COMMAND_AGE_S)
         runtime = self.runtimes.get(rule)
         if reason is None and runtime is None:
