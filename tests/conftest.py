@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,24 @@ import pytest
 
 from labdcs_dummy.instruments import create_model
 from labdcs_dummy.scpi_server import ScpiServer
-from tests.support import Broker, DeviceProcess, Influx, Probe, ScpiLink
+from tests.support import CHROMIUM, CHROMIUM_ARGS, Broker, DeviceProcess, Influx, Probe, ScpiLink
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, one for the session: Playwright's sync API allows one
+    instance per thread, so every browser test shares this one (each opens its own context)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).is_file():
+        message = f"{CHROMIUM} is not installed: run scripts/setup (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

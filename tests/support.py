@@ -32,6 +32,14 @@ from labdcs.stack.paths import free_port, port_open, project_root
 
 T = TypeVar("T")
 
+#: Debian's Chromium, driven by Playwright (never a browser download), with the flags this machine's
+#: closed network needs; one browser for the whole session (tests/conftest.py: ``chromium``).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
 
 def wait_until(
     predicate: Callable[[], T], timeout: float, message: str = "condition", interval: float = 0.02

@@ -22,7 +22,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,11 +30,6 @@ from tests.support import wait_until
 
 ROOT = project_root()
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 #: The documented default port of each service -> its `labdcs up` flag.
 FLAGS = {
@@ -125,6 +119,10 @@ class UserStack:
         return self.output.read_text(errors="replace")
 
 
+#: What a log must not hold after a clean stop (a trip or an alarm during the tests is fine).
+UNCLEAN_STOP = ("Traceback", "Client is not connected", "ramp-down abandoned", "did not finish within")
+
+
 def _mosquitto_options(folder: Path, port: int) -> None:
     config = folder / ".config"
     config.mkdir()
@@ -190,6 +188,13 @@ def _stop(stack: UserStack) -> None:
         stack.stop_problems.append(f"`labdcs up` exited with {code} after Ctrl-C")
     if "stopped." not in stack.up_output():
         stack.stop_problems.append("`labdcs up` did not say it stopped")
+    if "killing it" in stack.up_output():  # the runner's word for a service that did not stop
+        stack.stop_problems.append("a service had to be killed: " + stack.up_output()[-1500:])
+    for log in (stack.folder / ".labdcs" / "logs").glob("*.log"):
+        text = log.read_text(errors="replace")
+        for sign in UNCLEAN_STOP:
+            if sign in text:
+                stack.stop_problems.append(f"{log.name}: {sign!r}")
 
 
 @pytest.fixture(scope="session")
@@ -203,19 +208,3 @@ def user_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserStack]:
         if stack.stop_problems:
             print(f"--- labdcs up ---\n{stack.up_output()[-3000:]}")
         assert not stack.stop_problems, stack.stop_problems
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium through Playwright (no browser download: ``executable_path``)."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).is_file():
-        message = f"{CHROMIUM} is not installed: run scripts/setup (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()

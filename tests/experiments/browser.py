@@ -4,16 +4,13 @@ every page: nothing wider than the window, nothing cut off without its full text
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+from tests.support import CHROMIUM
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 needs_chromium = pytest.mark.skipif(
@@ -22,13 +19,9 @@ needs_chromium = pytest.mark.skipif(
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+def browser(chromium: Any) -> Any:
+    """The session's Chromium (tests/conftest.py)."""
+    return chromium
 
 
 #: Elements drawn past the right edge of the window or of their card, and clipped texts (ellipsis)

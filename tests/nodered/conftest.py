@@ -33,17 +33,6 @@ from labdcs.stack.processes import ManagedProcess, tail
 from labdcs.stack.runner import Stack, StackOptions
 from tests.support import PROBE_USER, Probe, add_probe_user
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = project_root() / "test-artifacts"
 
 
@@ -184,22 +173,6 @@ def nodered_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeRedS
     finally:
         stack.stop()
         server.shutdown()
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium through Playwright (no browser download: ``executable_path``)."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).is_file():
-        message = f"{CHROMIUM} is not installed: run scripts/setup (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
