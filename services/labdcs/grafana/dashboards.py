@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-from grafana_foundation_sdk.builders import stat, table, xychart
+from grafana_foundation_sdk.builders import stat, xychart
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
@@ -24,13 +24,12 @@ from labdcs.contract.models import (
     PowerStatus,
     RuleStatus,
     SensorStatus,
-    Severity,
     StatsScope,
 )
 from labdcs.devices.cycler.channel import QUANTITIES as CYCLER_QUANTITIES
-from labdcs.devices.publishing import POWER_QUANTITIES
 from labdcs.drivers.envmon import QUANTITIES as ENV_QUANTITIES
 from labdcs.grafana import queries as q
+from labdcs.grafana.events import alarm_log, command_log, event_log
 from labdcs.grafana.panels import (
     GRID_WIDTH,
     Board,
@@ -39,7 +38,6 @@ from labdcs.grafana.panels import (
     boolean_mapping,
     color_mapping,
     dashed,
-    datasource,
     grafana_unit,
     stat_panel,
     state_timeline_panel,
@@ -49,22 +47,27 @@ from labdcs.grafana.panels import (
     unit_override,
     xy_panel,
 )
+from labdcs.grafana.shared import (
+    DEVICE_UID,
+    INGEST_UNITS,
+    OVERVIEW_UID,
+    POWER_UNITS,
+    SEVERITY_COLORS,
+    STACK_UID,
+    STATION_UID,
+    color_text,
+    display_name,
+    query_variable,
+    resolution_variable,
+    state_mean,
+    title_of,
+    unit_overrides,
+)
 from labdcs.ingest.mapping import Mapping_
-from labdcs.ingest.retention import RetentionSettings, retention_policy_of
-from labdcs.ingest.service import _QUANTITIES as INGEST_QUANTITIES
 from labdcs.ingest.service import STATS_CHANNEL, IngestSettings
-
-OVERVIEW_UID = "labdcs-overview"
-DEVICE_UID = "labdcs-device"
-STACK_UID = "labdcs-stack"
-#: The experiments page links here with ``?var-station=<device>&var-experiment=<id>``.
-STATION_UID = "labdcs-station"
 
 #: Power sections of the overview, one per device kind with power channels.
 POWER_KINDS = ((DeviceKind.HV, "HV"), (DeviceKind.LV, "LV"))
-
-_POWER_UNITS = {quantity.name: grafana_unit(quantity.unit) for quantity in POWER_QUANTITIES}
-_INGEST_UNITS = {name: grafana_unit(unit) for name, unit, _ in INGEST_QUANTITIES}
 
 _STATUS_COLORS = {
     PowerStatus.ON.value: ("on", "green"),
@@ -75,13 +78,6 @@ _STATUS_COLORS = {
 }
 if SensorStatus.FAULT.value != PowerStatus.FAULT.value:
     _STATUS_COLORS[SensorStatus.FAULT.value] = ("FAULT", "red")
-_SEVERITY_COLORS = {
-    Severity.INFO.value: ("info", "blue"),
-    Severity.WARNING.value: ("warning", "orange"),
-    Severity.ERROR.value: ("error", "red"),
-    Severity.CRITICAL.value: ("CRITICAL", "dark-red"),
-}
-
 _TELEGRAF = DataSource(
     requires="telegraf",
     reason="Telegraf's inputs.internal writes internal_* only in the compose stack; "
@@ -89,7 +85,7 @@ _TELEGRAF = DataSource(
 )
 
 
-# --- shared pieces ----------------------------------------------------------------------------------
+# --- device filters ----------------------------------------------------------------------------------
 
 
 def _device_is(variable: str) -> str:
@@ -98,90 +94,6 @@ def _device_is(variable: str) -> str:
 
 def _channel_is(variable: str) -> str:
     return f"{q.tag(q.STATE, q.CHANNEL)} =~ {q.variable_regex(variable)}"
-
-
-def _resolution_variable() -> dashboard_builders.CustomVariable:
-    interval = RetentionSettings().trend_interval
-    options = [(f"{q.RAW} (full resolution)", q.RAW), (f"{q.TREND} ({interval} means)", q.TREND)]
-    return (
-        dashboard_builders.CustomVariable(q.RESOLUTION)
-        .label("Resolution")
-        .description(
-            f"{q.RAW}: every point, kept for the raw retention period (30 days by default); "
-            f"{q.TREND}: {interval} means of every numeric value, kept for years (use it for long ranges)"
-        )
-        .values(", ".join(f"{text} : {value}" for text, value in options))
-        .current(model.VariableOption(selected=True, text=options[0][0], value=options[0][1]))
-        .options(
-            [
-                model.VariableOption(selected=index == 0, text=text, value=value)
-                for index, (text, value) in enumerate(options)
-            ]
-        )
-        .multi(False)
-        .include_all(False)
-    )
-
-
-def _query_variable(
-    name: str,
-    label: str,
-    description: str,
-    query: str,
-    *,
-    multi: bool,
-    regex: str = "",
-    all_value: str = "",
-    sort: model.VariableSort = model.VariableSort.ALPHABETICAL_ASC,
-) -> dashboard_builders.QueryVariable:
-    """A variable filled by a query; a multi-value one offers All and starts on it (``all_value``:
-    what All stands for in the queries instead of every listed value)."""
-    variable = (
-        dashboard_builders.QueryVariable(name)
-        .label(label)
-        .description(description)
-        .datasource(datasource())
-        .query(query)
-        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(sort)
-        .multi(multi)
-        .include_all(multi)
-    )
-    if multi:
-        variable = variable.current(model.VariableOption(selected=True, text=["All"], value=["$__all"]))
-    if regex:
-        variable = variable.regex(regex)
-    if all_value:
-        variable = variable.all_value(all_value)
-    return variable
-
-
-def _unit_overrides(
-    units: dict[str, str], default: str
-) -> Iterable[tuple[str, list[model.DynamicConfigValue]]]:
-    """Display-name regex -> unit, one override per unit other than the panel's ``default``, for
-    panels showing many quantities (display names end in the quantity: ``box temperature``)."""
-    by_unit: dict[str, list[str]] = {}
-    for name, unit in units.items():
-        if unit != default:
-            by_unit.setdefault(unit, []).append(name)
-    for unit, names in sorted(by_unit.items()):
-        yield f"(^|.*[ _])({'|'.join(re.escape(n) for n in sorted(names))})$", [unit_override(unit)]
-
-
-def _title(name: str) -> str:
-    return name.replace("_", " ").capitalize()
-
-
-def _state_mean(
-    name: str, measurement: str, where: tuple[str, ...], group_by: tuple[str, ...], alias: str
-) -> Query:
-    """The mean per interval of a numeric state field: raw or trend as the resolution variable says
-    for states kept in ``raw``, the full-resolution points for those kept whole (battery stations)."""
-    downsampled = retention_policy_of(measurement) == q.RAW
-    source = q.state_source(measurement) if downsampled else q.source(measurement)
-    select = q.Select((q.mean(name, resolution=downsampled),), source, where=where, group_by=group_by)
-    return Query(select, alias=alias)
 
 
 # --- DCS overview -------------------------------------------------------------------------------------
@@ -193,7 +105,7 @@ def overview() -> Board:
         "labdcs overview",
         "Every device online or offline, active alarms, HV/LV channel readbacks and the environment.",
         time_from="now-1h",
-    ).variable(_resolution_variable())
+    ).variable(resolution_variable())
     device = q.tag(q.STATE, q.DEVICE)
     channel = q.tag(q.STATE, q.CHANNEL)
     kind = q.tag(q.STATE, q.KIND)
@@ -248,7 +160,7 @@ def overview() -> Board:
             span=6,
             height=5,
         )
-        .override_by_name("Time", [unit_override("dateTimeFromNow"), _display_name("last state")])
+        .override_by_name("Time", [unit_override("dateTimeFromNow"), display_name("last state")])
         .override_by_name("seq", [model.DynamicConfigValue(id_val="custom.hidden", value=True)])
         .sort_by([_sort("Time", descending=False)])
     )
@@ -285,10 +197,7 @@ def overview() -> Board:
         .override_by_name("active", [model.DynamicConfigValue(id_val="custom.hidden", value=True)])
         .override_by_name(
             "severity",
-            [
-                model.DynamicConfigValue(id_val="mappings", value=[color_mapping(_SEVERITY_COLORS)]),
-                model.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
-            ],
+            color_text(SEVERITY_COLORS),
         )
         .sort_by([_sort("Time", descending=True)])
     )
@@ -299,7 +208,7 @@ def overview() -> Board:
         board.row(f"{label} channels")
         where = (f"{kind} = {q.literal(device_kind.value)}",)
         for name, what in (("v_mon", "voltage"), ("i_mon", "current")):
-            mean = _state_mean(
+            mean = state_mean(
                 q.field_name(q.STATE, name),
                 q.POWER,
                 where,
@@ -311,7 +220,7 @@ def overview() -> Board:
                     f"{label} {what} (measured)",
                     f"Measured {what} of every {label} channel (devices of kind '{device_kind.value}').",
                     [mean],
-                    _POWER_UNITS[name],
+                    POWER_UNITS[name],
                 )
             )
 
@@ -319,12 +228,12 @@ def overview() -> Board:
     env = (f"{kind} = {q.literal(DeviceKind.ENV.value)}",)
     span = max(GRID_WIDTH // max(len(ENV_QUANTITIES), 1), 6)
     for quantity in ENV_QUANTITIES:
-        mean = _state_mean(
+        mean = state_mean(
             quantity.name, q.SENSOR, env, (device, channel), f"$tag_{q.DEVICE} $tag_{q.CHANNEL}"
         )
         board.add(
             timeseries_panel(
-                _title(quantity.name),
+                title_of(quantity.name),
                 f"{quantity.description.capitalize()} of every environment sensor.",
                 [mean],
                 grafana_unit(quantity.unit),
@@ -415,14 +324,11 @@ def _interlock_row(board: Board) -> None:
             span=18,
             height=6,
         )
-        .override_by_name("Time", [unit_override("dateTimeFromNow"), _display_name("last state")])
+        .override_by_name("Time", [unit_override("dateTimeFromNow"), display_name("last state")])
         .override_by_name("active", [model.DynamicConfigValue(id_val="custom.hidden", value=True)])
         .override_by_name(
             "status",
-            [
-                model.DynamicConfigValue(id_val="mappings", value=[color_mapping(_RULE_COLORS)]),
-                model.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
-            ],
+            color_text(_RULE_COLORS),
         )
     )
     board.add(
@@ -461,10 +367,6 @@ def _active_alarms(columns: tuple[str, ...]) -> str:
     )
 
 
-def _display_name(name: str) -> model.DynamicConfigValue:
-    return model.DynamicConfigValue(id_val="displayName", value=name)
-
-
 def _sort(name: str, *, descending: bool) -> common_builders.TableSortByFieldState:
     return common_builders.TableSortByFieldState().display_name(name).desc(descending)
 
@@ -483,7 +385,7 @@ def device_detail() -> Board:
     states = q.exact_regex(q.STATE_MEASUREMENTS)
     bookkeeping = "|".join(re.escape(name) for name in q.STATE_BOOKKEEPING)
     board.variable(
-        _query_variable(
+        query_variable(
             "device",
             "Device",
             "Every device with channel states in the database.",
@@ -492,7 +394,7 @@ def device_detail() -> Board:
         )
     )
     board.variable(
-        _query_variable(
+        query_variable(
             "channel",
             "Channel",
             "The device's channels.",
@@ -502,7 +404,7 @@ def device_detail() -> Board:
         )
     )
     board.variable(
-        _query_variable(
+        query_variable(
             "quantity",
             "Sensor values",
             "Sensor quantities (every sensor field but bookkeeping).",
@@ -511,7 +413,7 @@ def device_detail() -> Board:
             regex=f"/^(?!({bookkeeping})$).*/",
         )
     )
-    board.variable(_resolution_variable())
+    board.variable(resolution_variable())
     where = (_device_is("device"), _channel_is("channel"))
     by_channel = (q.tag(q.STATE, q.CHANNEL),)
     channel_alias = f"$tag_{q.CHANNEL}"
@@ -560,7 +462,7 @@ def device_detail() -> Board:
         ("Current", "i_mon", (("i_limit", "limit"),)),
     ):
         panel_queries = [
-            _state_mean(q.field_name(q.STATE, name), q.POWER, where, by_channel, f"{channel_alias} {label}")
+            state_mean(q.field_name(q.STATE, name), q.POWER, where, by_channel, f"{channel_alias} {label}")
             for name, label in ((measured, "measured"), *others)
         ]
         board.add(
@@ -570,14 +472,14 @@ def device_detail() -> Board:
                 + ", ".join(label for _, label in others)
                 + " (dashed). Empty for a sensor device.",
                 panel_queries,
-                _POWER_UNITS[measured],
+                POWER_UNITS[measured],
             ).override_by_regexp(f".* ({'|'.join(label for _, label in others)})$", [dashed()])
         )
 
     board.row("Sensor channels")
     sensor_units = {
         **{quantity.name: grafana_unit(quantity.unit) for quantity in ENV_QUANTITIES},
-        **_INGEST_UNITS,
+        **INGEST_UNITS,
     }
     panel = timeseries_panel(
         "Sensor values",
@@ -605,15 +507,15 @@ def device_detail() -> Board:
             },
         )
     )
-    for pattern, properties in _unit_overrides(sensor_units, "short"):
+    for pattern, properties in unit_overrides(sensor_units, "short"):
         panel = panel.override_by_regexp(pattern, properties)
     board.add(panel)
 
     board.row("Events")
-    board.add(_alarm_log("device", span=10))
-    board.add(_command_log("device", span=9))
+    board.add(alarm_log("device", span=10))
+    board.add(command_log("device", span=9))
     board.add(
-        _event_log(
+        event_log(
             "Availability",
             "The device's online/offline messages in the time range (offline with a reason: stopped, "
             "or the broker's last will when the connection was lost).",
@@ -623,67 +525,6 @@ def device_detail() -> Board:
         ).mappings(boolean_mapping(true=("online", "green"), false=("OFFLINE", "red")))
     )
     return board
-
-
-def _event_log(
-    title: str,
-    description: str,
-    mapping: Mapping_,
-    columns: tuple[str, ...],
-    *,
-    span: int,
-    device: str = "device",
-) -> table.Panel:
-    """The events of one kind of the device the variable ``device`` selects, in the time range,
-    newest first."""
-    select = q.Select(
-        columns,
-        q.source(q.measurement_of(mapping)),
-        where=(f"{q.tag(mapping, q.DEVICE)} =~ {q.variable_regex(device)}",),
-        by_interval=False,
-        order_desc=True,
-        limit=500,
-    )
-    return table_panel(title, description, [Query(select, table=True)], span=span)
-
-
-def _alarm_log(device: str, *, span: int) -> table.Panel:
-    return _event_log(
-        "Alarm transitions",
-        "Every alarm message of the device in the time range, newest first.",
-        q.ALARM,
-        (
-            q.tag(q.ALARM, "alarm"),
-            q.field(q.ALARM, "active"),
-            q.tag(q.ALARM, "severity"),
-            q.field(q.ALARM, "message"),
-        ),
-        span=span,
-        device=device,
-    ).override_by_name(
-        "severity",
-        [
-            model.DynamicConfigValue(id_val="mappings", value=[color_mapping(_SEVERITY_COLORS)]),
-            model.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
-        ],
-    )
-
-
-def _command_log(device: str, *, span: int) -> table.Panel:
-    return _event_log(
-        "Commands",
-        "Every command the device answered in the time range, with its outcome, newest first.",
-        q.COMMAND,
-        (
-            q.tag(q.COMMAND, q.CHANNEL),
-            q.tag(q.COMMAND, "verb"),
-            q.tag(q.COMMAND, "result"),
-            q.field(q.COMMAND, "reason"),
-            q.field(q.COMMAND, "id"),
-        ),
-        span=span,
-        device=device,
-    )
 
 
 # --- stack health ------------------------------------------------------------------------------------
@@ -705,7 +546,7 @@ def stack_health() -> Board:
     stats = q.source(q.SENSOR, q.RAW)
 
     def stat_field(name: str) -> str:
-        if name not in _INGEST_UNITS:
+        if name not in INGEST_UNITS:
             raise LookupError(f"the ingester publishes no {name!r}")
         return q.ident(name)
 
@@ -737,7 +578,7 @@ def stack_health() -> Board:
             "Lag",
             "Age of the oldest point of a batch when InfluxDB took it: grows while InfluxDB is slow or down.",
             [Query(q.Select((mean_of("lag"),), stats, where=stats_where), alias="lag")],
-            _INGEST_UNITS["lag"],
+            INGEST_UNITS["lag"],
         ).min(0)
     )
     board.add(
@@ -749,7 +590,7 @@ def stack_health() -> Board:
                 Query(q.Select((mean_of("buffered"),), stats, where=stats_where), alias="points buffered"),
                 Query(q.Select((mean_of("held"),), stats, where=stats_where), alias="messages held"),
             ],
-            _INGEST_UNITS["buffered"],
+            INGEST_UNITS["buffered"],
         ).min(0)
     )
     board.add(
@@ -758,7 +599,7 @@ def stack_health() -> Board:
             "Spool size as a share of its limit: at 100 % the ingester stops acknowledging and the "
             "broker's session queue takes over.",
             [Query(q.Select((mean_of("buffer_fill"),), stats, where=stats_where), alias="fill")],
-            _INGEST_UNITS["buffer_fill"],
+            INGEST_UNITS["buffer_fill"],
         )
         .min(0)
         .max(100)
@@ -774,10 +615,10 @@ def stack_health() -> Board:
             "New errors per interval. Parse errors, type conflicts and refused points are kept in the "
             "spool's rejected.jsonl; write errors are retried; broker drops are Mosquitto's own count.",
             [
-                Query(q.Select((increase(name),), stats, where=stats_where), alias=_title(name))
+                Query(q.Select((increase(name),), stats, where=stats_where), alias=title_of(name))
                 for name in losses
             ],
-            _INGEST_UNITS["parse_errors"],
+            INGEST_UNITS["parse_errors"],
             span=GRID_WIDTH,
         )
         .min(0)
@@ -792,7 +633,7 @@ def stack_health() -> Board:
                 Query(
                     q.Select(
                         tuple(
-                            f"last({stat_field(name)}) AS {q.ident(_title(name))}"
+                            f"last({stat_field(name)}) AS {q.ident(title_of(name))}"
                             for name in ("received", "written", *losses)
                         ),
                         stats,
@@ -981,7 +822,7 @@ def station() -> Board:
     )
     states = q.exact_regex(q.STATE_MEASUREMENTS)
     board.variable(
-        _query_variable(
+        query_variable(
             "station",
             "Station",
             f"Every battery station (devices of kind '{DeviceKind.CYCLER.value}') with channel states.",
@@ -991,7 +832,7 @@ def station() -> Board:
         )
     )
     board.variable(
-        _query_variable(
+        query_variable(
             "experiment",
             "Experiment",
             "The station's experiments (runs started with an experiment id), newest first when ids "
@@ -1072,7 +913,7 @@ def station() -> Board:
         .color_mode(common.BigValueColorMode.NONE)
         .unit(_CYCLER_UNITS["voltage"])
     )
-    for pattern, properties in _unit_overrides(
+    for pattern, properties in unit_overrides(
         _labelled_units(_CYCLER_UNITS, now_columns), _CYCLER_UNITS["voltage"]
     ):
         now_panel = now_panel.override_by_regexp(pattern, properties)
@@ -1096,7 +937,7 @@ def station() -> Board:
 
     def over_time(names: tuple[str, ...]) -> list[Query]:
         return [
-            _state_mean(
+            state_mean(
                 q.field_name(q.STATE, name), q.CYCLER, where, by_run, f"{run_alias} {name.split('_')[0]}"
             )
             for name in names
@@ -1195,14 +1036,14 @@ def station() -> Board:
         ],
         span=GRID_WIDTH,
         height=10,
-    ).override_by_name("Time", [_display_name("end")])
-    for pattern, properties in _unit_overrides(
+    ).override_by_name("Time", [display_name("end")])
+    for pattern, properties in unit_overrides(
         _labelled_units(_STATS_UNITS, [n for n in step_columns if n in _STATS_UNITS]), "short"
     ):
         steps = steps.override_by_regexp(pattern, properties)
     board.add(steps)
-    board.add(_alarm_log("station", span=12))
-    board.add(_command_log("station", span=12))
+    board.add(alarm_log("station", span=12))
+    board.add(command_log("station", span=12))
     return board
 
 
