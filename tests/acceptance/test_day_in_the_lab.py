@@ -51,14 +51,14 @@ CELL_TYPE = {
 }  # fmt: skip
 SERIAL = "ACC-DAY-0001"
 NAME = "acceptance: a day in the lab"
-#: About 80 s on the dummy station (real time, 1 s samples): two short cycles.
-PROTOCOL_S = 80
+#: About 45 s on the dummy station (real time, 1 s samples): two short cycles.
+PROTOCOL_S = 45
 PROTOCOL = """Protocol: acceptance-day
-Rest for 10 s
+Rest for 5 s
 Cycle 2 times:
-    Charge at 1 A for 15 s or until 4.1 V
-    Rest for 5 s
-    Discharge at 1 A for 15 s or until 3.0 V
+    Charge at 1 A for 8 s or until 4.1 V
+    Rest for 3 s
+    Discharge at 1 A for 8 s or until 3.0 V
 """
 #: From "queued" to "running": the queue claims the idle station, loads the protocol, starts it.
 START_S = 60

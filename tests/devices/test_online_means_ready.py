@@ -15,7 +15,7 @@ from labdcs.contract import topics
 from tests.devices.conftest import ScpiLink, hv_config
 from tests.support import DeviceProcess, Probe
 
-RESTARTS = 20
+RESTARTS = 12
 ONLINE = topics.online("hv1")
 ACK = topics.ack("hv1")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 from typing import Any
 
 from tests.nodered.conftest import ARTIFACTS, NodeRedStack
@@ -207,7 +206,7 @@ def test_offline_device_is_greyed_out_with_its_controls_disabled(
     dashboard: Any, nodered_stack: NodeRedStack
 ) -> None:
     (can1,) = [d for d in nodered_stack.stack.devices if d.config.device == "can1"]
-    can1.process.signal(signal.SIGTERM)
+    can1.process.terminate()
     try:
         card = dashboard.locator('[data-device="can1"][data-online="false"]')
         card.wait_for(timeout=SLOW)

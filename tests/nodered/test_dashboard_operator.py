@@ -5,6 +5,7 @@ that never covers the page at desktop widths."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -129,11 +130,21 @@ def test_inhibit_reason_is_the_rules_present_one_and_the_watchdog_is_named(
             publisher.publish(topic, payload, retain=True)
         lines = channel(dashboard, "ui-psu/out").locator('[data-test="inhibit"]')
         lines.nth(1).wait_for()
-        assert [text(lines.nth(i)) for i in range(lines.count())] == [
+        expected = [
             "inhibited by ui-frost: box at -3 °C (the reason now) "
             "(latched: reset the rule once the cause is gone)",
             "inhibited by the watchdog: silent for 9 s",
         ]
+        # The device's state may reach the page before the rule's ("the rule's state has not arrived").
+        shown: list[str] = []
+
+        def settled() -> bool:
+            shown[:] = [text(lines.nth(i)) for i in range(lines.count())]
+            return shown == expected
+
+        with contextlib.suppress(AssertionError):
+            wait_until(settled, 15, "the rule's present reason on the page", interval=0.2)
+        assert shown == expected
     finally:
         for topic in retained:
             publisher.publish(topic, b"", retain=True)
