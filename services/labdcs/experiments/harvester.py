@@ -56,7 +56,10 @@ class Harvester:
                 "harvesting %s (files stable for %g s; %s)", folder, self.stable_s, ", ".join(self.patterns)
             )
         while not self._stop.is_set():
-            self.scan()
+            try:
+                self.scan()
+            except Exception:  # a folder that vanished, a store that hiccuped: the next scan tries again
+                log.exception("harvest scan failed")
             self._stop.wait(self.interval)
 
     def stop(self) -> None:
@@ -87,9 +90,14 @@ class Harvester:
                 continue
             if now - seen.since < self.stable_s:
                 continue
-            self._consider(path, seen)
+            try:
+                self._consider(path, seen)
+            except Exception as exc:  # one file never stops the others (recorded when it could be)
+                self.failed += 1
+                log.error("harvest %s failed: %s", path, exc, exc_info=not isinstance(exc, ImportFailed))
 
     def _consider(self, path: Path, seen: _Seen) -> None:
+        """Import one stable file if its content is new; ImportFailed (recorded) when it is bad."""
         try:
             digest = file_hash(path)
         except OSError as exc:
@@ -104,11 +112,6 @@ class Harvester:
         request = ImportRequest(
             path=path, name=path.name, source=str(path), cell=self.cell, record_failure=True, user="harvester"
         )
-        try:
-            record = import_file(self.store, self.series, request)
-        except ImportFailed as exc:
-            self.failed += 1
-            log.warning("harvest %s failed: %s", path, exc)
-            return
+        record = import_file(self.store, self.series, request)
         self.imported += 1
         log.info("harvested %s -> %s (%s rows)", path, record.experiment, record.rows)

@@ -35,6 +35,12 @@ from labdcs.experiments.documents import Limits
 
 MAX_PROBLEMS = 20
 HEAD_LINES = 120
+HEAD_BYTES = 64 * 1024
+"""Format detection reads at most this many bytes (a vendor preamble and header fit many times),
+never whole lines of any length: a file of 100 MB lines must not take 100s of MB to be refused."""
+MAX_LINE = 1 << 20
+"""Longest line read, in characters: a data row is a few hundred; a longer line stops the file
+with a problem instead of being held whole in memory."""
 
 #: quantity -> {unit: factor to SI}; what a generic mapping may name.
 UNITS: dict[str, dict[str, float]] = {
@@ -401,16 +407,33 @@ FORMATS: dict[str, Format] = {
 
 
 def read_head(path: Path) -> list[str]:
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        head = []
-        for _ in range(HEAD_LINES):
-            line = handle.readline()
-            if not line:
-                break
-            head.append(line.rstrip("\r\n"))
+    """The complete lines (up to :data:`HEAD_LINES`) in the first :data:`HEAD_BYTES` of the file."""
+    with path.open("rb") as handle:
+        data = handle.read(HEAD_BYTES + 1)
+    whole = len(data) <= HEAD_BYTES
+    head = re.split(r"\r\n|\r|\n", data[:HEAD_BYTES].decode("utf-8", errors="replace"))
+    if head[-1] == "" or not whole:
+        head.pop()  # after the last line break, or a line cut by the byte limit
+    head = head[:HEAD_LINES]
     if head and head[0].startswith("\ufeff"):
         head[0] = head[0][1:]
     return head
+
+
+class _LineTooLong(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(f"row {line}: a line longer than {MAX_LINE >> 20} MiB; this is not a data table")
+        self.line = line
+
+
+def _bounded_lines(text: IO[str]) -> Iterator[str]:
+    """The file's lines for the csv module, each read with a bound (:data:`MAX_LINE`)."""
+    number = 0
+    while line := text.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE:
+            raise _LineTooLong(number)
+        yield line
 
 
 def detect(head: list[str]) -> Format | None:
@@ -466,18 +489,28 @@ class Reader:
         self._size = max(1, self.path.stat().st_size)
         with self.path.open("rb") as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
-            yield from self._samples(raw, text, layout)
+            table = csv.reader(_bounded_lines(text), delimiter=layout.delimiter)
+            try:
+                yield from self._samples(raw, table, layout)
+            except _LineTooLong as exc:
+                self.problems.append(str(exc))
+            except csv.Error as exc:  # reading stops: the csv module's state after an error is unknown
+                limit = csv.field_size_limit()
+                self.problems.append(
+                    f"row {table.line_num}: a field longer than {limit} characters; this is not a data table"
+                    if "field limit" in str(exc)
+                    else f"row {table.line_num}: not readable as CSV ({exc})"
+                )
         if self.rows == 0 and not self.problems:
             self.problems.append(f"row {layout.header_line + 2}: no data rows after the header")
         self.progress = 1.0
 
-    def _samples(self, raw: IO[bytes], text: io.TextIOWrapper, layout: Layout) -> Iterator[Sample]:
+    def _samples(self, raw: IO[bytes], reader: Iterator[list[str]], layout: Layout) -> Iterator[Sample]:
         columns = layout.columns
         time_c, volt_c, curr_c = columns["time"], columns["voltage"], columns["current"]
         extra = [c for q, c in columns.items() if q not in REQUIRED]
         sign_c = layout.sign_column
         width = max(c.index for c in (*columns.values(), *([sign_c] if sign_c else []))) + 1
-        reader = csv.reader(text, delimiter=layout.delimiter)
         last_time = -math.inf
         p = self.plausible
         for line_number, cells in enumerate(reader, start=1):
@@ -566,6 +599,10 @@ def open_file(
     """A reader for ``path``: format detected unless named; ImportFailed when it is not readable."""
     head = read_head(path)
     if not head:
+        if path.stat().st_size > HEAD_BYTES:
+            raise ImportFailed(
+                [f"row 1: a line longer than {HEAD_BYTES >> 10} KiB; no known format starts so"]
+            )
         raise ImportFailed(["row 1: the file is empty"])
     if format is not None:
         fmt = FORMATS.get(format)

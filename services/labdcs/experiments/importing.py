@@ -131,7 +131,7 @@ def import_file(
         status=FileStatus.FAILED,
     )
     experiment_id = new_experiment_id()
-    written = False
+    written = documents = False
     try:
         limits: Limits | None = None
         if request.cell is not None:
@@ -164,34 +164,64 @@ def import_file(
             rows=reader.rows,
             operator=request.user or "",
         )
+        documents = True
         store.insert_experiment(experiment)
-        try:
-            store.put_cycles(experiment_id, stats)
-            record.status, record.experiment, record.rows = FileStatus.IMPORTED, experiment_id, reader.rows
-            record.error, record.problems = None, []
-            store.put_data_file(record)
-        except Exception:
-            store.delete_experiment(experiment_id)
-            raise
+        store.put_cycles(experiment_id, stats)
         store.audit("import", experiment_id, request.user, detail=f"{request.name}: {reader.rows} rows")
-        job.experiment, job.rows, job.progress = experiment_id, reader.rows, 1.0
-        log.info(
-            "imported %s as %s: %d rows, %d cycles", request.name, experiment_id, reader.rows, len(stats)
-        )
-        return record
-    except (ImportFailed, StoreError, InfluxError, OSError, ValueError) as exc:
-        if written:
-            try:
-                series.delete(experiment_id)
-            except InfluxError as cleanup:  # nothing more can be done: say so loudly
-                log.error("import of %s: cannot delete its points: %s", request.name, cleanup)
-        problems = getattr(exc, "problems", None) or [str(exc)]
+        record.status, record.experiment, record.rows = FileStatus.IMPORTED, experiment_id, reader.rows
+        record.error, record.problems = None, []
+        store.put_data_file(record)  # the last write: the import counts once this is stored
+    except BaseException as exc:  # whatever went wrong, nothing of the experiment stays behind
+        _roll_back(store, series, experiment_id, request.name, points=written, documents=documents)
+        if not isinstance(exc, Exception):
+            raise
+        problems = _problems(exc, request.name)
         if request.record_failure:
-            record.error, record.problems = str(problems[0]), list(problems)
-            store.put_data_file(record)
+            record.status, record.error, record.problems = FileStatus.FAILED, problems[0], problems
+            try:
+                store.put_data_file(record)
+            except Exception as unrecorded:
+                log.error("import of %s: cannot record its failure: %s", request.name, unrecorded)
         if isinstance(exc, ImportFailed):
             raise
         raise ImportFailed(problems) from exc
+    job.experiment, job.rows, job.progress = experiment_id, reader.rows, 1.0
+    log.info("imported %s as %s: %d rows, %d cycles", request.name, experiment_id, reader.rows, len(stats))
+    return record
+
+
+_EXPECTED = (ImportFailed, StoreError, InfluxError, OSError, ValueError)
+"""Failures with a message meant for people; anything else is a bug, logged with its traceback."""
+
+
+def _problems(exc: Exception, name: str) -> list[str]:
+    if isinstance(exc, ImportFailed):
+        return list(exc.problems)
+    if isinstance(exc, _EXPECTED):
+        return [str(exc) or type(exc).__name__]
+    log.error("import of %s failed on an internal error", name, exc_info=exc)
+    return [f"internal error ({type(exc).__name__}: {exc}); the file was not imported"]
+
+
+def _roll_back(
+    store: Store, series: ExperimentSeries, experiment_id: str, name: str, *, points: bool, documents: bool
+) -> None:
+    """Delete what a failed import may have written: its points, its experiment and statistics."""
+    if points:
+        try:
+            series.delete(experiment_id)
+        except Exception as cleanup:  # nothing more can be done: say so loudly
+            log.error(
+                "import of %s: cannot delete its points (experiment %s): %s", name, experiment_id, cleanup
+            )
+    if not documents:
+        return
+    try:
+        store.delete_experiment(experiment_id)
+    except Exception as cleanup:
+        log.error(
+            "import of %s: cannot delete its documents (experiment %s): %s", name, experiment_id, cleanup
+        )
 
 
 def _stream(
