@@ -16,6 +16,7 @@ One job per module:
 - :mod:`~labdcs.experiments.export`: streamed CSV in the Battery Data Format's column names;
 - :mod:`~labdcs.experiments.report`: the self-contained HTML report;
 - :mod:`~labdcs.experiments.harvester`: watched folders;
+- :mod:`~labdcs.experiments.uploads`: the upload size limit (413 before a body is stored);
 - :mod:`~labdcs.experiments.api` and :mod:`~labdcs.experiments.web`: the REST API and the web UI
   (its frame, favicon and shared JavaScript helpers in :mod:`~labdcs.experiments.web_base`),
   served by :mod:`~labdcs.experiments.server` (``labdcs experiments serve``).

@@ -40,6 +40,7 @@ from labdcs.experiments.importing import ImportJobs, ImportRequest, JobState
 from labdcs.experiments.queue import CommandRefused, QueueWorker
 from labdcs.experiments.series import ExperimentSeries, Window
 from labdcs.experiments.store import SORTABLE, Conflict, NotFound, Store, StoreError
+from labdcs.experiments.uploads import DEFAULT_UPLOAD_MAX_BYTES
 from labdcs.ingest.influx import InfluxError
 from labdcs.protocols import Problem, Protocol, ProtocolError, load, parse_wattrex
 
@@ -55,6 +56,7 @@ class Services:
     queue: QueueWorker | None = None
     grafana_url: str | None = None  # no Grafana: no dashboard links
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "labdcs-imports")
+    upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
     imports: ImportJobs | None = None
 
     def need_series(self) -> ExperimentSeries:
@@ -463,7 +465,8 @@ def router() -> APIRouter:
         name: Annotated[str | None, Form(max_length=200)] = None,
         wait: Annotated[bool, Query(description="Answer when the import has ended")] = False,
     ) -> ImportJobOut:
-        """Import a finished experiment from a file; progress at ``GET /api/imports/{job}``."""
+        """Import a finished experiment from a file; progress at ``GET /api/imports/{job}``. A body
+        larger than the limit (``LABDCS_UPLOAD_MAX_BYTES``, default 2 GiB) is answered 413."""
         svc = services(request)
         jobs = svc.need_imports()
         svc.work_dir.mkdir(parents=True, exist_ok=True)

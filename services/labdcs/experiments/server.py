@@ -19,6 +19,7 @@ from labdcs.experiments.auth import Accounts, BasicAuthMiddleware
 from labdcs.experiments.queue import QueueWorker
 from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.settings import ExperimentsSettings
+from labdcs.experiments.uploads import UploadLimit
 from labdcs.ingest.influx import InfluxClient
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def create_app(services: Services, *, accounts: Accounts, start_queue: bool = Tr
         """For container healthchecks: answered without a login, and says nothing."""
         return {"status": "ok"}
 
+    app.add_middleware(UploadLimit, limit=services.upload_max_bytes)  # inside the login check
     app.add_middleware(BasicAuthMiddleware, accounts=accounts)
     return app
 
@@ -68,6 +70,7 @@ def build(settings: ExperimentsSettings) -> Services:
         queue=QueueWorker(store, settings.mqtt) if settings.queue else None,
         grafana_url=settings.grafana_url,
         work_dir=settings.work_dir,
+        upload_max_bytes=settings.upload_max_bytes,
     )
     return services
 

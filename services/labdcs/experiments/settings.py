@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from labdcs.experiments.auth import AuthSettings
+from labdcs.experiments.uploads import DEFAULT_UPLOAD_MAX_BYTES
 from labdcs.ingest.influx import InfluxSettings
 from labdcs.settings import MqttSettings, read_secret_file
 
@@ -38,6 +39,12 @@ class ExperimentsSettings(BaseSettings):
     )
     queue: bool = Field(default=True, description="Run the queue worker (start experiments on stations)")
     work_dir: Path = Field(default=Path(".labdcs/experiments-work"), description="Uploads being imported")
+    upload_max_bytes: int = Field(
+        default=DEFAULT_UPLOAD_MAX_BYTES,
+        ge=1,
+        description="Largest upload (POST /api/imports, bytes); a larger one is answered 413 before it "
+        "is stored",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     def open_store(self) -> Store:
