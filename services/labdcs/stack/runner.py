@@ -215,7 +215,8 @@ class Stack:
         port = self.options.mqtt_port
         _require_free(port, "broker", "--mqtt-port")
         folder = self.options.data_dir / "mosquitto"
-        (folder / "data").mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        (folder / "data").mkdir(mode=0o700, exist_ok=True)
         conf = folder / "mosquitto.conf"
         assert self.secrets is not None
         tls_port = self.options.mqtt_tls_port
