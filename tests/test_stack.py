@@ -415,3 +415,21 @@ def test_ctrl_c_stops_everything_cleanly_and_removes_stack_json(up: Up) -> None:
                 assert value not in log.read_text(errors="replace"), f"{secret.name}'s password in {log}"
     leftovers = subprocess.run(["pgrep", "-f", str(up.folder)], capture_output=True, text=True).stdout.split()
     assert leftovers == [], f"processes left running: {leftovers}"
+
+
+def test_what_the_stack_writes_is_private(up: Up) -> None:
+    """Issue 12: the embedded database, the logs, the spool, stack.json and the brokers' data were
+    0644; now the data folder and every folder in it are 0700 and every file 0600."""
+    data = up.folder / ".labdcs"
+    paths = [data, *data.rglob("*")]
+    loose = {
+        str(path.relative_to(up.folder)): oct(mode)
+        for path in paths
+        if not path.is_symlink() and not path.is_socket()
+        and (mode := path.stat().st_mode & 0o777) != (0o700 if path.is_dir() else 0o600)
+    }  # fmt: skip
+    logs = sorted(path.name for path in (data / "logs").iterdir())
+    assert loose == {}, loose
+    assert {"experiments.log", "mosquitto.log", "hv1.log"} <= set(logs), logs
+    assert any(path.suffix == ".log" and path.stat().st_size > 0 for path in (data / "logs").iterdir())
+    assert len([p for p in paths if p.is_file()]) > 20

@@ -32,6 +32,7 @@ from PIL import Image
 from labdcs.experiments.export import HEADER
 from labdcs.stack.paths import project_root
 from tests.acceptance.conftest import ARTIFACTS, UserStack
+from tests.experiments.browser import wait_js
 
 #: The documented default database (`labdcs up` says "database 'labdcs'").
 DATABASE = "labdcs"
@@ -187,7 +188,7 @@ def _queue_experiment(page: Any, stack: UserStack, cell: str) -> tuple[str, str]
     page.wait_for_selector("#checkout.ok, #checkout.error")
     assert _text(page, "#checkout").startswith("valid"), f"protocol check: {_text(page, '#checkout')}"
     page.click("#saveproto")
-    page.wait_for_function("/^saved as |^(?!valid)/.test(document.querySelector('#checkout').textContent)")
+    wait_js(page, "/^saved as |^(?!valid)/.test(document.querySelector('#checkout').textContent)")
     saved = re.match(r"saved as (\S+)", _text(page, "#checkout"))
     assert saved, f"saving the protocol: {_text(page, '#checkout')}"
     protocol = saved.group(1)
@@ -227,7 +228,8 @@ def _watch(page: Any, stack: UserStack, run: Run) -> None:
             if response.ok:
                 fetched = len(response.json()["t"])
                 # The plot is drawn right after the fetch; a later fetch may only have more points.
-                page.wait_for_function(
+                wait_js(
+                    page,
                     f"Number(document.querySelector('#plot-v').dataset.points ?? -1) >= {fetched}",
                     timeout=5_000,
                 )
@@ -292,7 +294,7 @@ def run(user_stack: UserStack, chromium: Any) -> Iterator[Run]:
         # The page shows the end the API says (a wrong end is the first test's verdict).
         page.wait_for_selector(f"#live .status.{result.final['status']}")
         if result.final["status"] == "finished":
-            page.wait_for_function("document.querySelectorAll('#cycles tbody tr').length >= 2")
+            wait_js(page, "document.querySelectorAll('#cycles tbody tr').length >= 2")
         result.blue_pixels = _blue_pixels(page)
         _screenshot(page, "finished")
         result.csv_text = _download(page, "#csv", result.problems)
@@ -401,10 +403,8 @@ def test_import_a_real_cycler_file_in_the_browser(user_stack: UserStack, chromiu
         page.click("#result a")
         page.wait_for_url(re.compile(r".*/experiments/exp-[^/]+$"))
         page.wait_for_selector("#live .status.finished")
-        page.wait_for_function("Number(document.querySelector('#plot-v').dataset.points || 0) > 100")
-        page.wait_for_function(
-            f"Number(document.querySelector('#plot-q').dataset.points || 0) === {VENDOR_CYCLES}"
-        )
+        wait_js(page, "Number(document.querySelector('#plot-v').dataset.points || 0) > 100")
+        wait_js(page, f"Number(document.querySelector('#plot-q').dataset.points || 0) === {VENDOR_CYCLES}")
         for plot in ("#plot-i", "#plot-e"):
             assert int(page.get_attribute(plot, "data-points") or 0) > 0, f"{plot} has no data"
         assert page.locator("#cycles tbody tr").count() == VENDOR_CYCLES

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import CHROMIUM
+from tests.support import CHROMIUM, wait_until
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -41,6 +41,15 @@ _CUT_OFF = r"""() => {
   }
   return out;
 }"""
+
+
+def wait_js(page: Any, expression: str, timeout: float = 30_000) -> None:
+    """``page.wait_for_function`` for pages under the UI's Content-Security-Policy: Playwright
+    compiles that predicate in the page (``new Function``), which the policy forbids; ``evaluate``
+    runs it from outside. ``timeout`` in ms, as Playwright's."""
+    wait_until(
+        lambda: bool(page.evaluate(expression)), timeout / 1000, f"the page: {expression}", interval=0.1
+    )
 
 
 def cut_off(page: Any) -> list[str]:

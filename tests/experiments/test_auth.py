@@ -102,10 +102,22 @@ def test_a_write_from_another_sites_page_is_refused(anonymous: TestClient, embed
     assert forged.status_code == 403 and "https://evil.example" in forged.json()["detail"]
     sandboxed = anonymous.post("/api/cells", auth=ADMIN, json=cell, headers={"Origin": "null"})
     assert sandboxed.status_code == 403
+    # Same host, another port (Node-RED, Grafana, a dev server) or scheme: another site.
+    for other in ("http://testserver:1880", "https://testserver", "http://testserver:8443"):
+        forged = anonymous.post("/api/cells", auth=ADMIN, json=cell, headers={"Origin": other})
+        assert forged.status_code == 403, (other, forged.text)
+    referred = anonymous.post(
+        "/api/cells", auth=ADMIN, json=cell, headers={"Referer": "http://testserver:1880/x"}
+    )
+    assert referred.status_code == 403
     assert embedded.col("cells").count_documents({"serial": "MJ1-0100"}) == 0
-    # The UI's own page (same host, whatever port the gateway shows) may.
-    own = anonymous.post("/api/cells", auth=ADMIN, json=cell, headers={"Origin": "https://testserver:8443"})
+    # The UI's own page may: directly, and behind the gateway (which says the origin the browser saw).
+    own = anonymous.post("/api/cells", auth=ADMIN, json=cell, headers={"Origin": "http://testserver"})
     assert own.status_code == 201, own.text
+    gateway = {"Origin": "https://lab.example:8443", "X-Forwarded-Proto": "https",
+               "X-Forwarded-Host": "lab.example:8443"}  # fmt: skip
+    cell2 = {"serial": "MJ1-0101", "type": "lg-mj1"}
+    assert anonymous.post("/api/cells", auth=ADMIN, json=cell2, headers=gateway).status_code == 201
 
 
 def test_the_audit_names_the_login_and_the_person_at_it(anonymous: TestClient, embedded: Store) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from labdcs.experiments.web_base import JS
-from tests.experiments.browser import ARTIFACTS, cut_off, needs_chromium
+from tests.experiments.browser import ARTIFACTS, cut_off, needs_chromium, wait_js
 from tests.experiments.lab import ADMIN, Lab, cycling
 
 LONG_NAME = "thermal soak " + "x" * 70 + " at 45 degC before the calendar ageing series of batch 2025-11"
@@ -116,7 +116,7 @@ def test_pages_show_the_run_readably_and_say_what_they_cannot_show(
     # The running experiment: its start, test time as a clock reads it, no Grafana, nothing cut off.
     page.goto(f"{lab_.url}/experiments/{running}")
     page.wait_for_selector("#live .status.running")
-    page.wait_for_function("Number(document.querySelector('#plot-v').dataset.points || 0) > 3")
+    wait_js(page, "Number(document.querySelector('#plot-v').dataset.points || 0) > 3")
     live = _rows(page, "#live")
     assert live["started"] == _utc(started), live
     assert live["test time"].count(":") == 2 and "e" not in live["test time"], live

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from labdcs.experiments.export import HEADER
-from tests.experiments.browser import ARTIFACTS, needs_chromium
+from tests.experiments.browser import ARTIFACTS, needs_chromium, wait_js
 from tests.experiments.lab import ADMIN, Lab, cycling
 
 pytestmark = needs_chromium
@@ -50,7 +50,7 @@ def test_a_day_in_the_lab(lab: Callable[..., Lab], browser: Any, tmp_path: Path)
     page.click("#check")
     page.wait_for_selector("#checkout.ok")
     page.click("#saveproto")
-    page.wait_for_function("document.querySelector('#checkout').textContent.startsWith('saved as')")
+    wait_js(page, "document.querySelector('#checkout').textContent.startsWith('saved as')")
     assert page.input_value("#protocol") == "cycling-3x10-v1"
     page.fill("#name", "ui cycling run")
     page.fill("#description", "queued from the browser")
@@ -60,13 +60,13 @@ def test_a_day_in_the_lab(lab: Callable[..., Lab], browser: Any, tmp_path: Path)
 
     # Watch it run: status, live values and a plot that grows while it runs.
     page.wait_for_selector("#live .status.running")
-    page.wait_for_function("Number(document.querySelector('#plot-v').dataset.points || 0) > 3")
+    wait_js(page, "Number(document.querySelector('#plot-v').dataset.points || 0) > 3")
     first = _points(page)
-    page.wait_for_function(f"Number(document.querySelector('#plot-v').dataset.points || 0) > {first}")
+    wait_js(page, f"Number(document.querySelector('#plot-v').dataset.points || 0) > {first}")
     page.wait_for_selector("#live .status.finished", timeout=120_000)
-    page.wait_for_function("document.querySelectorAll('#cycles tbody tr').length === 3")
+    wait_js(page, "document.querySelectorAll('#cycles tbody tr').length === 3")
     # Whole cycles on the cycle axes, each once; test time as a clock reads it.
-    page.wait_for_function("document.querySelector('#plot-e').dataset.xticks === '1 2 3'")
+    wait_js(page, "document.querySelector('#plot-e').dataset.xticks === '1 2 3'")
     assert page.get_attribute("#plot-q", "data-xticks") == "1 2 3"
     keys, values = page.locator("#live th").all_inner_texts(), page.locator("#live td").all_inner_texts()
     live = dict(zip(keys, values, strict=True))
@@ -104,25 +104,26 @@ def test_a_day_in_the_lab(lab: Callable[..., Lab], browser: Any, tmp_path: Path)
 
     page.click("th[data-sort='name']")
     page.wait_for_selector("th[data-sort='name'].asc")
-    page.wait_for_function(
-        "document.querySelector('#experiments tbody tr td:nth-child(2)').textContent === 'alpha check'"
+    wait_js(
+        page, "document.querySelector('#experiments tbody tr td:nth-child(2)').textContent === 'alpha check'"
     )
     assert names() == ["alpha check", "ui cycling run", "zeta check"]
     page.click("th[data-sort='name']")
-    page.wait_for_function(
-        "document.querySelector('#experiments tbody tr td:nth-child(2)').textContent === 'zeta check'"
+    wait_js(
+        page, "document.querySelector('#experiments tbody tr td:nth-child(2)').textContent === 'zeta check'"
     )
     assert names() == ["zeta check", "ui cycling run", "alpha check"]
     page.select_option("#f-status", "aborted")
-    page.wait_for_function("document.querySelectorAll('#experiments tbody tr').length === 1")
+    wait_js(page, "document.querySelectorAll('#experiments tbody tr').length === 1")
     assert names() == ["zeta check"]
     page.select_option("#f-status", "")
     page.fill("#q", "from the browser")
     # Wait for the search's own result: the status filter before it also left one row.
-    page.wait_for_function(
+    wait_js(
+        page,
         "(() => { const rows = document.querySelectorAll('#experiments tbody tr');"
         " return rows.length === 1 && rows[0].querySelector('td:nth-child(2)').textContent.trim()"
-        " === 'ui cycling run' })()"
+        " === 'ui cycling run' })()",
     )
     assert names() == ["ui cycling run"]
     page.screenshot(path=str(ARTIFACTS / "experiments-ui-table.png"), full_page=True)

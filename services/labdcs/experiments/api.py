@@ -36,6 +36,7 @@ from labdcs.experiments.documents import (
     Status,
     Technology,
 )
+from labdcs.experiments.headers import REPORT_POLICY
 from labdcs.experiments.importing import ImportJobs, ImportRequest, JobState
 from labdcs.experiments.queue import CommandRefused, QueueWorker
 from labdcs.experiments.series import ExperimentSeries, Window
@@ -450,7 +451,11 @@ def router() -> APIRouter:
         experiment = svc.store.experiment(experiment_id)
         html = render_report(svc.store, svc.need_series(), experiment)
         return HTMLResponse(
-            html, headers={"Content-Disposition": f'attachment; filename="{experiment_id}-report.html"'}
+            html,
+            headers={
+                "Content-Disposition": f'attachment; filename="{experiment_id}-report.html"',
+                "Content-Security-Policy": REPORT_POLICY,
+            },
         )
 
     # --- imports --------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ may only read (GET). Basic is what every HTTP client, script and browser speaks 
 page; the gateway adds HTTPS in front of it, so the password never crosses the network in clear.
 
 Browsers resend Basic credentials on any request to the site, also one another site's page
-triggers: a state-changing request whose ``Origin`` names another host is refused (CSRF).
+triggers: a state-changing request whose ``Origin`` (or, without one, ``Referer``) names another
+origin (scheme, host AND port: Node-RED on 1880 of the same host is another site) is refused (CSRF).
+Refused logins are throttled per client address and logged at a bounded rate (``throttle``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from labdcs.experiments.throttle import LoginThrottle, RefusalLog, ThrottleSettings
 from labdcs.settings import read_secret_file
 
 log = logging.getLogger(__name__)
@@ -115,51 +118,95 @@ def _credentials(header: bytes | None) -> tuple[str, str] | None:
     return (user, password) if colon else None
 
 
-def _host_name(value: str) -> str:
-    """The host of a Host header or an Origin, without the port (a gateway may rewrite the port)."""
-    netloc = urllib.parse.urlsplit(value if "//" in value else f"//{value}").hostname
-    return (netloc or "").lower()
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an Origin or Referer value; None when it names no http(s) origin."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return None
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return scheme, host, port or DEFAULT_PORTS[scheme]
+
+
+def _own_origin(scope: Scope, headers: dict[bytes, bytes]) -> tuple[str, str, int] | None:
+    """The origin the browser sees this service at: the gateway's X-Forwarded-Proto/-Host when it
+    sets them, else the request's own scheme and Host header."""
+    scheme = headers.get(b"x-forwarded-proto", str(scope.get("scheme", "http")).encode()).decode("latin-1")
+    host = headers.get(b"x-forwarded-host", headers.get(b"host", b"")).decode("latin-1")
+    return _origin(f"{scheme.split(',')[0].strip()}://{host.split(',')[0].strip()}")
+
+
+def cross_site(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+    """The foreign origin a write comes from, or None when it comes from this site's pages (or from
+    no browser page at all: scripts send neither Origin nor Referer)."""
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    claimed = origin or headers.get(b"referer", b"").decode("latin-1")
+    if not claimed:
+        return None
+    # "null" (a sandboxed or privacy-stripped page) never comes from our own pages: refused.
+    if _origin(claimed) is None or _origin(claimed) != _own_origin(scope, headers):
+        return origin or urllib.parse.urlsplit(claimed)._replace(path="", query="", fragment="").geturl()
+    return None
 
 
 class BasicAuthMiddleware:
     """Refuses every HTTP request without a valid login (401), writes by viewers (403) and writes
-    from another site (403); puts the login in ``scope["state"]["user"]`` for the audit."""
+    from another site (403); slows down guessing (429 with Retry-After); puts the login in
+    ``scope["state"]["user"]`` for the audit."""
 
-    def __init__(self, app: ASGIApp, accounts: Accounts) -> None:
+    def __init__(self, app: ASGIApp, accounts: Accounts, throttle: ThrottleSettings | None = None) -> None:
         self.app = app
         self.accounts = accounts
+        settings = throttle or ThrottleSettings()
+        self.throttle = LoginThrottle(settings)
+        self.refusals = RefusalLog(log, settings.log_interval_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
+        self.refusals.flush()
         headers = dict(scope["headers"])
         credentials = _credentials(headers.get(b"authorization"))
+        address = _address(scope)
+        if credentials is not None:
+            wait = self.throttle.retry_after(address)
+            if wait > 0:  # the password is not even checked: no guessing while locked out
+                seconds = str(max(1, round(wait + 0.5)))
+                await _answer(
+                    send, 429, f"too many refused logins from {address}: try again in {seconds} s",
+                    {"retry-after": seconds},
+                )  # fmt: skip
+                return
         role = self.accounts.check(*credentials) if credentials else None
         if credentials is None or role is None:
             if credentials is not None:
-                log.warning("experiments: refused login for %r from %s", credentials[0], _client(scope))
+                self.refusals.refused(credentials[0], address, self.throttle.failed(address))
             await _answer(send, 401, "a login is needed", {"www-authenticate": f'Basic realm="{REALM}"'})
             return
+        self.throttle.succeeded(address)
         method = scope["method"]
         if method not in SAFE_METHODS:
             if role is not Role.ADMIN:
                 await _answer(send, 403, f"user {credentials[0]} may only read")
                 return
-            origin = headers.get(b"origin", b"").decode("latin-1")
-            host = headers.get(b"x-forwarded-host", headers.get(b"host", b"")).decode("latin-1")
-            # "null" (a sandboxed or privacy-stripped page) never comes from our own pages: refused.
-            if origin and _host_name(origin) != _host_name(host):
-                log.warning("experiments: refused %s %s from origin %s", method, scope["path"], origin)
-                await _answer(send, 403, f"a request from {origin} may not change anything here")
+            foreign = cross_site(scope, headers)
+            if foreign is not None:
+                log.warning("experiments: refused %s %s from origin %s", method, scope["path"], foreign[:200])
+                await _answer(send, 403, f"a request from {foreign[:200]} may not change anything here")
                 return
         scope.setdefault("state", {})["user"] = credentials[0]
         await self.app(scope, receive, send)
 
 
-def _client(scope: Scope) -> str:
+def _address(scope: Scope) -> str:
     client = scope.get("client")
-    return f"{client[0]}:{client[1]}" if client else "?"
+    return str(client[0]) if client else "?"
 
 
 async def _answer(send: Send, status: int, detail: str, extra: dict[str, str] | None = None) -> None:

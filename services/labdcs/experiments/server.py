@@ -13,20 +13,31 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from labdcs import __version__
-from labdcs.experiments import api, web
+from labdcs.experiments import api, docs, web
 from labdcs.experiments.api import Services
 from labdcs.experiments.auth import Accounts, BasicAuthMiddleware
+from labdcs.experiments.headers import BodyTimeoutMiddleware, SecurityHeadersMiddleware
+from labdcs.experiments.http import HttpLimits, protocol
 from labdcs.experiments.queue import QueueWorker
 from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.settings import ExperimentsSettings
+from labdcs.experiments.throttle import ThrottleSettings
 from labdcs.experiments.uploads import UploadLimit
 from labdcs.ingest.influx import InfluxClient
 
 log = logging.getLogger(__name__)
 
 
-def create_app(services: Services, *, accounts: Accounts, start_queue: bool = True) -> FastAPI:
-    """The ASGI application behind its logins; the queue worker (if any) starts and stops with it."""
+def create_app(
+    services: Services,
+    *,
+    accounts: Accounts,
+    start_queue: bool = True,
+    throttle: ThrottleSettings | None = None,
+    limits: HttpLimits | None = None,
+) -> FastAPI:
+    """The ASGI application behind its logins, security headers on every answer; the queue worker
+    (if any) starts and stops with it."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,19 +55,27 @@ def create_app(services: Services, *, accounts: Accounts, start_queue: bool = Tr
         description="Cells, stations, protocols and experiments of the battery lab: queue, control, "
         "data export, reports and imports.",
         lifespan=lifespan,
+        docs_url=None,  # docs.router(): Swagger UI from the package, not a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.services = services
     api.install_error_handlers(app)
     app.include_router(api.router())
     app.include_router(web.router())
+    app.include_router(docs.router())
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         """For container healthchecks: answered without a login, and says nothing."""
         return {"status": "ok"}
 
-    app.add_middleware(UploadLimit, limit=services.upload_max_bytes)  # inside the login check
-    app.add_middleware(BasicAuthMiddleware, accounts=accounts)
+    # Outermost last: the headers also on the login's refusals; the upload limit and the body
+    # timeout inside the login.
+    app.add_middleware(UploadLimit, limit=services.upload_max_bytes)
+    app.add_middleware(BodyTimeoutMiddleware, timeout=(limits or HttpLimits()).body_timeout_s)
+    app.add_middleware(BasicAuthMiddleware, accounts=accounts, throttle=throttle)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 
@@ -80,13 +99,25 @@ def serve(settings: ExperimentsSettings) -> None:
 
     accounts = Accounts.from_settings(settings.auth)  # before anything opens: no login, no start
     services = build(settings)
-    app = create_app(services, accounts=accounts)
+    limits = settings.http_limits
+    app = create_app(services, accounts=accounts, throttle=settings.login, limits=limits)
     log.info(
         "experiments: database %s (%s), InfluxDB %s, broker %s:%d, http://%s:%d/",
         settings.database_url, services.store.engine, settings.influx.url, settings.mqtt.host,
         settings.mqtt.port, settings.http_host, settings.http_port,
     )  # fmt: skip
     try:
-        uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+        uvicorn.run(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+            http=protocol(limits.header_timeout_s),
+            timeout_keep_alive=int(max(1, limits.keep_alive_s)),
+            h11_max_incomplete_event_size=limits.max_header_bytes,
+            limit_concurrency=limits.max_connections,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            proxy_headers=True,
+        )
     finally:
         services.store.close()

@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from labdcs.experiments.auth import AuthSettings
+from labdcs.experiments.http import HttpLimits
+from labdcs.experiments.throttle import ThrottleSettings
 from labdcs.experiments.uploads import DEFAULT_UPLOAD_MAX_BYTES
 from labdcs.ingest.influx import InfluxSettings
 from labdcs.settings import MqttSettings, read_secret_file
@@ -32,6 +34,13 @@ class ExperimentsSettings(BaseSettings):
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     http_host: str = Field(default="127.0.0.1", description="Address the API and UI listen on")
     http_port: int = Field(default=8000, ge=1, le=65535)
+    http_limits: HttpLimits = Field(default_factory=HttpLimits, description="Timeouts and sizes")
+    login: ThrottleSettings = Field(default_factory=ThrottleSettings, description="Refused-login throttling")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For names the client (the compose stack: its gateway); "
+        "the login throttle counts per client address",
+    )
     grafana_url: str | None = Field(
         default=None,
         description="Grafana as the browser reaches it (http://host:3000, or /grafana on this site "

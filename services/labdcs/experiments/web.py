@@ -85,7 +85,7 @@ def cell_page() -> HTMLResponse:
 <div class="form">
  <label>cell type</label><select id="type"></select>
 </div>
-<div id="newtype" class="form" style="margin-top:.5em">
+<div id="newtype" class="form spaced">
  <label>manufacturer</label><input id="manufacturer"> <label>model</label><input id="model">
  <label>technology</label><select id="technology">{technologies}</select>
  <label>chemistry</label><input id="chemistry" placeholder="NMC/graphite, LFP, ...">
@@ -95,7 +95,7 @@ def cell_page() -> HTMLResponse:
  <label>V min / V max</label><span><input id="t_v_min" type="number" step="any"> <input id="t_v_max" type="number" step="any"></span>
  <label>I charge / discharge max / A</label><span><input id="t_i_charge_max" type="number" step="any"> <input id="t_i_discharge_max" type="number" step="any"></span>
  <label>T min / T max / degC</label><span><input id="t_t_min_c" type="number" step="any"> <input id="t_t_max_c" type="number" step="any"></span>
- <span id="techfields" style="display:contents"></span>
+ <span id="techfields" class="contents"></span>
 </div>
 <h2>Specimen</h2>
 <div class="form">

@@ -11,6 +11,8 @@ from importlib import resources
 
 from fastapi.responses import HTMLResponse, Response
 
+from labdcs.experiments.headers import nonce, page_policy
+
 CSS = """
 *{box-sizing:border-box}[hidden]{display:none!important}
 body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -46,6 +48,7 @@ canvas{display:block;background:#fff;border:1px solid #e3e3e3;width:100%;height:
 td.nodata{white-space:normal;text-align:center;padding:1em}
 #problem{margin:0 0 1em}
 progress{width:400px;max-width:100%}
+.spaced{margin-top:.5em}.contents{display:contents}
 """
 
 JS = r"""
@@ -183,12 +186,15 @@ NAV = (
 
 
 def page(title: str, body: str, script: str = "") -> HTMLResponse:
-    """A page of the UI: navigation, the title, a place for problems the page did not say itself."""
+    """A page of the UI: navigation, the title, a place for problems the page did not say itself.
+    Its inline style and scripts carry this response's nonce, the only inline code its CSP allows."""
+    n = nonce()
     return HTMLResponse(
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} - labdcs</title>"
         "<meta name='viewport' content='width=device-width'><link rel='icon' type='image/svg+xml' href='/favicon.svg'>"
-        f"<style>{CSS}</style></head><body>{NAV}<main><h1>{html.escape(title)}</h1>"
-        f"<p id='problem' class='error' hidden></p>{body}</main><script>{JS}</script><script>{script}</script></body></html>"
+        f"<style nonce='{n}'>{CSS}</style></head><body>{NAV}<main><h1>{html.escape(title)}</h1>"
+        f"<p id='problem' class='error' hidden></p>{body}</main><script nonce='{n}'>{JS}</script><script nonce='{n}'>{script}</script></body></html>",
+        headers={"Content-Security-Policy": page_policy(n)},
     )
 
 

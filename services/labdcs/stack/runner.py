@@ -85,6 +85,13 @@ def _wanted(option: bool | None, installed: bool, name: str, install: str) -> bo
     return False
 
 
+def _private(path: Path) -> Path:
+    """``path``, made (empty) with mode 0600 when it does not exist, so what is written is never 0644."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    return path
+
+
 def _require_free(port: int, name: str, option: str) -> None:
     if port_open("127.0.0.1", port):
         raise StartError(f"port {port} is already in use: stop that {name} or pass {option}")
@@ -162,6 +169,11 @@ class Stack:
         """Start everything, or stop what started and raise StartError. First of all, refuse
         (:class:`state.AlreadyRunning`) when a stack runs from this data folder already."""
         started = datetime.now(UTC)
+        # Everything under the data folder (database, logs, spool, stack.json, the brokers' data) is
+        # the stack's alone: the folder 0700 (also one made before), the children write with umask
+        # 077 (ManagedProcess), the runner's own files are 0600.
+        self.options.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.options.data_dir.chmod(0o700)
         lock = state.StackLock(self.options.data_dir)
         lock.acquire()  # refused: nothing started, nothing to stop
         self._lock = lock
@@ -203,13 +215,14 @@ class Stack:
         port = self.options.mqtt_port
         _require_free(port, "broker", "--mqtt-port")
         folder = self.options.data_dir / "mosquitto"
-        (folder / "data").mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        (folder / "data").mkdir(mode=0o700, exist_ok=True)
         conf = folder / "mosquitto.conf"
         assert self.secrets is not None
         tls_port = self.options.mqtt_tls_port
         if tls_port is not None:
             _require_free(tls_port, "broker", "--mqtt-tls-port")
-        conf.write_text(
+        _private(conf).write_text(
             render_mosquitto_conf(
                 project_root() / "mosquitto" / "mosquitto.conf",
                 port=port,
@@ -232,9 +245,9 @@ class Stack:
         port = self.options.influx_port
         _require_free(port, "InfluxDB", "--influx-port")
         folder = self.options.data_dir / "influxdb"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         conf = folder / "influxdb.conf"
-        conf.write_text(render_influxdb_conf(port=port, rpc_port=free_port(), data_dir=folder))
+        _private(conf).write_text(render_influxdb_conf(port=port, rpc_port=free_port(), data_dir=folder))
         process = ManagedProcess("influxdb", [binary, "-config", str(conf)], self._log("influxdb"))
         process.address = f"http://127.0.0.1:{port}"
         process.start()

@@ -151,7 +151,8 @@ class StackLock:
         """Take the lock, or raise :class:`AlreadyRunning` saying which process has the folder."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         running = find_running(self.data_dir)
-        handle = (self.data_dir / LOCK_FILE).open("a+", encoding="utf-8")
+        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        handle = os.fdopen(fd, "a+", encoding="utf-8")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
