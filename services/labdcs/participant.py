@@ -1,11 +1,14 @@
 """What every contract participant (device service, interlock service) shares: its MQTT connection
-with the retained last will, command expiry, the one ack per command with its audit line, and the
-alarm commands (acknowledge)."""
+with the retained last will, the command intake (expiry, repeated ids answered with their first ack
+and not carried out again), the one ack per command with its audit line, and the alarm commands
+(acknowledge)."""
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,8 +77,6 @@ def salvage_id(payload: bytes) -> str | None:
 
 def expiry_problem(command: Command, max_age_s: float) -> str | None:
     """Why a command is too old (or from the future) to act on, or None."""
-    if command.ts is None:
-        return None
     age = (now_ms() - command.ts) / 1000.0
     if age > max_age_s:
         return f"command expired: sent {age:.1f} s ago, max age {max_age_s:g} s"
@@ -84,13 +85,66 @@ def expiry_problem(command: Command, max_age_s: float) -> str | None:
     return None
 
 
-class Acknowledger:
-    """Publishes the one ack of every command of a participant and writes the audit line."""
+#: Command ids a participant remembers at most: more commands within the max age are refused
+#: (``device busy``) rather than forgotten early, which would let a replay through.
+MAX_REMEMBERED_IDS = 10_000
 
-    def __init__(self, connection: MqttConnection, device: str, logger: logging.Logger = log) -> None:
+
+class RecentCommands:
+    """The ids a participant answered, each with its first ack, until its command expires: a repeated
+    id is answered with that ack and not carried out again. Bounded: an id is forgotten once its
+    command is older than the max age (a replay is then refused as expired), and at most
+    ``limit`` ids are kept."""
+
+    def __init__(self, max_age_s: float, limit: int = MAX_REMEMBERED_IDS) -> None:
+        self.max_age_ms = round(max_age_s * 1000)
+        self.limit = limit
+        self._answered: dict[str, Ack] = {}
+        #: (when the id may be forgotten, ms since the epoch; the id): the soonest first.
+        self._expiry: list[tuple[int, str]] = []
+
+    def __len__(self) -> int:
+        return len(self._answered)
+
+    def _forget_expired(self) -> None:
+        now = now_ms()
+        while self._expiry and self._expiry[0][0] < now:
+            _, command_id = heapq.heappop(self._expiry)
+            del self._answered[command_id]
+
+    def first_ack(self, command_id: str) -> Ack | None:
+        """The first ack of an id answered within the max age, or None."""
+        self._forget_expired()
+        return self._answered.get(command_id)
+
+    def full(self) -> bool:
+        self._forget_expired()
+        return len(self._answered) >= self.limit
+
+    def remember(self, command: Command, ack: Ack) -> None:
+        """Keep the ack until the command would be refused as expired (its ``ts`` plus the max age)."""
+        if command.id not in self._answered:
+            self._answered[command.id] = ack
+            heapq.heappush(self._expiry, (command.ts + self.max_age_ms, command.id))
+
+
+class Acknowledger:
+    """The command intake every participant shares: the one ack of every command with its audit line,
+    and the commands' ``ts`` and ids (:func:`decode_command`): expired commands are refused, a repeated
+    id is answered with its first ack."""
+
+    def __init__(
+        self, connection: MqttConnection, device: str, max_age_s: float, logger: logging.Logger = log
+    ) -> None:
         self.connection = connection
         self.device = device
+        self.max_age_s = max_age_s
         self.logger = logger
+        self.recent = RecentCommands(max_age_s)
+        #: The decoded command being carried out (the worker's), whose ack :attr:`recent` keeps.
+        self._open: Command | None = None
+        # The network thread acks too (device busy): the memory is shared.
+        self._lock = threading.Lock()
 
     def __call__(
         self,
@@ -115,27 +169,61 @@ class Acknowledger:
             value=value,
             alarm=alarm,
         )
-        level = logging.INFO if result is AckResult.ACCEPTED else logging.WARNING
+        with self._lock:
+            opened = self._open
+            if opened is not None and opened.id == command_id:
+                self._open = None
+                self.recent.remember(opened, ack)
+        self._audit(ack, user)
+        self.connection.publish(topics.ack(self.device), encode(ack), qos=1, retain=False)
+
+    def _audit(self, ack: Ack, user: str | None, repeat: str = "") -> None:
+        level = logging.INFO if ack.result is AckResult.ACCEPTED and not repeat else logging.WARNING
         self.logger.log(
             level,
-            "command id=%s %s/%s %s value=%s user=%s -> %s%s",
-            command_id,
+            "command id=%s %s/%s %s value=%s user=%s -> %s%s%s",
+            ack.id,
             self.device,
-            f"alarm/{alarm}" if alarm else channel,
-            verb,
-            value,
+            f"alarm/{ack.alarm}" if ack.alarm else ack.channel,
+            ack.verb,
+            ack.value,
             user,
-            result.value,
-            f" ({reason})" if reason else "",
+            ack.result.value,
+            f" ({ack.reason})" if ack.reason else "",
+            repeat,
         )
-        self.connection.publish(topics.ack(self.device), encode(ack), qos=1, retain=False)
+
+    def admit(self, command: Command, channel: str, verb: str, alarm: str | None) -> bool:
+        """Whether to carry out a decoded command; if not, it has been answered: a repeated id with its
+        first ack (``repeat: true``), an expired command or one too many with a rejection."""
+        with self._lock:
+            first = self.recent.first_ack(command.id)
+            if first is None:
+                reason = expiry_problem(command, self.max_age_s)
+                if reason is None and self.recent.full():
+                    reason = (
+                        f"device busy: {len(self.recent)} commands within the last {self.max_age_s:g} s; "
+                        "try again later"
+                    )
+                if reason is None:
+                    self._open = command
+                    return True
+        if first is not None:
+            again = first.model_copy(update={"repeat": True})
+            note = f"; repeated id, first answered at {first.ts}: not carried out again"
+            self._audit(again, command.user, note)
+            self.connection.publish(topics.ack(self.device), encode(again), qos=1, retain=False)
+            return False
+        self(command.id, channel, verb, command.value, AckResult.REJECTED, reason, command.user, alarm=alarm)
+        return False
 
 
 def decode_command(
     topic: str, payload: bytes, channel: str, verb: str, ack: Acknowledger, *, alarm: str | None = None
 ) -> Command | None:
-    """The command of a message on a command topic (``alarm``: an alarm's), or None once it has been
-    rejected as malformed, under the id that can be salvaged so that the sender can match the ack."""
+    """The command of a message on a command topic (``alarm``: an alarm's) to carry out, or None once
+    it has been answered: rejected as malformed (under the id that can be salvaged, so that the sender
+    can match the ack) or expired, or a repeated id answered with its first ack."""
     kind = TopicKind.COMMAND if alarm is None else TopicKind.ALARM_COMMAND
     try:
         command = decode_as(kind, topic, payload)
@@ -143,12 +231,10 @@ def decode_command(
         ack(salvage_id(payload), channel, verb, None, AckResult.REJECTED, exc.problem, alarm=alarm)
         return None
     assert isinstance(command, Command)
-    return command
+    return command if ack.admit(command, channel, verb, alarm) else None
 
 
-def handle_alarm_command(
-    topic: str, payload: bytes, alarms: DeviceAlarms, ack: Acknowledger, max_age_s: float
-) -> None:
+def handle_alarm_command(topic: str, payload: bytes, alarms: DeviceAlarms, ack: Acknowledger) -> None:
     """``.../alarm/<alarm>/cmd/<verb>``: acknowledge (``user`` required), answered with one ack."""
     info = topics.parse(topic)
     assert info is not None and info.alarm is not None and info.verb is not None
@@ -156,8 +242,8 @@ def handle_alarm_command(
     command = decode_command(topic, payload, "alarm", verb, ack, alarm=alarm)
     if command is None:
         return
-    reason = expiry_problem(command, max_age_s)
-    if reason is None and verb != AlarmVerb.ACKNOWLEDGE:
+    reason: str | None = None
+    if verb != AlarmVerb.ACKNOWLEDGE:
         reason = f"unknown verb '{verb}' for alarms; accepted: {', '.join(v.value for v in AlarmVerb)}"
     if reason is None and command.value is not None:
         reason = f"{verb} takes no value"

@@ -12,6 +12,7 @@ from labdcs.contract import (
     Ack,
     AckResult,
     Alarm,
+    AlarmCommand,
     AlarmVerb,
     ChannelKind,
     ChannelMeta,
@@ -236,7 +237,7 @@ EXAMPLES: list[Example] = [
         topics.command("hv1", "ch1", Verb.SET_VOLTAGE),
         Command(id="op-1", value=100, user="alice", ts=T0),
     ),
-    Example("command-on", topics.command("can1", "ch2", Verb.ON), Command(id="a.b:c-1_2")),
+    Example("command-on", topics.command("can1", "ch2", Verb.ON), Command(id="a.b:c-1_2", ts=T0)),
     Example(
         "ack-accepted",
         topics.ack("hv1"),
@@ -375,11 +376,13 @@ EXAMPLES: list[Example] = [
             switching_off=True,
         ),
     ),
-    Example("command-reset", topics.command("interlock", "dew-point", RuleVerb.RESET), Command(id="op-9")),
+    Example(
+        "command-reset", topics.command("interlock", "dew-point", RuleVerb.RESET), Command(id="op-9", ts=T0)
+    ),
     Example(
         "command-acknowledge",
         topics.alarm_command("hv1", "ch1-trip", AlarmVerb.ACKNOWLEDGE),
-        Command(id="op-10", user="alice", ts=T0),
+        AlarmCommand(id="op-10", user="alice", ts=T0),
     ),
     Example(
         "ack-acknowledge",
@@ -473,7 +476,7 @@ EXAMPLES: list[Example] = [
     Example(
         "command-load-protocol",
         topics.command("station1", "ch1", Verb.LOAD_PROTOCOL),
-        Command(id="op-9", protocol="Rest for 10 minutes", experiment="exp-1"),
+        Command(id="op-9", protocol="Rest for 10 minutes", experiment="exp-1", ts=T0),
     ),
     Example(
         "stats-cycle",

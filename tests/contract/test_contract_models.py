@@ -13,6 +13,7 @@ from labdcs.contract import (
     CONTRACT,
     Ack,
     Alarm,
+    AlarmCommand,
     ChannelMeta,
     Command,
     CommandMeta,
@@ -47,6 +48,7 @@ ALL_MODELS: set[type[BaseModel]] = {
     PowerChannelState,
     SensorChannelState,
     Command,
+    AlarmCommand,
     Ack,
     Alarm,
     CyclerChannelState,
@@ -125,8 +127,8 @@ def test_floats_given_as_ints_are_encoded_with_a_fraction() -> None:
     assert b'"v_target":100.0' in raw
     assert b'"ramp_rate":10.0' in raw
     assert b'"seq":7,' in raw  # ints stay ints
-    assert b'"value":100.0' in encode(Command(id="op-1", value=100))
-    assert b'"value":true' in encode(Command(id="op-1", value=True))
+    assert b'"value":100.0' in encode(Command(id="op-1", value=100, ts=0))
+    assert b'"value":true' in encode(Command(id="op-1", value=True, ts=0))
     meta = encode(HV1_META)
     assert b'"publish_period":1.0' in meta
     assert b'"max_voltage":1000.0' in meta
@@ -165,7 +167,7 @@ _STATE_FIELDS: dict[str, Any] = {
             lambda x: SensorChannelState(ts=0, seq=0, boot="b", status="ok", values={"t": x}),
             id="sensor.values",
         ),
-        pytest.param(lambda x: Command(id="op-1", value=x), id="command.value"),
+        pytest.param(lambda x: Command(id="op-1", value=x, ts=0), id="command.value"),
         pytest.param(
             lambda x: PowerLimits(max_voltage=x, max_current=1, ramp_rate=1, max_ramp_rate=1),
             id="limits.max_voltage",
@@ -180,7 +182,7 @@ def test_models_refuse_nan_and_infinity(build: Any, bad: float) -> None:
 
 def test_command_refuses_unknown_fields() -> None:
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
-        Command.model_validate({"id": "op-1", "valeu": 1.0})
+        Command.model_validate({"id": "op-1", "ts": 0, "valeu": 1.0})
 
 
 def test_published_models_ignore_unknown_fields() -> None:

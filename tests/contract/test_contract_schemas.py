@@ -47,6 +47,7 @@ def _edit(message: Any, **changes: Any) -> str:
 
 
 CMD = topics.command("hv1", "ch1", "set_voltage")
+ALARM_CMD = topics.alarm_command("hv1", "ch1-trip", "acknowledge")
 STATE = topics.state("hv1", "ch1")
 SENSOR = topics.state("env1", "box")
 ACK = topics.ack("hv1")
@@ -76,8 +77,9 @@ VALID = [
     (STATE, _edit(HV1_RAMPING, v_set=40)),  # an int is a number, and decodes to a float
     (STATE, _edit(HV1_RAMPING, added_in_a_later_v1=True)),  # published messages may grow
     (SENSOR, SENSOR_STATE),
-    (CMD, '{"id": "op-1"}'),
-    (CMD, '{"id": "op-1", "value": false}'),
+    (CMD, '{"id": "op-1", "ts": 0}'),
+    (CMD, '{"id": "op-1", "ts": 0, "value": false}'),
+    (ALARM_CMD, '{"id": "op-1", "ts": 0, "user": "alice"}'),
     (ACK, '{"device": "hv1", "channel": "ch1", "verb": "x", "result": "rejected", "ts": 0}'),
 ]
 
@@ -94,11 +96,14 @@ INVALID = [
     pytest.param(STATE, _edit(HV1_RAMPING, status="exploded"), id="unknown-status"),
     pytest.param(SENSOR, SENSOR_STATE.replace('"t"', '"Temperature"'), id="bad-quantity-name"),
     pytest.param(SENSOR, SENSOR_STATE.replace("1.5", '"1.5"'), id="string-reading"),
-    pytest.param(CMD, '{"value": 1.0}', id="command-without-id"),
-    pytest.param(CMD, '{"id": "op-1", "valeu": 1.0}', id="command-unknown-field"),
-    pytest.param(CMD, '{"id": "op-1", "value": "1.0"}', id="command-string-value"),
-    pytest.param(CMD, '{"id": "op 1"}', id="command-bad-id"),
-    pytest.param(CMD, '{"id": "op-1", "user": "' + "u" * 129 + '"}', id="command-long-user"),
+    pytest.param(CMD, '{"value": 1.0, "ts": 0}', id="command-without-id"),
+    pytest.param(CMD, '{"id": "op-1", "value": 1.0}', id="command-without-ts"),
+    pytest.param(CMD, '{"id": "op-1", "ts": 0, "valeu": 1.0}', id="command-unknown-field"),
+    pytest.param(CMD, '{"id": "op-1", "ts": 0, "value": "1.0"}', id="command-string-value"),
+    pytest.param(CMD, '{"id": "op 1", "ts": 0}', id="command-bad-id"),
+    pytest.param(CMD, '{"id": "op-1", "ts": 0, "user": "' + "u" * 129 + '"}', id="command-long-user"),
+    pytest.param(ALARM_CMD, '{"id": "op-1", "ts": 0}', id="acknowledge-without-user"),
+    pytest.param(ALARM_CMD, '{"id": "op-1", "ts": 0, "user": ""}', id="acknowledge-empty-user"),
     pytest.param(
         ACK, '{"device": "hv1", "channel": "ch1", "verb": "x", "result": "maybe", "ts": 0}', id="ack"
     ),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from labdcs.clock import SteppedClock
-from labdcs.contract import CyclerStats, StatsScope, topics
+from labdcs.contract import CyclerStats, StatsScope, now_ms, topics
 from labdcs.devices.cycler.config import CyclerChannelConfig
 from labdcs.devices.cycler.service import CyclerChannel
 from labdcs.drivers.registry import DriverSettings, create_source_driver
@@ -159,8 +159,9 @@ def station_config(**overrides: Any) -> dict[str, Any]:
 
 
 def _command(probe: Probe, verb: str, **body: Any) -> dict[str, Any]:
-    command_id = f"t-{verb}-{len(probe.messages)}"
-    probe.publish(topics.command("station1", "ch1", verb), json.dumps({"id": command_id, **body}))
+    command_id = f"t-{verb}-{now_ms()}-{len(probe.messages)}"
+    body = {"id": command_id, "ts": now_ms(), **body}
+    probe.publish(topics.command("station1", "ch1", verb), json.dumps(body))
     ack = probe.wait_for(topics.ack("station1"), lambda a: a.get("id") == command_id, timeout=30)
     result: dict[str, Any] = ack.json()
     return result

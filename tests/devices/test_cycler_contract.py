@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from labdcs.contract import topics
+from labdcs.contract import now_ms, topics
 from tests.devices.test_cycler import CELL, station_config
 from tests.support import DeviceProcess, Probe
 
@@ -20,7 +20,7 @@ LOAD = topics.command("station1", "ch1", "load_protocol")
 
 def _send(probe: Probe, topic: str, **body: Any) -> dict[str, Any]:
     command_id = f"t-{time.monotonic_ns()}"
-    probe.publish(topic, json.dumps({"id": command_id, **body}))
+    probe.publish(topic, json.dumps({"id": command_id, "ts": now_ms(), **body}))
     ack: dict[str, Any] = probe.wait_for(ACK, lambda a: a.get("id") == command_id, timeout=15).json()
     return ack
 

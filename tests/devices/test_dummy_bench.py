@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from labdcs.contract import topics
+from labdcs.contract import now_ms, topics
 from labdcs.devices.config import ConfigError, DeviceConfig
 from labdcs.stack.paths import dummy_devices_dir
 from tests.support import DeviceProcess, Probe, ScpiLink, hv_config
@@ -44,7 +44,9 @@ def _bench_config(device: str, scpi_sim: Callable[..., tuple[Any, ScpiLink]]) ->
 
 def _send(watcher: Probe, device: str, channel: str, verb: str, value: float | None = None) -> None:
     command_id = f"t-{device}-{channel}-{verb}-{time.monotonic_ns()}"
-    body: dict[str, Any] = {"id": command_id} if value is None else {"id": command_id, "value": value}
+    body: dict[str, Any] = {"id": command_id, "ts": now_ms()}
+    if value is not None:
+        body["value"] = value
     watcher.publish(topics.command(device, channel, verb), json.dumps(body))
     ack = watcher.wait_for(topics.ack(device), lambda a: a["id"] == command_id).json()
     assert ack["result"] == "accepted", ack

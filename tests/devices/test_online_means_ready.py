@@ -11,7 +11,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
-from labdcs.contract import topics
+from labdcs.contract import now_ms, topics
 from tests.devices.conftest import ScpiLink, hv_config
 from tests.support import DeviceProcess, Probe
 
@@ -34,7 +34,7 @@ def command_when_online(watcher: Probe, device: str) -> None:
         online = json.loads(message.payload)
         if online["online"] and online["boot"] not in answered:
             answered.add(online["boot"])
-            body = json.dumps({"id": f"ready-{online['boot']}", "value": 20.0})
+            body = json.dumps({"id": f"ready-{online['boot']}", "value": 20.0, "ts": now_ms()})
             client.publish(topics.command(device, "ch1", "set_ramp_rate"), body, qos=1)
 
     watcher.client.on_message = on_message

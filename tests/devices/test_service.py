@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from labdcs.contract import decode, topics
+from labdcs.contract import decode, now_ms, topics
 from labdcs.contract.models import Ack, DeviceMeta, Online, PowerChannelState
 from tests.devices.conftest import ScpiLink, hv_config
 from tests.support import Broker, DeviceProcess, Probe, wait_until
@@ -20,7 +20,7 @@ ACK = topics.ack("hv1")
 
 def command(probe: Probe, verb: str, value: Any = None, command_id: str | None = None, **extra: Any) -> str:
     command_id = command_id or f"t-{verb}-{time.monotonic_ns()}"
-    body: dict[str, Any] = {"id": command_id, **extra}
+    body: dict[str, Any] = {"id": command_id, "ts": now_ms(), **extra}
     if value is not None:
         body["value"] = value
     probe.publish(topics.command("hv1", "ch1", verb), json.dumps(body))
@@ -181,7 +181,7 @@ def test_malformed_json_is_answered_logged_and_survived(scpi_sim, device_process
 
 def test_unknown_channel_and_expired_commands_are_rejected(scpi_sim, device_process, probe) -> None:
     _, _, watcher = started_device(scpi_sim, device_process, probe)
-    watcher.publish(topics.command("hv1", "ch9", "on"), json.dumps({"id": "c-9"}))
+    watcher.publish(topics.command("hv1", "ch9", "on"), json.dumps({"id": "c-9", "ts": now_ms()}))
     ack = ack_of(watcher, "c-9")
     assert ack.result == "rejected" and "unknown channel 'ch9'" in (ack.reason or "")
     old = int(time.time() * 1000) - 60_000

@@ -100,7 +100,8 @@ def _run_experiment(probe: Probe, experiment: str, protocol: str, end: str) -> d
     """Load and start a protocol on the station; the state in which the run ended."""
     for verb, body in (("load_protocol", {"protocol": protocol, "experiment": experiment}), ("start", {})):
         command_id = f"{experiment}-{verb}"
-        probe.publish(topics.command(STATION, "ch1", verb), json.dumps({"id": command_id, **body}))
+        message = {"id": command_id, "ts": now_ms(), **body}
+        probe.publish(topics.command(STATION, "ch1", verb), json.dumps(message))
         ack = probe.wait_for(topics.ack(STATION), lambda a, i=command_id: a.get("id") == i, timeout=60)
         assert ack.json()["result"] == "accepted", ack.json().get("reason")
     state = probe.wait_for(
@@ -220,7 +221,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledStack]:
                 ("set_voltage", {"value": 999.0}),
             )  # 999 V: rejected
         ):
-            probe.publish(topics.command("can1", "ch1", command), json.dumps({"id": f"c{number}", **body}))
+            message = {"id": f"c{number}", "ts": now_ms(), **body}
+            probe.publish(topics.command("can1", "ch1", command), json.dumps(message))
         filled.hv.write("SIM:MUTE ON", confirm=False)  # -> the device's `instrument` alarm
 
         pending = [t for t in TARGETS if not t.requires]

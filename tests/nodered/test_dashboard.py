@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from labdcs.contract import now_ms
 from tests.nodered.conftest import ARTIFACTS, NodeRedStack
 from tests.support import Probe, ScpiLink, wait_until
 
@@ -96,7 +97,8 @@ def test_hv_target_asks_for_confirmation_and_the_readback_ramps_to_it(
     watch = nodered_stack.probe("labdcs/v1/hv1/+/cmd/+")
     try:
         # The dummy interlock allows HV only with the front-end LV on (rule hv-needs-lv).
-        watch.publish("labdcs/v1/lv1/ch1/cmd/on", json.dumps({"id": "test-lv-on", "user": "test"}))
+        lv_on = {"id": "test-lv-on", "user": "test", "ts": now_ms()}
+        watch.publish("labdcs/v1/lv1/ch1/cmd/on", json.dumps(lv_on))
         channel(dashboard, "lv1/ch1").locator('[data-test="status"]', has_text="on").wait_for(timeout=SLOW)
         target = min(reading(dashboard, "hv1/ch1", "v_target") + 30.0, 450.0)
         dialog = dashboard.locator('[data-test="confirm-dialog"]')

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from labdcs.contract import encode, topics
+from labdcs.contract import encode, now_ms, topics
 from labdcs.contract.models import (
     ChannelKind,
     ChannelMeta,
@@ -52,7 +52,7 @@ def text(locator: Any) -> str:
 def ack(probe: Probe, device: str, channel_id: str, verb: str, **body: Any) -> dict[str, Any]:
     """Send a contract command as the test harness; its ack (the probe subscribes to acks)."""
     command_id = f"t-{time.monotonic_ns()}"
-    body = {"id": command_id, "user": "test", **body}
+    body = {"id": command_id, "user": "test", "ts": now_ms(), **body}
     probe.publish(topics.command(device, channel_id, verb), json.dumps(body))
     found: dict[str, Any] = probe.wait_for(
         topics.ack(device), lambda a: a.get("id") == command_id, timeout=10

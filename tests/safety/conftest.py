@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from labdcs.contract import decode, topics
+from labdcs.contract import decode, now_ms, topics
 from labdcs.contract.models import Ack
 from tests.support import DeviceProcess, Probe, ScpiLink, hv_config
 
@@ -85,7 +85,7 @@ def rules(*rule_list: dict[str, Any], keepalive: int = 2, **extra: Any) -> dict[
 
 def send(probe: Probe, topic: str, **body: Any) -> str:
     command_id = f"t-{time.monotonic_ns()}"
-    probe.publish(topic, json.dumps({"id": command_id, **body}))
+    probe.publish(topic, json.dumps({"id": command_id, "ts": now_ms(), **body}))
     return command_id
 
 

@@ -22,9 +22,11 @@ from pydantic import BaseModel
 from labdcs.contract import topics
 from labdcs.contract.codec import encode
 from labdcs.contract.models import (
+    DEFAULT_MAX_COMMAND_AGE_S,
     Ack,
     AckResult,
     Alarm,
+    AlarmCommand,
     AlarmVerb,
     ChannelKind,
     ChannelMeta,
@@ -328,8 +330,8 @@ def _heartbeat() -> Heartbeat:
     return Heartbeat(boot=_BOOT, seq=84, ts=_T0 + 42_000, period=0.5, rules=3, active=1)
 
 
-def _alarm_command() -> Command:
-    return Command(id="op-7", user="alice", ts=_T0 + 60_000)
+def _alarm_command() -> AlarmCommand:
+    return AlarmCommand(id="op-7", user="alice", ts=_T0 + 60_000)
 
 
 # --- the document -------------------------------------------------------------------------------
@@ -519,8 +521,11 @@ def _messages() -> dict[str, Any]:
             "A command to one channel; the verb is the last topic level.",
             "`id` is chosen by the client and repeated in the ack. `value` is the verb's argument "
             "in the unit the channel's meta gives (set_voltage: V, set_current_limit: A, "
-            "set_ramp_rate: V/s; on/off take none). A command older than the device's maximum age "
-            "(by `ts`) is rejected. Unknown fields are an error.",
+            "set_ramp_rate: V/s; on/off take none). `ts` is required: a command older than the device's "
+            f"maximum age (`max_command_age_s`, {DEFAULT_MAX_COMMAND_AGE_S:g} s by default), or as far in "
+            "the future, is rejected. Within that window a device remembers every id it answered: a "
+            "repeated id is answered with the first ack again (`repeat: true`) and not carried out "
+            "again, so a client chooses a new id for every command. Unknown fields are an error.",
             Command,
             _command(),
             "Set hv1/ch1 to 100 V",
@@ -532,7 +537,8 @@ def _messages() -> dict[str, Any]:
             "Exactly one ack per command. `accepted`: the action has started (a ramp runs; the "
             "channel state shows its progress). `rejected`: the command was not acted on (bad value, "
             "unknown verb, malformed payload, device offline, expired). `failed`: the command was "
-            "valid but the instrument did not carry it out. `reason` is for a person.",
+            "valid but the instrument did not carry it out. `reason` is a sentence for a person. "
+            "`repeat: true`: the id had been answered already; this is that first ack again.",
             Ack,
             _ack(),
             "hv1 accepted op-1 and started the ramp",
@@ -575,8 +581,9 @@ def _messages() -> dict[str, Any]:
             "Alarm command",
             "A command to one alarm; the verb (`acknowledge`) is the last topic level.",
             "`user` is required: who acknowledges, for the audit. Answered with exactly one ack on "
-            "the device's ack topic, with `channel: alarm` and the alarm's id in `alarm`.",
-            Command,
+            "the device's ack topic, with `channel: alarm` and the alarm's id in `alarm`. `ts` and "
+            "repeated ids as for channel commands.",
+            AlarmCommand,
             _alarm_command(),
             "alice acknowledges an alarm",
         ),
@@ -787,6 +794,7 @@ PAYLOAD_MODELS: list[type[BaseModel]] = [
     SensorChannelState,
     CyclerChannelState,
     Command,
+    AlarmCommand,
     Ack,
     Alarm,
     CyclerStats,

@@ -29,6 +29,10 @@ TimestampMs = Annotated[int, Field(ge=0, description="Milliseconds since the Uni
 Reading = Annotated[float, Field(allow_inf_nan=False)]
 
 
+#: Commands older than this (s, by their ``ts``) are rejected unless a device configures another age.
+DEFAULT_MAX_COMMAND_AGE_S: Final = 10.0
+
+
 def now_ms() -> int:
     """The current wall-clock time in contract units."""
     return time.time_ns() // 1_000_000
@@ -399,8 +403,11 @@ class Command(BaseModel):
     id: CommandId = Field(description="Chosen by the client; repeated in the ack")
     value: float | bool | None = Field(default=None, description="Argument of the verb, see meta")
     user: str | None = Field(default=None, max_length=128, description="Who sent it, for the audit")
-    ts: TimestampMs | None = Field(
-        default=None, description="When it was sent; commands older than the device's max age are rejected"
+    ts: TimestampMs = Field(
+        description="When it was sent (required): a command older than the device's max age "
+        f"(`max_command_age_s`, {DEFAULT_MAX_COMMAND_AGE_S:g} s by default) or as far in the future is "
+        "rejected, and within that window a repeated `id` is answered with its first ack, not carried "
+        "out again"
     )
     protocol: dict[str, Any] | str | None = Field(
         default=None,
@@ -409,6 +416,12 @@ class Command(BaseModel):
     experiment: str | None = Field(
         default=None, max_length=64, description="load_protocol, start: the experiment id of the run"
     )
+
+
+class AlarmCommand(Command):
+    """Body of ``labdcs/v1/<device>/alarm/<alarm>/cmd/<verb>``: a command that names who sends it."""
+
+    user: str = Field(min_length=1, max_length=128, description="Who acknowledges, for the audit (required)")
 
 
 class Ack(_Published):
@@ -426,6 +439,11 @@ class Ack(_Published):
     value: float | bool | None = None
     alarm: Ident | None = Field(
         default=None, description="The alarm an alarm command was about (`channel` is then `alarm`)"
+    )
+    repeat: bool | None = Field(
+        default=None,
+        description="`true`: the command's id had been answered already within the max age; this is that "
+        "first ack again (its `ts` included) and the command was not carried out again",
     )
 
 

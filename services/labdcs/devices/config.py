@@ -12,7 +12,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from labdcs.contract.models import ChannelKind, DeviceKind, Ident
+from labdcs.contract.models import DEFAULT_MAX_COMMAND_AGE_S, ChannelKind, DeviceKind, Ident
 from labdcs.contract.topics import RESERVED_CHANNEL_IDS
 from labdcs.drivers.registry import DriverSettings
 from labdcs.settings import ConfigError, MqttSettings, YamlSettings, read_mapping, validate_file
@@ -124,7 +124,11 @@ class DeviceConfig(YamlSettings):
         default=None, description="What SIGTERM does to outputs (default: ramp_down for hv, else keep)"
     )
     exit_timeout_s: float = Field(default=100.0, gt=0, description="Longest ramp-down on exit")
-    max_command_age_s: float = Field(default=10.0, gt=0, description="Older commands are rejected")
+    max_command_age_s: float = Field(
+        default=DEFAULT_MAX_COMMAND_AGE_S,
+        gt=0,
+        description="Older commands are rejected; a device remembers the ids it answered this long",
+    )
     reconnect_max_s: float = Field(default=10.0, gt=0, description="Longest wait between instrument retries")
     interlock: InterlockDependency | None = Field(
         default=None, description="Follow an interlock service (rules, heartbeat watchdog)"

@@ -64,7 +64,7 @@ from labdcs.devices.publishing import (
 )
 from labdcs.devices.skeleton import INSTRUMENT_ALARM, DeviceSkeleton
 from labdcs.drivers.base import Driver, InstrumentError, PowerSupplyDriver, SensorDriver
-from labdcs.participant import Inbound, expiry_problem, touch_health
+from labdcs.participant import Inbound, touch_health
 
 __all__ = [
     "CLOCK_JUMP_ALARM",
@@ -377,9 +377,6 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
         self._answer(command, channel_id, verb, AckResult.ACCEPTED)
 
     def _precheck(self, command: Command, channel_id: str, verb: str) -> str | None:
-        expired = expiry_problem(command, self.config.max_command_age_s)
-        if expired is not None:
-            return expired
         if self._stopping:
             return "device service is stopping"
         if channel_id not in self._channel_configs:

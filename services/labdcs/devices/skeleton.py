@@ -6,7 +6,8 @@
 * Command intake: paho's network thread only queues (a retained command is never acted on; a full
   queue is answered ``device busy``); the worker decodes (a malformed command is rejected under the
   id that can be salvaged), answers alarm commands (acknowledge) itself and hands channel commands
-  to the service. Every command gets exactly one ack, written to the audit log.
+  to the service. Every command gets exactly one ack, written to the audit log; an expired command is
+  refused and a repeated id answered with its first ack (:class:`labdcs.participant.Acknowledger`).
 * The instrument's availability: ready (meta with its identity, alarm cleared) or not answering
   (fault, alarm, a retry after a delay that doubles up to ``reconnect_max_s``).
 * The device meta around the channels the service describes.
@@ -80,7 +81,7 @@ class DeviceSkeleton(ABC, Generic[ConfigT]):
         #: :meth:`_instrument_ready` again; paho's thread publishes it at every (re)connect.
         self._meta_payload = b""
         self.connection = connect(config.mqtt, f"labdcs-device-{self.device}", self.device, self.boot)
-        self._ack = Acknowledger(self.connection, self.device, logger)
+        self._ack = Acknowledger(self.connection, self.device, config.max_command_age_s, logger)
         self.alarms = DeviceAlarms(self.connection, self.device)
         self.connection.add_on_connect(self._on_connect)
         self.connection.subscribe(topics.commands_of(self.device), self._enqueue_command, qos=1)
@@ -162,9 +163,7 @@ class DeviceSkeleton(ABC, Generic[ConfigT]):
         """An alarm command is answered here; a channel command is decoded and handed to _execute."""
         info = topics.parse(message.topic)
         if info is not None and info.kind is TopicKind.ALARM_COMMAND:
-            handle_alarm_command(
-                message.topic, message.payload, self.alarms, self._ack, self.config.max_command_age_s
-            )
+            handle_alarm_command(message.topic, message.payload, self.alarms, self._ack)
             return
         if info is None or info.kind is not TopicKind.COMMAND or info.channel is None or info.verb is None:
             self.log.warning("ignoring message on %s: not a command topic", message.topic)

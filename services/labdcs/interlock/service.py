@@ -34,6 +34,7 @@ from labdcs import __version__
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode, encode
 from labdcs.contract.models import (
+    DEFAULT_MAX_COMMAND_AGE_S,
     AckResult,
     Alarm,
     ChannelKind,
@@ -59,7 +60,6 @@ from labdcs.participant import (
     announce,
     connect,
     decode_command,
-    expiry_problem,
     handle_alarm_command,
     touch_health,
 )
@@ -67,7 +67,7 @@ from labdcs.participant import (
 log = logging.getLogger(__name__)
 
 #: Commands older than this are refused (as devices do by default).
-MAX_COMMAND_AGE_S = 10.0
+MAX_COMMAND_AGE_S = DEFAULT_MAX_COMMAND_AGE_S
 
 _RULE_QUANTITIES = [
     QuantityMeta(name="status", unit="", type="string", description="ok, active or latched"),
@@ -109,7 +109,7 @@ class InterlockService:
         self._grace_until: float | None = time.monotonic() + config.startup_grace_s
 
         self.connection = connect(config.mqtt, f"labdcs-interlock-{self.device}", self.device, self.boot)
-        self._ack = Acknowledger(self.connection, self.device, log)
+        self._ack = Acknowledger(self.connection, self.device, MAX_COMMAND_AGE_S, log)
         self.alarms = DeviceAlarms(self.connection, self.device)
         self.connection.add_on_connect(self._on_connect)
         self._own_filters = [topics.state(self.device, "+"), topics.alarm(self.device, "+")]
@@ -206,7 +206,7 @@ class InterlockService:
             if not message.retained:
                 self._handle_command(message)
         elif info.kind is TopicKind.ALARM_COMMAND and not message.retained:
-            handle_alarm_command(message.topic, message.payload, self.alarms, self._ack, MAX_COMMAND_AGE_S)
+            handle_alarm_command(message.topic, message.payload, self.alarms, self._ack)
 
     # --- start-up ---------------------------------------------------------------------------------
 
@@ -343,9 +343,9 @@ class InterlockService:
         command = decode_command(message.topic, message.payload, rule, verb, self._ack)
         if command is None:
             return
-        reason = expiry_problem(command, MAX_COMMAND_AGE_S)
+        reason: str | None = None
         runtime = self.runtimes.get(rule)
-        if reason is None and runtime is None:
+        if runtime is None:
             reason = f"unknown rule '{rule}'; rules: {', '.join(self.runtimes)}"
         if reason is None and verb != RuleVerb.RESET:
             reason = f"unknown verb '{verb}'; rules accept: {', '.join(v.value for v in RuleVerb)}"

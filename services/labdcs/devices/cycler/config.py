@@ -23,7 +23,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from labdcs.clock import parse_speed
-from labdcs.contract.models import DeviceKind, Ident
+from labdcs.contract.models import DEFAULT_MAX_COMMAND_AGE_S, DeviceKind, Ident
 from labdcs.contract.topics import RESERVED_CHANNEL_IDS
 from labdcs.devices.config import ConfigError, DeviceConfig, read_mapping, validate_file
 from labdcs.drivers.registry import KNOWN_DRIVERS, DriverSettings
@@ -109,7 +109,11 @@ class CyclerConfig(YamlSettings):
         description="simulated seconds per wall second (simulated stations); inf: as fast as possible",
     )
     exit_timeout_s: float = Field(default=10.0, gt=0, description="Longest wait for the instrument on exit")
-    max_command_age_s: float = Field(default=10.0, gt=0, description="Older commands are rejected")
+    max_command_age_s: float = Field(
+        default=DEFAULT_MAX_COMMAND_AGE_S,
+        gt=0,
+        description="Older commands are rejected; a device remembers the ids it answered this long",
+    )
     reconnect_max_s: float = Field(default=10.0, gt=0, description="Longest wait between instrument retries")
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     health_file: Path | None = None

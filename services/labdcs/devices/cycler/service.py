@@ -43,7 +43,7 @@ from labdcs.devices.cycler.channel import QUANTITIES, CyclerChannel, Outcome, Re
 from labdcs.devices.cycler.config import CyclerConfig
 from labdcs.devices.skeleton import INSTRUMENT_ALARM, DeviceSkeleton
 from labdcs.drivers.base import BidirectionalSourceDriver, InstrumentError
-from labdcs.participant import expiry_problem, touch_health
+from labdcs.participant import touch_health
 
 __all__ = [
     "BACKPRESSURE_EVERY",
@@ -237,9 +237,6 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
             self._answer(command, channel_id, verb, AckResult.ACCEPTED)
 
     def _carry_out(self, command: Command, channel_id: str, verb: str) -> None:
-        expired = expiry_problem(command, self.config.max_command_age_s)
-        if expired is not None:
-            raise Rejected(expired)
         channel = self.channels.get(channel_id)
         if channel is None:
             raise Rejected(f"unknown channel '{channel_id}'; this device has: {', '.join(self.channels)}")
