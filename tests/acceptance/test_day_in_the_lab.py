@@ -33,6 +33,7 @@ from labdcs.experiments.export import HEADER
 from labdcs.stack.paths import project_root
 from tests.acceptance.conftest import ARTIFACTS, UserStack
 from tests.experiments.browser import wait_js
+from tests.support import wait_until
 
 #: The documented default database (`labdcs up` says "database 'labdcs'").
 DATABASE = "labdcs"
@@ -297,6 +298,18 @@ def run(user_stack: UserStack, chromium: Any) -> Iterator[Run]:
             wait_js(page, "document.querySelectorAll('#cycles tbody tr').length >= 2")
         result.blue_pixels = _blue_pixels(page)
         _screenshot(page, "finished")
+        if result.final["finished"] is not None:
+            # The manager learns the end from the broker; the ingester stores the last states up to a
+            # batch (1 s) later: the CSV is fetched once the run's points in InfluxDB stop changing.
+            start, end = result.final["started"], result.final["finished"]
+            seen: list[tuple[float, int]] = []
+
+            def settled() -> bool:
+                seen.append((time.monotonic(), _influx_count(user_stack, experiment, start, end)))
+                changed = [at for (at, n), (_, before) in zip(seen[1:], seen, strict=False) if n != before]
+                return seen[-1][0] - max(changed, default=seen[0][0]) > 2.0
+
+            wait_until(settled, 60, "the run's points in InfluxDB to stop changing", interval=0.25)
         result.csv_text = _download(page, "#csv", result.problems)
         result.report = _download(page, "#report", result.problems)
         if result.report is not None:
