@@ -862,7 +862,8 @@ def test_no_default_credentials_and_every_client_logs_in() -> None:
     assert model["services"]["influxdb"]["environment"]["INFLUXDB_HTTP_AUTH_ENABLED"] == "true"
     assert "MONGO_INITDB_ROOT_PASSWORD_FILE" in model["services"]["mongodb"]["environment"]
     conf = read_text("mosquitto/mosquitto.conf")
-    assert "allow_anonymous false" in conf and "allow_anonymous true" not in conf
+    anonymous = re.findall(r"^allow_anonymous\s+(\S+)", conf, re.M)
+    assert anonymous == ["false"], f"the broker must refuse anonymous clients, once: {anonymous}"
     assert (
         "password_file /run/secrets/mosquitto_passwd" in conf
         and "acl_file /run/secrets/mosquitto_acl" in conf
