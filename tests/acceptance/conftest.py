@@ -169,7 +169,15 @@ def _start(folder: Path) -> UserStack:
         assert process.poll() is None, f"labdcs up exited:\n{stack.up_output()[-4000:]}"
         return "Press Ctrl-C to stop" in stack.up_output()
 
-    wait_until(up, 180, "`labdcs up --dummy` to say the stack is up", interval=0.2)
+    try:
+        wait_until(up, 180, "`labdcs up --dummy` to say the stack is up", interval=0.2)
+    except BaseException:  # a stack that did not come up (or a test timeout) must not outlive the run
+        process.send_signal(signal.SIGINT)  # `labdcs up` stops its children (each in its own session)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        raise
     stack.started_s = time.monotonic() - started
     return stack
 
