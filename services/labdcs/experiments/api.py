@@ -217,7 +217,7 @@ def router() -> APIRouter:
     @api.get("/formats", response_model=Formats, tags=["meta"])
     def formats() -> Formats:
         """Vocabulary for forms: import formats, technology-specific fields, sortable columns."""
-        from labdcs.experiments.importers import FORMATS
+        from labdcs.experiments.formats import FORMATS
 
         return Formats(
             formats={name: f.description for name, f in FORMATS.items()},
