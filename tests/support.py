@@ -229,6 +229,28 @@ def mqtt_connack(
     return answer[3]
 
 
+def mqtt_connect_as(
+    port: int, user: str, password: str, client_id: str, *, clean: bool = True, timeout: float = 5.0
+) -> tuple[int, bool]:
+    """(return code, session present) of the broker's CONNACK to an MQTT 3.1.1 CONNECT with this
+    client id, then DISCONNECT: what a client taking another's id (or persistent session) gets."""
+    flags = 0xC0 | (0x02 if clean else 0)
+    body = _mqtt_string("MQTT") + bytes([4, flags]) + (10).to_bytes(2, "big")
+    body += _mqtt_string(client_id) + _mqtt_string(user) + _mqtt_string(password)
+    assert len(body) < 128, "one-byte remaining length only"
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(bytes([0x10, len(body)]) + body)
+        answer = b""
+        while len(answer) < 4:
+            chunk = sock.recv(4 - len(answer))
+            if not chunk:
+                raise ConnectionError("the broker closed the connection without a CONNACK")
+            answer += chunk
+        sock.sendall(b"\xe0\x00")  # DISCONNECT
+    assert answer[0] == 0x20, f"not a CONNACK: {answer!r}"
+    return answer[3], bool(answer[2] & 0x01)
+
+
 class Influx:
     """A real InfluxDB 1.x on free ports with its data in a temporary folder, prepared as `labdcs up`
     prepares it: authentication on, the users of ``labdcs init`` (secrets in ``folder/secrets``) with

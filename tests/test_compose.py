@@ -53,7 +53,8 @@ DUMMY_DEVICES = ROOT / "dummy" / "devices"
 IMAGE_DUMMY_DIR = "/app/dummy"
 HEALTH_FILE = "/tmp/labdcs.health"
 HEALTHCHECK_CMD = ["labdcs", "healthcheck", "--file", HEALTH_FILE, "--max-age", "30"]
-BROKER_IMAGE = "eclipse-mosquitto"
+BROKER_IMAGE = "labdcs-mosquitto"
+BROKER_BUILD = "./mosquitto"
 MIN_DEVICE_GRACE_S = 120.0
 
 # `depends_on` with `condition: service_started`, allowed only where the dependency cannot have
@@ -474,7 +475,11 @@ def test_images_are_pinned() -> None:
 
 def test_labdcs_services_share_one_image() -> None:
     """Every built service builds the one Dockerfile under one tag, which follows the version."""
-    built = {name: service for name, service in services(stack(FULL)).items() if "build" in service}
+    built = {
+        name: service
+        for name, service in services(stack(FULL)).items()
+        if "build" in service and service["build"] != BROKER_BUILD  # the broker: mosquitto/Dockerfile
+    }
     assert built, "no service builds the labdcs image"
     version = project_version()
     for name, service in built.items():
@@ -868,6 +873,13 @@ def test_no_default_credentials_and_every_client_logs_in() -> None:
         "password_file /run/secrets/mosquitto_passwd" in conf
         and "acl_file /run/secrets/mosquitto_acl" in conf
     )
+    # The client-id plugin (a client id <user>:... belongs to that user): loaded, and where the
+    # broker image built from mosquitto/Dockerfile puts it.
+    assert re.findall(r"^plugin\s+(\S+)", conf, re.M) == ["/usr/lib/labdcs_clientid.so"]
+    assert "COPY --from=build /src/labdcs_clientid.so /usr/lib/labdcs_clientid.so" in read_text(
+        "mosquitto/Dockerfile"
+    )
+    assert services(model)["mosquitto"].get("build") == BROKER_BUILD
     for name, service in services(model).items():
         env = service.get("environment") or {}
         if env.get("LABDCS_MQTT__HOST") == "mosquitto":

@@ -26,7 +26,7 @@ from labdcs.contract.models import (
     now_ms,
 )
 from labdcs.contract.topics import TopicKind
-from labdcs.mqtt import MqttConnection
+from labdcs.mqtt import MqttConnection, owned_id
 from labdcs.settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,9 @@ class ContractClient:
     """An MQTT client that speaks the contract from the operator's side."""
 
     def __init__(self, settings: MqttSettings, name: str = "cli") -> None:
-        self.connection = MqttConnection(settings, client_id=f"labdcs-{name}-{secrets.token_hex(4)}")
+        self.connection = MqttConnection(
+            settings, client_id=owned_id(settings, f"{name}-{secrets.token_hex(4)}")
+        )
         self._acks: dict[str, Ack] = {}
         self._ack_arrived = threading.Condition()
         self.connection.subscribe(topics.ALL_ACKS, self._on_ack)
@@ -130,7 +132,9 @@ def snapshot(settings: MqttSettings, *, timeout: float = 3.0) -> dict[str, Devic
     the retained messages of the subscriptions made before it. Waiting for a pause in the traffic
     instead never ends on a busy broker, where live states keep arriving. If the round trip does not
     complete within ``timeout`` (from the start), what arrived is returned and a warning logged."""
-    connection = MqttConnection(settings, client_id=f"labdcs-status-{secrets.token_hex(4)}", sync=True)
+    connection = MqttConnection(
+        settings, client_id=owned_id(settings, f"status-{secrets.token_hex(4)}"), sync=True
+    )
     devices: dict[str, DeviceSnapshot] = {}
 
     def on_message(topic: str, payload: bytes, retained: bool) -> None:
@@ -188,7 +192,7 @@ def wait_online(settings: MqttSettings, devices: list[str], *, timeout: float) -
             (online.add if message.online else online.discard)(info.device)
             changed.set()
 
-    connection = MqttConnection(settings, client_id=f"labdcs-wait-{secrets.token_hex(4)}")
+    connection = MqttConnection(settings, client_id=owned_id(settings, f"wait-{secrets.token_hex(4)}"))
     connection.subscribe(topics.ALL_ONLINE, on_online)
     connection.start()
     deadline = time.monotonic() + timeout

@@ -115,7 +115,7 @@ def test_telegraf_conf_reads_every_mapping_with_qos1_persistent_sessions() -> No
     assert [c["topics"] for c in consumers] == [[m.topic_filter] for m in MAPPINGS]
     for consumer, mapping in zip(consumers, MAPPINGS, strict=True):
         assert consumer["qos"] == 1 and consumer["persistent_session"] is True
-        assert consumer["client_id"] == f"labdcs-telegraf-{mapping.name}"
+        assert consumer["client_id"] == f"telegraf:{mapping.name}"
         assert consumer["data_format"] == "json_v2"
         parser = consumer["json_v2"][0]
         assert {f["path"]: f["type"] for f in parser.get("field", [])} == {

@@ -137,7 +137,7 @@ def test_telegraf_and_the_native_ingester_write_the_same_points(tmp_path: Path) 
                 with telegraf:
                     # Both consumers subscribe before the messages go out.
                     wait_until(
-                        lambda: "labdcs-telegraf-state" in broker.get_logs()[0].decode(),
+                        lambda: "telegraf:state" in broker.get_logs()[0].decode(),
                         60,
                         "Telegraf to connect",
                     )

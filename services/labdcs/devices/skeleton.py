@@ -44,6 +44,7 @@ from labdcs.devices.alarms import DeviceAlarms
 from labdcs.devices.config import DeviceConfig
 from labdcs.devices.cycler.config import CyclerConfig
 from labdcs.drivers.base import Identity
+from labdcs.mqtt import owned_id
 from labdcs.participant import (
     Acknowledger,
     Inbound,
@@ -80,7 +81,9 @@ class DeviceSkeleton(ABC, Generic[ConfigT]):
         #: The retained meta: the subclass encodes it once its channels exist (:meth:`_meta`), and
         #: :meth:`_instrument_ready` again; paho's thread publishes it at every (re)connect.
         self._meta_payload = b""
-        self.connection = connect(config.mqtt, f"labdcs-device-{self.device}", self.device, self.boot)
+        self.connection = connect(
+            config.mqtt, owned_id(config.mqtt, f"device-{self.device}"), self.device, self.boot
+        )
         self._ack = Acknowledger(self.connection, self.device, config.max_command_age_s, logger)
         self.alarms = DeviceAlarms(self.connection, self.device)
         self.connection.add_on_connect(self._on_connect)

@@ -55,7 +55,7 @@ from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
 from labdcs.ingest.mapping import MAPPINGS, EmptyPayload, to_points
 from labdcs.ingest.retention import RetentionSettings
 from labdcs.ingest.spool import Spool
-from labdcs.mqtt import MqttConnection, Will
+from labdcs.mqtt import MqttConnection, Will, owned_id
 from labdcs.settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,11 @@ class IngestSettings(BaseSettings):
     influx: InfluxSettings = Field(default_factory=InfluxSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     apply_retention: bool = Field(default=True, description="Create database and policies at start")
-    client_id: str = Field(default="labdcs-ingest", description="Fixed: the broker keeps its session")
+    client_id: str = Field(
+        default="ingest",
+        description="Fixed: the broker keeps its session; sent as <user>:<client_id>, which the broker "
+        "gives to this login alone",
+    )
     device: Ident = Field(default="ingest", description="Id under which it reports on the contract")
     spool_dir: Path = Field(default=Path(".labdcs/ingest"), description="On-disk buffer")
     spool_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0, description="Size limit of the buffer")
@@ -179,7 +183,7 @@ class Ingester:
         will = Online(online=False, boot=self.boot, reason="connection lost")
         self.connection = MqttConnection(
             settings.mqtt,
-            client_id=settings.client_id,
+            client_id=owned_id(settings.mqtt, settings.client_id),
             will=Will(topics.online(device), encode(will)),
             clean_session=False,
             manual_ack=True,

@@ -105,7 +105,7 @@ def _consumer(mapping: Mapping_) -> str:
         '  username = "telegraf"',
         '  password = "@{docker_secrets:mqtt_telegraf}"',
         "  qos = 1",
-        f'  client_id = "labdcs-telegraf-{mapping.name}"',
+        f'  client_id = "telegraf:{mapping.name}"',  # labdcs.mqtt.owned_id: the broker keeps it for telegraf
         "  persistent_session = true",
         "  # Unacknowledged messages in flight: one full batch.",
         "  max_undelivered_messages = 5000",

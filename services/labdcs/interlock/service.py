@@ -54,6 +54,7 @@ from labdcs.devices.alarms import DeviceAlarms
 from labdcs.interlock.config import InterlockConfig
 from labdcs.interlock.engine import Finding, RuleRuntime, evaluate
 from labdcs.interlock.inputs import Inputs
+from labdcs.mqtt import owned_id
 from labdcs.participant import (
     Acknowledger,
     Inbound,
@@ -108,7 +109,9 @@ class InterlockService:
         #: and no heartbeat is sent, so starting the stack in any order latches no rule.
         self._grace_until: float | None = time.monotonic() + config.startup_grace_s
 
-        self.connection = connect(config.mqtt, f"labdcs-interlock-{self.device}", self.device, self.boot)
+        self.connection = connect(
+            config.mqtt, owned_id(config.mqtt, f"interlock-{self.device}"), self.device, self.boot
+        )
         self._ack = Acknowledger(self.connection, self.device, MAX_COMMAND_AGE_S, log)
         self.alarms = DeviceAlarms(self.connection, self.device)
         self.connection.add_on_connect(self._on_connect)

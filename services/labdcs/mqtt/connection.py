@@ -55,6 +55,17 @@ class Will:
 #: Prefix of the private topics of :attr:`MqttConnection.synced` (outside the contract's ``labdcs/v1``).
 SYNC_PREFIX = "labdcs/_sync"
 
+#: Separates the owner from the name in a client id: no MQTT user name can contain it (Mosquitto's
+#: password file is ``user:hash``), so ``<user>:`` names exactly one login.
+OWNER_SEPARATOR = ":"
+
+
+def owned_id(settings: MqttSettings, name: str) -> str:
+    """The client id ``<user>:<name>``, which the broker's client-id plugin refuses to every other
+    user (mosquitto/plugin/labdcs_clientid.c): nobody else can take this connection's place or its
+    persistent session. Anonymous settings (tests, foreign brokers) keep ``name``."""
+    return f"{settings.username}{OWNER_SEPARATOR}{name}" if settings.username else name
+
 
 class _PahoLog:
     """paho's log of one connection (paho calls only ``log``).

@@ -3,13 +3,48 @@
 from __future__ import annotations
 
 import getpass
+import hashlib
+import os
 import shutil
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 _NATIVE_KEYS = ("listener", "persistence_location", "log_dest", "user")
 _TLS_LISTENER_KEYS = ("certfile", "keyfile", "cafile", "capath", "require_certificate", "tls_version")
 TLS_PORT = "8883"
+#: The broker plugin that gives each client id of the form ``<user>:...`` to its user alone
+#: (``mosquitto/plugin/labdcs_clientid.c``); where the compose image has it.
+CLIENTID_PLUGIN = "/usr/lib/labdcs_clientid.so"
+_PLUGIN_SOURCE = Path("plugin") / "labdcs_clientid.c"
+_SETUP_HINT = "run scripts/setup (apt-get install gcc mosquitto-dev)"
+
+
+def clientid_plugin(source: Path, cache: Path | None = None) -> Path:
+    """The client-id plugin built for this machine from ``source`` (once per version of the source,
+    in ``~/.cache/labdcs``): the native broker loads the same code as the compose image."""
+    code = source.read_bytes()
+    folder = cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "labdcs"
+    built = folder / f"labdcs_clientid-{hashlib.sha256(code).hexdigest()[:16]}.so"
+    if built.is_file():
+        return built
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None or not Path("/usr/include/mosquitto_plugin.h").is_file():
+        raise RuntimeError(
+            f"cannot build the broker's client-id plugin (no C compiler or headers): {_SETUP_HINT}"
+        )
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = built.with_name(f".{built.name}.{os.getpid()}")
+    result = subprocess.run(
+        [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-o", str(partial), str(source)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"building {source} failed ({_SETUP_HINT}):\n{result.stderr.strip()}")
+    os.replace(partial, built)
+    return built
 
 
 def render_mosquitto_conf(
@@ -40,7 +75,9 @@ def render_mosquitto_conf(
             continue
         if in_tls_listener and tls_port is None and key in _TLS_LISTENER_KEYS:
             continue
-        if len(words) == 2 and words[1].startswith("/run/secrets/"):
+        if words == ["plugin", CLIENTID_PLUGIN]:
+            out.append(f"plugin {clientid_plugin(template.parent / _PLUGIN_SOURCE)}")
+        elif len(words) == 2 and words[1].startswith("/run/secrets/"):
             if words[1] not in secrets:
                 raise ValueError(f"{template}: no local file for {words[1]}")
             out.append(f"{key} {secrets[words[1]]}")
