@@ -308,7 +308,8 @@ def test_refusal_reason_is_a_sentence() -> None:
 def test_configs_refuse_more_channels_or_longer_labels_than_the_contract_allows() -> None:
     """The bounds the budgets assume are the configs' own: a bigger meta cannot be configured."""
     channel = {"max_voltage": 1.0, "max_current": 1.0, "ramp_rate": 1.0}
-    base = {"device": "hv9", "kind": "hv", "model": "m", "driver": {"name": "keithley2410"}}
+    driver = {"name": "keithley2410", "resource": "TCPIP::127.0.0.1::5025::SOCKET"}
+    base = {"device": "hv9", "kind": "hv", "model": "m", "driver": driver}
     too_many = [{"id": f"ch{i}", **channel} for i in range(limits.MAX_CHANNELS_PER_DEVICE + 1)]
     with pytest.raises(ValidationError, match="at most 128 items"):
         DeviceConfig.model_validate({**base, "channels": too_many})
