@@ -4,7 +4,15 @@ This package is the project's public API. See ``docs/contract.md`` and ``docs/as
 """
 
 from labdcs.contract import topics
-from labdcs.contract.codec import ContractError, decode, decode_as, encode, json_schemas
+from labdcs.contract.codec import (
+    ContractError,
+    IdentityError,
+    OversizeError,
+    decode,
+    decode_as,
+    encode,
+    json_schemas,
+)
 from labdcs.contract.models import (
     CONTRACT,
     Ack,
@@ -62,8 +70,10 @@ __all__ = [
     "DeviceKind",
     "DeviceMeta",
     "Heartbeat",
+    "IdentityError",
     "InstrumentIdentity",
     "Online",
+    "OversizeError",
     "PowerChannelState",
     "PowerLimits",
     "PowerStatus",

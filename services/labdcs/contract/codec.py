@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from labdcs.contract import topics
+from labdcs.contract import identity, limits, topics
 from labdcs.contract.models import (
     CHANNEL_STATE,
     Ack,
@@ -72,6 +72,14 @@ class ContractError(ValueError):
     def is_type_conflict(self) -> bool:
         """Every problem is a value of the wrong type (what InfluxDB would call a field type conflict)."""
         return bool(self.error_types) and self.error_types <= _TYPE_ERRORS
+
+
+class OversizeError(ContractError):
+    """A payload bigger than the contract allows on its topic: refused before it is parsed."""
+
+
+class IdentityError(ContractError):
+    """A payload that names another device, alarm or channel than its topic (a forgery or a bug)."""
 
 
 _TYPE_ERRORS = frozenset(
@@ -218,7 +226,11 @@ def sentences(error: ValidationError, data: Any, subject: str = "the message") -
 
 
 def decode_as(kind: TopicKind, topic: str, payload: bytes | str) -> Message:
-    """Parse a payload as the message the topic kind carries; ContractError when it does not fit."""
+    """Parse a payload as the message the topic kind carries; ContractError when it does not fit
+    (OversizeError, before parsing, when it is bigger than the contract's budget for the kind)."""
+    too_big = limits.too_big(kind, len(payload))
+    if too_big is not None:
+        raise OversizeError(topic, too_big)
     try:
         data = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -237,11 +249,16 @@ def decode_as(kind: TopicKind, topic: str, payload: bytes | str) -> Message:
 
 
 def decode(topic: str, payload: bytes | str) -> tuple[TopicInfo, Message]:
-    """Classify a topic and parse its payload; ContractError for unknown topics or bad payloads."""
+    """Classify a topic and parse its payload; ContractError for unknown topics or bad payloads,
+    IdentityError for a payload naming another device, alarm or channel than its topic."""
     info = topics.parse(topic)
     if info is None:
         raise ContractError(topic, f"not a topic of the {topics.PREFIX} contract")
-    return info, decode_as(info.kind, topic, payload)
+    message = decode_as(info.kind, topic, payload)
+    forged = identity.mismatch(info, message)
+    if forged is not None:
+        raise IdentityError(topic, forged)
+    return info, message
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

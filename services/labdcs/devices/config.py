@@ -12,6 +12,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from labdcs.contract.limits import MAX_CHANNELS_PER_DEVICE, MAX_LABEL_LENGTH
 from labdcs.contract.models import DEFAULT_MAX_COMMAND_AGE_S, ChannelKind, DeviceKind, Ident
 from labdcs.contract.topics import RESERVED_CHANNEL_IDS
 from labdcs.drivers.registry import DriverSettings
@@ -33,7 +34,7 @@ class ChannelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Ident
-    label: str = ""
+    label: str = Field(default="", max_length=MAX_LABEL_LENGTH)
     hw: int = Field(default=1, ge=1, description="Instrument channel number (1-based)")
     max_voltage: float | None = Field(default=None, description="V; setpoints above are rejected")
     min_voltage: float = Field(default=0.0, description="V; setpoints below are rejected")
@@ -114,10 +115,12 @@ class DeviceConfig(YamlSettings):
 
     device: Ident
     kind: DeviceKind
-    model: str = Field(description="Instrument model for people, e.g. 'Keithley 2410'")
-    description: str = ""
+    model: str = Field(
+        max_length=MAX_LABEL_LENGTH, description="Instrument model for people, e.g. 'Keithley 2410'"
+    )
+    description: str = Field(default="", max_length=MAX_LABEL_LENGTH)
     driver: DriverSettings
-    channels: list[ChannelConfig] = Field(min_length=1)
+    channels: list[ChannelConfig] = Field(min_length=1, max_length=MAX_CHANNELS_PER_DEVICE)
     publish_period: float = Field(default=1.0, gt=0, le=3600, description="s between state messages")
     ramp_tick: float = Field(default=0.1, gt=0, le=10, description="s between ramp steps")
     on_exit: Literal["keep", "ramp_down"] | None = Field(

@@ -29,6 +29,7 @@ from typing import Generic, TypeVar
 from labdcs import __version__
 from labdcs.contract import topics
 from labdcs.contract.codec import encode
+from labdcs.contract.limits import MAX_LABEL_LENGTH
 from labdcs.contract.models import (
     AckResult,
     ChannelMeta,
@@ -108,11 +109,13 @@ class DeviceSkeleton(ABC, Generic[ConfigT]):
     def _meta(self) -> DeviceMeta:
         identity = None
         if self.identity is not None:
+            # What the instrument answers is cut to the contract's bound, so the meta stays in budget.
+            cut = MAX_LABEL_LENGTH
             identity = InstrumentIdentity(
-                manufacturer=self.identity.manufacturer,
-                model=self.identity.model,
-                serial=self.identity.serial,
-                firmware=self.identity.firmware,
+                manufacturer=self.identity.manufacturer[:cut],
+                model=self.identity.model[:cut],
+                serial=self.identity.serial[:cut],
+                firmware=self.identity.firmware[:cut],
             )
         return DeviceMeta(
             device=self.device,

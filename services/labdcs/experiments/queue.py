@@ -11,6 +11,12 @@ experiment id, so the time series of one experiment are one InfluxDB tag.
 Everything arriving from the broker goes through one worker thread (paho's thread only queues), so
 store writes never race; progress is written at most once per ``progress_period`` per experiment,
 status changes at once.
+
+The topic is the identity (:mod:`labdcs.contract.identity`): a station is registered under its
+meta's topic, states and stats are taken only from the channels its meta declares, and a stats or
+state naming an experiment that runs elsewhere is refused, counted in :attr:`QueueWorker.refused` and
+written to the experiment's audit (an attempted forgery of its data). The per-channel table holds
+declared channels only and forgets a station's channels when its meta is cleared.
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from labdcs.client import ContractClient, NoAck
 from labdcs.contract import topics
-from labdcs.contract.codec import ContractError, decode
+from labdcs.contract.codec import ContractError, IdentityError, OversizeError, decode
+from labdcs.contract.identity import Declared, foreign_run
 from labdcs.contract.models import (
     Ack,
     AckResult,
@@ -36,7 +44,7 @@ from labdcs.contract.models import (
     StatsScope,
     Verb,
 )
-from labdcs.contract.topics import TopicKind
+from labdcs.contract.topics import TopicInfo, TopicKind
 from labdcs.experiments.documents import (
     CycleStat,
     Experiment,
@@ -62,6 +70,8 @@ _RUN_TO_STATUS = {
 }
 _IDLE_STATES = (CyclerRunState.IDLE, CyclerRunState.FINISHED, CyclerRunState.ABORTED, CyclerRunState.ERROR)
 _VERBS = {"pause": Verb.PAUSE, "resume": Verb.RESUME, "stop": Verb.STOP}
+#: s between two audit entries for forgeries of one experiment by one station (the count goes on).
+FORGERY_AUDIT_PERIOD_S = 60.0
 
 
 class CommandRefused(StoreError):
@@ -94,11 +104,21 @@ class QueueWorker:
         self._inbox: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=100_000)
         self._channels: dict[tuple[str, str], _Channel] = {}
         self._online: dict[str, bool] = {}
+        self.declared = Declared()
+        #: Messages refused, by why: oversize, identity (names another device), undeclared (a channel
+        #: the meta does not declare), forgery (an experiment that runs elsewhere).
+        self.refused: Counter[str] = Counter()
+        self._forgery_audited: dict[tuple[str, str], float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped = 0
         for topic_filter in (topics.ALL_META, topics.ALL_ONLINE, topics.ALL_STATE, topics.ALL_STATS):
             self.client.connection.subscribe(topic_filter, self._enqueue)
+
+    @property
+    def channel_count(self) -> int:
+        """Station channels followed now (declared by a retained meta, see the module docstring)."""
+        return len(self._channels)
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -162,24 +182,58 @@ class QueueWorker:
 
     def _handle(self, topic: str, payload: bytes) -> None:
         if not payload:
+            self._on_cleared(topic)
             return
         try:
             info, message = decode(topic, payload)
+        except (OversizeError, IdentityError) as exc:
+            self._refuse("oversize" if isinstance(exc, OversizeError) else "identity", str(exc))
+            return
         except ContractError as exc:
             log.debug("ignored: %s", exc)
             return
+        if info.kind in (TopicKind.STATE, TopicKind.STATS) and isinstance(
+            message, CyclerChannelState | CyclerStats
+        ):
+            undeclared = self.declared.undeclared(info, message)
+            if undeclared is not None:
+                self._refuse("undeclared", undeclared)
+                return
         if info.kind is TopicKind.META and isinstance(message, DeviceMeta):
-            self._on_meta(message)
+            self._on_meta(info.device, message)
         elif info.kind is TopicKind.ONLINE and isinstance(message, Online):
             self._online[info.device] = message.online
             self.store.set_station_online(info.device, message.online)
         elif info.kind is TopicKind.STATE and isinstance(message, CyclerChannelState):
             assert info.channel is not None
-            self._on_state(info.device, info.channel, message)
+            self._on_state(info, message)
         elif info.kind is TopicKind.STATS and isinstance(message, CyclerStats):
-            self._on_stats(message)
+            self._on_stats(info, message)
 
-    def _on_meta(self, meta: DeviceMeta) -> None:
+    def _refuse(self, why: str, reason: str) -> None:
+        self.refused[why] += 1
+        count = self.refused[why]
+        if count <= 10 or count % 1000 == 0:  # a flood is counted, not logged line by line
+            log.warning("queue: refused (%s, %d so far): %s", why, count, reason)
+
+    def _on_cleared(self, topic: str) -> None:
+        """A cleared meta (the device is gone): forget its channels; a cleared state: that channel."""
+        info = topics.parse(topic)
+        if info is None:
+            return
+        if info.kind is TopicKind.META:
+            self.declared.update(info.device, None)
+            self._online.pop(info.device, None)
+            for key in [key for key in self._channels if key[0] == info.device]:
+                del self._channels[key]
+        elif info.kind is TopicKind.STATE and info.channel is not None:
+            self._channels.pop((info.device, info.channel), None)
+
+    def _on_meta(self, device: str, meta: DeviceMeta) -> None:
+        """Register the station under its topic's id (never the payload's, see the module docstring)."""
+        gone = self.declared.update(device, meta if meta.kind is DeviceKind.CYCLER else None)
+        for channel_id in gone:
+            self._channels.pop((device, channel_id), None)
         if meta.kind is not DeviceKind.CYCLER:
             return
         channels = []
@@ -204,17 +258,19 @@ class QueueWorker:
         identity = meta.identity
         devices = [f"{identity.manufacturer} {identity.model} {identity.serial}".strip()] if identity else []
         station = Station(
-            id=meta.device,
+            id=device,
             model=meta.model,
             description=meta.description,
             driver=meta.driver,
             devices=devices,
             channels=channels,
-            online=self._online.get(meta.device, True),
+            online=self._online.get(device, True),
         )
         self.store.upsert_station(station)
 
-    def _on_state(self, device: str, channel_id: str, state: CyclerChannelState) -> None:
+    def _on_state(self, info: TopicInfo, state: CyclerChannelState) -> None:
+        device, channel_id = info.device, info.channel
+        assert channel_id is not None
         channel = self._channels.setdefault((device, channel_id), _Channel())
         channel.state = state
         if state.experiment is None:
@@ -223,7 +279,9 @@ class QueueWorker:
             experiment = self.store.experiment(state.experiment)
         except NotFound:
             return  # a run started by someone else: not ours to record
-        if experiment.station != device or experiment.channel != channel_id or experiment.status.ended:
+        if self._forged(info, experiment):
+            return
+        if experiment.status.ended:
             return
         status = _RUN_TO_STATUS.get(state.run_state)
         changes: dict[str, object] = {}
@@ -258,12 +316,30 @@ class QueueWorker:
             if status is not None and status.ended:
                 self.store.audit("end", experiment.id, None, status.value, state.step_end_reason)
 
-    def _on_stats(self, stats: CyclerStats) -> None:
+    def _forged(self, info: TopicInfo, experiment: Experiment) -> bool:
+        """True (refused, counted, audited) when the message names an experiment that runs elsewhere."""
+        assert info.channel is not None
+        reason = foreign_run(info, experiment.id, experiment.station, experiment.channel)
+        if reason is None:
+            return False
+        self._refuse("forgery", reason)
+        key = (info.device, experiment.id)
+        now = time.monotonic()
+        if now - self._forgery_audited.get(key, -FORGERY_AUDIT_PERIOD_S) >= FORGERY_AUDIT_PERIOD_S:
+            if len(self._forgery_audited) >= 1000:
+                self._forgery_audited.clear()
+            self._forgery_audited[key] = now
+            self.store.audit(f"forged {info.kind.value}", experiment.id, info.device, "refused", reason)
+        return True
+
+    def _on_stats(self, info: TopicInfo, stats: CyclerStats) -> None:
         if stats.scope is not StatsScope.CYCLE or stats.experiment is None:
             return
         try:
-            self.store.experiment(stats.experiment)
+            experiment = self.store.experiment(stats.experiment)
         except NotFound:
+            return
+        if self._forged(info, experiment):
             return
         # The document keeps the message's cycle figures under the same names.
         figures = stats.model_dump(include=set(CycleStat.model_fields) & set(CyclerStats.model_fields))
@@ -281,7 +357,9 @@ class QueueWorker:
         return state.fault is None and state.run_state in _IDLE_STATES
 
     def _start_waiting(self) -> None:
-        for device, channel_id in list(self._channels):
+        """One store query per tick; the idle channels that have queued work are looked at further."""
+        waiting = self.store.queued_channels()
+        for device, channel_id in waiting:
             if not self.idle(device, channel_id):
                 continue
             if self.store.active_experiment(device, channel_id) is not None:

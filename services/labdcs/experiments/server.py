@@ -70,6 +70,20 @@ def create_app(
         """For container healthchecks: answered without a login, and says nothing."""
         return {"status": "ok"}
 
+    @app.get("/api/queue/health", tags=["stations"])
+    def queue_health() -> dict[str, object]:
+        """The queue's view of the broker: messages dropped and refused (by why), channels followed."""
+        queue = services.queue
+        if queue is None:
+            return {"queue": False}
+        return {
+            "queue": True,
+            "dropped": queue.dropped,
+            "refused": dict(queue.refused),
+            "stations": len(queue.declared),
+            "channels": queue.channel_count,
+        }
+
     # Outermost last: the headers also on the login's refusals; the upload limit and the body
     # timeout inside the login.
     app.add_middleware(UploadLimit, limit=services.upload_max_bytes)

@@ -495,6 +495,14 @@ class Store:
             )
         return Experiment.from_mongo(doc) if doc is not None else None
 
+    def queued_channels(self) -> set[tuple[str, str]]:
+        """The station channels that have a queued experiment waiting to be claimed (one query)."""
+        with self._guard():
+            docs = self.col("experiments").find(
+                {"status": Status.QUEUED.value, "claimed": None}, {"station": 1, "channel": 1}
+            )
+            return {(str(d["station"]), str(d["channel"])) for d in docs}
+
     def dequeue(self, experiment_id: str, user: str | None = None) -> bool:
         """Take a queued experiment (not yet being started) out of the queue: ABORTED."""
         changed = self.update_experiment_if(

@@ -45,6 +45,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from labdcs.contract.limits import MAX_CHANNELS_PER_DEVICE, MAX_LABEL_LENGTH, MAX_RULE_TARGETS
 from labdcs.contract.models import Ident, Severity
 from labdcs.contract.topics import RESERVED_CHANNEL_IDS, is_ident
 from labdcs.settings import MqttSettings, YamlSettings
@@ -193,6 +194,8 @@ class Actions(BaseModel):
                 if ref in seen:
                     raise ValueError(f"{ref} is listed twice (in {seen[ref]} and {name})")
                 seen[ref] = name
+        if len(seen) > MAX_RULE_TARGETS:
+            raise ValueError(f"a rule names {len(seen)} channels; the contract allows {MAX_RULE_TARGETS}")
         if self.hold and not (self.ramp_down or self.switch_off):
             raise ValueError("hold needs ramp_down or switch_off targets: the channels held wait for them")
         return self
@@ -219,7 +222,7 @@ class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[Ident, AfterValidator(_rule_name)]
-    description: str = ""
+    description: str = Field(default="", max_length=MAX_LABEL_LENGTH)
     when: list[Condition] = Field(min_length=1, description="The conditions")
     match: Literal["any", "all"] = Field(default="any", description="The rule holds when any/all hold")
     actions: Actions
@@ -274,7 +277,7 @@ class InterlockConfig(YamlSettings):
     """The interlock service: its id on the contract, its timing and its rules."""
 
     device: Ident = Field(default="interlock", description="The interlock's id on the contract")
-    description: str = ""
+    description: str = Field(default="", max_length=MAX_LABEL_LENGTH)
     heartbeat_period_s: float = Field(default=0.5, gt=0, le=60, description="s between heartbeats")
     publish_period: float = Field(default=1.0, gt=0, le=3600, description="s between rule states")
     evaluate_period_s: float = Field(
@@ -290,7 +293,7 @@ class InterlockConfig(YamlSettings):
         description="s after the start during which inputs never received yet do not trip rules; there "
         "is no heartbeat until every input is in or this time is over",
     )
-    rules: list[Rule] = Field(min_length=1)
+    rules: list[Rule] = Field(min_length=1, max_length=MAX_CHANNELS_PER_DEVICE)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     health_file: Path | None = Field(default=None, description="Touched every loop, for container health")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

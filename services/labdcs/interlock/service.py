@@ -76,6 +76,12 @@ _RULE_QUANTITIES = [
     QuantityMeta(name="active", unit="", type="boolean", description="the rule is in force"),
 ]
 
+RESET_COMMAND = CommandMeta(
+    verb=RuleVerb.RESET,
+    value="none",
+    description="release the latched rule; refused while its condition holds",
+)
+
 
 @dataclass
 class _Published:
@@ -377,13 +383,7 @@ class InterlockService:
                 label=runtime.rule.description,
                 kind=ChannelKind.RULE,
                 quantities=_RULE_QUANTITIES,
-                commands=[
-                    CommandMeta(
-                        verb=RuleVerb.RESET,
-                        value="none",
-                        description="release the latched rule; refused while its condition holds",
-                    )
-                ],
+                commands=[RESET_COMMAND],
             )
             for runtime in self.runtimes.values()
         ]

@@ -23,6 +23,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from labdcs.clock import parse_speed
+from labdcs.contract.limits import MAX_CHANNELS_PER_DEVICE, MAX_LABEL_LENGTH
 from labdcs.contract.models import DEFAULT_MAX_COMMAND_AGE_S, DeviceKind, Ident
 from labdcs.contract.topics import RESERVED_CHANNEL_IDS
 from labdcs.devices.config import ConfigError, DeviceConfig, read_mapping, validate_file
@@ -77,7 +78,7 @@ class CyclerChannelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Ident
-    label: str = ""
+    label: str = Field(default="", max_length=MAX_LABEL_LENGTH)
     hw: int = Field(default=1, ge=1, description="Instrument channel number (1-based)")
     cell: CellConfig
     station: StationLimits = Field(default_factory=StationLimits)
@@ -98,10 +99,10 @@ class CyclerConfig(YamlSettings):
 
     device: Ident
     kind: Literal[DeviceKind.CYCLER]
-    model: str
-    description: str = ""
+    model: str = Field(max_length=MAX_LABEL_LENGTH)
+    description: str = Field(default="", max_length=MAX_LABEL_LENGTH)
     driver: DriverSettings
-    channels: list[CyclerChannelConfig] = Field(min_length=1)
+    channels: list[CyclerChannelConfig] = Field(min_length=1, max_length=MAX_CHANNELS_PER_DEVICE)
     sample_period: float = Field(default=1.0, gt=0, le=60, description="s (simulated) between samples")
     publish_period: float = Field(default=1.0, gt=0, le=3600, description="s between states while idle")
     speed: float = Field(
