@@ -10,6 +10,18 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from labdcs.contract.limits import KIB, MAX_MESSAGE_BYTES
+
+#: Room for the topic and the MQTT header in a packet carrying the largest message.
+PACKET_OVERHEAD = 64 * KIB
+
+
+def size_limits() -> dict[str, int]:
+    """The broker's size settings, derived from the contract (mosquitto.conf carries these figures;
+    tests/faults/test_broker_limits.py checks they agree)."""
+    return {"max_packet_size": MAX_MESSAGE_BYTES + PACKET_OVERHEAD, "message_size_limit": MAX_MESSAGE_BYTES}
+
+
 _NATIVE_KEYS = ("listener", "persistence_location", "log_dest", "user")
 _TLS_LISTENER_KEYS = ("certfile", "keyfile", "cafile", "capath", "require_certificate", "tls_version")
 TLS_PORT = "8883"
