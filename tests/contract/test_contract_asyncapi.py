@@ -26,7 +26,13 @@ from labdcs.contract.asyncapi import (
     render_yaml,
     write,
 )
+from labdcs.contract.limits import MAX_MESSAGE_BYTES
+from labdcs.contract.models import DEFAULT_MAX_COMMAND_AGE_S
 from labdcs.contract.topics import TopicKind
+from labdcs.mqtt import owned_id
+from labdcs.security.mosquitto import SERVICE_USERS, Role, render_acl, role_rules
+from labdcs.settings import MqttSettings
+from labdcs.stack.brokers import size_limits
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "docs" / "asyncapi.yaml"
@@ -122,14 +128,56 @@ def test_info_and_server() -> None:
         assert convention in description
     for word in ("accepted", "rejected", "failed", "exactly one", "latest transition"):
         assert word in description
-    (server,) = DOC["servers"].values()
-    assert server["protocol"] == "mqtt"
-    assert server["host"] == "localhost:1883"
-    will = server["bindings"]["mqtt"]["lastWill"]
-    assert will["retain"] is True and will["qos"] == 1
-    info, message = decode(will["topic"], will["message"])
-    assert info.kind is TopicKind.ONLINE
-    assert message.model_dump(exclude_none=True) == {"online": False, "boot": message.model_dump()["boot"]}
+    plain, tls = DOC["servers"]["mosquitto"], DOC["servers"]["mosquitto-tls"]
+    assert set(DOC["servers"]) == {"mosquitto", "mosquitto-tls"}
+    assert (plain["protocol"], plain["host"]) == ("mqtt", "localhost:1883")
+    assert (tls["protocol"], tls["host"]) == ("secure-mqtt", "localhost:8883")
+    for server in (plain, tls):
+        assert server["protocolVersion"] == "3.1.1"  # MqttConnection's paho.MQTTv311
+        will = server["bindings"]["mqtt"]["lastWill"]
+        assert will["retain"] is True and will["qos"] == 1
+        info, message = decode(will["topic"], will["message"])
+        assert info.kind is TopicKind.ONLINE
+        assert message.model_dump(exclude_none=True) == {
+            "online": False,
+            "boot": message.model_dump()["boot"],
+        }
+
+
+def test_servers_say_how_to_log_in_who_may_command_and_the_limits() -> None:
+    """The security a third-party client needs, machine-readable and in step with the broker's code:
+    the logins `labdcs init` makes, each role's ACL, the client-id rule, the size limit, the max age."""
+    scheme = DOC["components"]["securitySchemes"]["brokerLogin"]
+    assert scheme["type"] == "userPassword" and scheme["x-labdcs-anonymous"] is False
+    assert "anonymous clients are refused" in scheme["description"]
+    conf = (REPO / "mosquitto" / "mosquitto.conf").read_text()
+    assert re.findall(r"^allow_anonymous (\S+)", conf, re.M) == ["false"]
+    assert re.findall(r"^listener (\d+)", conf, re.M) == ["1883", "8883"]
+    for server in DOC["servers"].values():
+        assert server["security"] == [{"$ref": "#/components/securitySchemes/brokerLogin"}]
+        assert (
+            server["x-labdcs-max-message-bytes"] == MAX_MESSAGE_BYTES == size_limits()["message_size_limit"]
+        )
+        assert server["x-labdcs-command-max-age-s"] == DEFAULT_MAX_COMMAND_AGE_S == 10
+    logins = {login["user"]: login["role"] for login in scheme["x-labdcs-logins"]}
+    assert logins == {**{user: role.value for user, role in SERVICE_USERS.items()}, "<device id>": "device"}
+    roles = scheme["x-labdcs-roles"]
+    commanders = {user for user, role in logins.items() if roles[role]["commands"]}
+    assert commanders == {"nodered", "experiments", "interlock", "cli"}
+    for role in Role:
+        rules = role_rules(role)
+        assert roles[role.value]["publish"] == [t for a, t in rules if a in ("write", "readwrite")]
+        assert roles[role.value]["subscribe"] == [t for a, t in rules if a in ("read", "readwrite")]
+        # The ACL labdcs init writes gives the role exactly these lines.
+        acl = render_acl({"someone": role})
+        assert all(f"topic {access} {topic}" in acl for access, topic in rules)
+    assert topics.command("%u", "+", "+") in scheme["x-labdcs-every-login"]["subscribe"]
+    assert topics.ALL_COMMANDS not in scheme["x-labdcs-every-login"]["publish"]
+    assert scheme["x-labdcs-client-id"]["owned"] == "<user>:<name>"
+    assert owned_id(MqttSettings(username="hv1"), "device-hv1") == "hv1:device-hv1"
+    # acknowledge needs the person: `user` is required in the alarm command's schema.
+    assert "user" in DOC["components"]["schemas"]["AlarmCommand"]["required"]
+    assert "ts" in DOC["components"]["schemas"]["Command"]["required"]
 
 
 def test_channel_addresses_are_the_contract_topics() -> None:

@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from labdcs.contract import examples, topics
+from labdcs.contract import topics
 from labdcs.contract.asyncapi_messages import SCHEMAS, messages, ref
-from labdcs.contract.codec import encode
+from labdcs.contract.asyncapi_security import MQTT_BINDING_VERSION, QOS, security_schemes, servers
 from labdcs.contract.models import (
     Ack,
     Alarm,
@@ -40,11 +40,9 @@ from labdcs.contract.models import (
 )
 
 ASYNCAPI_VERSION = "3.0.0"
-MQTT_BINDING_VERSION = "0.2.0"
 #: Semantic version of the contract: the major is the topic version (``v1``); additive changes
 #: within v1 (new optional fields, new verbs) raise the minor.
 CONTRACT_VERSION = f"{topics.VERSION.removeprefix('v')}.0.0"
-QOS = 1
 
 _LOCAL_DEFS = "#/$defs/"
 
@@ -353,34 +351,6 @@ def _operations() -> dict[str, Any]:
     }
 
 
-def _servers() -> dict[str, Any]:
-    last_will = examples.last_will()
-    return {
-        "mosquitto": {
-            "host": "localhost:1883",
-            "protocol": "mqtt",
-            "title": "Local Mosquitto",
-            "summary": "The bench broker (Mosquitto 2), plain MQTT on port 1883.",
-            "description": (
-                "Started by `labdcs up` or the compose stack (`mosquitto/mosquitto.conf`). The last "
-                "will below is what every device service sets, with its own device id and boot id "
-                "(the example shows `hv1`)."
-            ),
-            "bindings": {
-                "mqtt": {
-                    "lastWill": {
-                        "topic": topics.online("hv1"),
-                        "qos": QOS,
-                        "message": encode(last_will).decode(),
-                        "retain": True,
-                    },
-                    "bindingVersion": MQTT_BINDING_VERSION,
-                }
-            },
-        }
-    }
-
-
 #: Every model that is a message payload, in the order of the topic table.
 PAYLOAD_MODELS: list[type[BaseModel]] = [
     DeviceMeta,
@@ -410,13 +380,14 @@ def build_document() -> dict[str, Any]:
             "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
         },
         "defaultContentType": "application/json",
-        "servers": _servers(),
+        "servers": servers(),
         "channels": _channels(),
         "operations": _operations(),
         "components": {
             "schemas": component_schemas(PAYLOAD_MODELS),
             "messages": messages(),
             "parameters": _parameters(),
+            "securitySchemes": security_schemes(),
         },
     }
 

@@ -134,3 +134,9 @@ def _check_role(user: str, role: Role) -> Role:
 
 def _check_user(user: str) -> None:
     topics.check_ident(user, "MQTT user name")
+
+
+def role_rules(role: Role) -> list[tuple[str, str]]:
+    """(access, topic filter) a role has beyond every user's own namespace (the published contract
+    lists them, labdcs.contract.asyncapi_security)."""
+    return _role_rules(role)
