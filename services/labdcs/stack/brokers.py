@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from labdcs.contract.limits import KIB, MAX_MESSAGE_BYTES
+from labdcs.stack.processes import StartError
 
 #: Room for the topic and the MQTT header in a packet carrying the largest message.
 PACKET_OVERHEAD = 64 * KIB
@@ -42,7 +43,7 @@ def clientid_plugin(source: Path, cache: Path | None = None) -> Path:
         return built
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None or not Path("/usr/include/mosquitto_plugin.h").is_file():
-        raise RuntimeError(
+        raise StartError(
             f"cannot build the broker's client-id plugin (no C compiler or headers): {_SETUP_HINT}"
         )
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -54,7 +55,7 @@ def clientid_plugin(source: Path, cache: Path | None = None) -> Path:
         check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"building {source} failed ({_SETUP_HINT}):\n{result.stderr.strip()}")
+        raise StartError(f"building {source} failed ({_SETUP_HINT}):\n{result.stderr.strip()}")
     os.replace(partial, built)
     return built
 
