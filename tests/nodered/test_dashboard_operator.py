@@ -34,7 +34,7 @@ from labdcs.ingest.service import _QUANTITIES as INGEST_QUANTITIES
 from labdcs.nodered.runtime import DASHBOARD_PATH
 from tests.nodered.conftest import ARTIFACTS, NodeRedStack
 from tests.nodered.test_dashboard import SLOW, channel, commands, last_command
-from tests.support import Probe, ScpiLink, wait_until
+from tests.support import PROBE_USER, Probe, ScpiLink, wait_until
 
 RULE = "hv-needs-lv"  # dummy/interlock.yaml: in force while lv1/ch1 is off, on hv1/ch1 and hv2/ch1
 
@@ -53,7 +53,7 @@ def ack(probe: Probe, device: str, channel_id: str, verb: str, **body: Any) -> d
     """Send a contract command as the test harness; its ack (the probe subscribes to acks)."""
     command_id = f"t-{time.monotonic_ns()}"
     body = {"id": command_id, "user": "test", "ts": now_ms(), **body}
-    probe.publish(topics.command(device, channel_id, verb), json.dumps(body))
+    probe.publish(topics.command(device, channel_id, verb, PROBE_USER), json.dumps(body))
     found: dict[str, Any] = probe.wait_for(
         topics.ack(device), lambda a: a.get("id") == command_id, timeout=10
     ).json()
