@@ -31,9 +31,7 @@ from labdcs.contract.topics import TopicInfo, TopicKind
         (topics.heartbeat("interlock"), TopicInfo(TopicKind.HEARTBEAT, "interlock")),
         (
             topics.command("interlock", "dew-point", "reset", "cli"),
-            TopicInfo(
-                TopicKind.COMMAND, "interlock", channel="dew-point", verb="reset", sender="experiments"
-            ),
+            TopicInfo(TopicKind.COMMAND, "interlock", channel="dew-point", verb="reset", sender="cli"),
         ),
     ],
     ids=[
