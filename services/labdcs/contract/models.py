@@ -132,7 +132,7 @@ class QuantityMeta(_Published):
 
 
 class CommandMeta(_Published):
-    """A command a channel accepts on ``.../<channel>/cmd/<verb>``."""
+    """A command a channel accepts on ``.../<channel>/cmd/<verb>/<sender>``."""
 
     verb: Ident
     value: Literal["number", "boolean", "none"] = Field(
@@ -495,7 +495,7 @@ class Alarm(_Published):
 
 
 class AlarmVerb(StrEnum):
-    """Command verbs on ``labdcs/v1/<device>/alarm/<alarm>/cmd/<verb>``."""
+    """Command verbs on ``labdcs/v1/<device>/alarm/<alarm>/cmd/<verb>/<sender>``."""
 
     ACKNOWLEDGE = "acknowledge"
 

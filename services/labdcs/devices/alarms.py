@@ -4,7 +4,7 @@ Every transition (raised, changed, acknowledged, cleared) is published retained 
 ``labdcs/v1/<device>/alarm/<alarm>``, with its own ``ts``, and written as one log line, so the
 broker always holds each alarm's latest state, a late client sees the active ones, and the
 time-series ingest records the history. Operators acknowledge with a command on
-``.../alarm/<alarm>/cmd/acknowledge``.
+``.../alarm/<alarm>/cmd/acknowledge/<sender>``.
 
 A restarted service inherits the alarms its previous run left active on the broker
 (:meth:`DeviceAlarms.inherit`): the ones it raises again keep their raised and acknowledged times,
