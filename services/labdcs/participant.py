@@ -192,6 +192,12 @@ class Acknowledger:
         self._audit(ack)
         self.connection.publish(topics.ack(self.device), encode(ack), qos=1, retain=False)
 
+    @property
+    def principal(self) -> str | None:
+        """The broker login of the command being carried out (None between commands)."""
+        with self._lock:
+            return self._open_principal
+
     def _audit(
         self, ack: Ack, repeat: str = "", principal: str | None = None, user: str | None = None
     ) -> None:
