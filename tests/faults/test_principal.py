@@ -12,6 +12,7 @@ from typing import Any
 
 from labdcs.client import ContractClient
 from labdcs.contract import Ack, decode, now_ms, topics
+from labdcs.security.mosquitto import SERVICE_USERS, Role, render_acl
 from tests.support import Broker, DeviceProcess, Probe, ScpiLink, hv_config
 
 ACK = topics.ack("hv1")
@@ -146,4 +147,29 @@ def test_a_device_login_cannot_command_another_device(
     fault_report(
         "device login `hv2` commands `hv1` (own name, a commander's name, the 1.x form, an alarm)",
         f"{len(attempts)} sent: 0 delivered, 0 acks, hv1/ch1 stayed off",
+    )
+
+
+def test_the_acl_lets_each_commander_write_commands_under_its_own_name_only() -> None:
+    """Literal lines per commander: a ``pattern`` line would apply to devices too, and Mosquitto
+    2.0.11 does not substitute ``%u`` in a user's ``topic`` lines."""
+    users = {**SERVICE_USERS, "hv1": Role.DEVICE}
+    acl = render_acl(users).splitlines()
+    blocks: dict[str, list[str]] = {}
+    for line in acl:
+        if line.startswith("user "):
+            current = blocks.setdefault(line.split()[1], [])
+        elif line.startswith("topic ") and blocks:
+            current.append(line)
+    for user, role in users.items():
+        writes = [
+            line.split()[2] for line in blocks.get(user, []) if line.split()[1] in ("write", "readwrite")
+        ]
+        if role is Role.COMMANDER:
+            assert writes == [topics.command("+", "+", "+", user), topics.alarm_command("+", "+", "+", user)]
+        else:
+            assert writes == [], user
+    patterns = [line.split()[2] for line in acl if line.startswith("pattern ") and "write" in line.split()[1]]
+    assert not any(
+        "/cmd/" in pattern or ("%u" not in pattern and "%c" not in pattern) for pattern in patterns
     )
