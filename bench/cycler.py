@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from labdcs.clock import SteppedClock  # noqa: E402
+from labdcs.contract import topics  # noqa: E402
 from labdcs.devices.cycler.config import CyclerChannelConfig  # noqa: E402
 from labdcs.devices.cycler.service import CyclerChannel  # noqa: E402
 from labdcs.drivers.registry import DriverSettings, create_source_driver  # noqa: E402
@@ -118,7 +119,9 @@ def service_run(cycles: int, folder: Path) -> tuple[float, float, int]:
         wait_until(lambda: process.alive(), 10, "device process")
         time.sleep(1.5)
         for verb, body in (("load_protocol", {"protocol": protocol(cycles)}), ("start", {})):
-            client.publish(f"labdcs/v1/bench1/ch1/cmd/{verb}", json.dumps({"id": verb, **body}), qos=1)
+            client.publish(
+                topics.command("bench1", "ch1", verb, PROBE_USER), json.dumps({"id": verb, **body}), qos=1
+            )
             wait_until(lambda verb=verb: any(a.get("id") == verb for a in acks), 30, f"ack of {verb}")
         pid = process.process.pid if process.process else 0
         cpu_start = _cpu_of(pid)

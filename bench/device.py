@@ -70,7 +70,7 @@ class Watch:
 
     def command(self, verb: str, value: Any, command_id: str) -> None:
         body = {"id": command_id} | ({"value": value} if value is not None else {})
-        self.client.publish(topics.command("hv1", "ch1", verb), json.dumps(body), qos=1)
+        self.client.publish(topics.command("hv1", "ch1", verb, "bench"), json.dumps(body), qos=1)
 
 
 def start_device(stack: Servers, sim_port: int) -> Any:

@@ -99,7 +99,7 @@ class Recorder:
         if value is not None:
             body["value"] = value
         since = time.monotonic()
-        self.connection.publish(topics.command(device, channel, verb), json.dumps(body), qos=1)
+        self.connection.publish(topics.command(device, channel, verb, BENCH_USER), json.dumps(body), qos=1)
         at = self.wait(topics.ack(device), lambda a: a.get("id") == command_id, since, 10)
         with self.lock:
             ack = next(b for t, s, b in self.messages if t == at and s == topics.ack(device))

@@ -1,9 +1,11 @@
 // command: a request from the control UI, checked against the device's meta, becomes a contract
-// command on labdcs/v1/<device>/<channel>/cmd/<verb> (QoS 1, never retained).
+// command on labdcs/v1/<device>/<channel>/cmd/<verb>/<sender> (QoS 1, never retained). <sender> is
+// Node-RED's broker login (LABDCS_MQTT__USERNAME): the broker's ACL accepts no other name there, and
+// the device audits it as the principal, next to the operator the command claims (`user`).
 //
 // Input: msg.payload = { device, channel, verb, value } from the ui-template, with `protocol` (text)
 //        for load_protocol, or { device, alarm, verb: 'acknowledge' } to acknowledge an alarm
-//        (.../alarm/<alarm>/cmd/acknowledge).
+//        (.../alarm/<alarm>/cmd/acknowledge/<sender>).
 // Output 1: the command, to the mqtt out node (msg.topic, msg.payload, msg.qos, msg.retain).
 // Output 2: a record { id, device, channel, verb, value, unit, argument, user, sent, result, reason } for the
 //           contract model, which shows it and matches the device's ack by id. A request that
@@ -24,12 +26,16 @@ const value = request.value === undefined ? null : request.value
 const field = TEXT_ARGUMENTS[verb] || null
 const text = field && typeof request[field] === 'string' ? request[field] : null
 const user = `ui:${env.get('NODERED_OPERATOR_USER') || 'operator'}`
+const sender = env.get('LABDCS_MQTT__USERNAME') || ''
 const id = `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 
 let unit = ''
 const withUnit = (number) => (unit ? `${number} ${unit}` : `${number}`)
 
 function check () {
+    if (!IDENT.test(sender)) {
+        return 'Node-RED has no broker login (LABDCS_MQTT__USERNAME) to send commands under'
+    }
     const levels = [device, alarm === null ? channel : alarm, verb]
     if (!levels.every((level) => typeof level === 'string' && IDENT.test(level))) {
         return 'device, channel (or alarm) and verb must be ids (a-z, 0-9, _ and -)'
@@ -119,7 +125,7 @@ if (field !== null) {
     command[field] = text
 }
 return [
-    { topic: `labdcs/v1/${device}/${channel}/cmd/${verb}`, payload: JSON.stringify(command), qos: 1, retain: false },
-    // (for an alarm, channel is "alarm/<alarm>": the topic is .../alarm/<alarm>/cmd/acknowledge)
+    { topic: `labdcs/v1/${device}/${channel}/cmd/${verb}/${sender}`, payload: JSON.stringify(command), qos: 1, retain: false },
+    // (for an alarm, channel is "alarm/<alarm>": the topic is .../alarm/<alarm>/cmd/acknowledge/<sender>)
     { topic: 'labdcs-ui/command', payload: record }
 ]

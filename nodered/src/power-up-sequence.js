@@ -20,7 +20,9 @@ function command (target, verb, value) {
     if (value !== undefined) {
         body.value = value
     }
-    return { id, msg: { topic: `labdcs/v1/${target.device}/${target.channel}/cmd/${verb}`, payload: JSON.stringify(body), qos: 1, retain: false } }
+    // The last level is Node-RED's broker login: the broker accepts no other name there.
+    const sender = env.get('LABDCS_MQTT__USERNAME')
+    return { id, msg: { topic: `labdcs/v1/${target.device}/${target.channel}/cmd/${verb}/${sender}`, payload: JSON.stringify(body), qos: 1, retain: false } }
 }
 
 function report (text, fill) {

@@ -50,9 +50,18 @@ class DeviceSnapshot:
 
 
 class ContractClient:
-    """An MQTT client that speaks the contract from the operator's side."""
+    """An MQTT client that speaks the contract from the operator's side. Its commands go out under its
+    broker login (the command topic's last level, which the broker's ACL pins to the login), so it
+    needs one; ``user`` on a command is only the person it claims to act for."""
 
     def __init__(self, settings: MqttSettings, name: str = "cli") -> None:
+        if settings.username is None:
+            raise ValueError(
+                "sending commands needs a broker login (mqtt username): a command topic ends in the "
+                "sender's login, which the broker checks (docs/contract.md)"
+            )
+        #: The broker login the commands are sent through: the sender level of their topics.
+        self.sender = settings.username
         self.connection = MqttConnection(
             settings, client_id=owned_id(settings, f"{name}-{secrets.token_hex(4)}")
         )
@@ -103,11 +112,12 @@ class ContractClient:
         """Send one command and return its ack; NoAck when none arrives within ``timeout``.
         ``protocol`` and ``experiment`` are the cycler verbs' arguments (load_protocol, start)."""
         body = {"value": value, "protocol": protocol, "experiment": experiment}
-        return self._send(topics.command(device, channel, verb), body, timeout, user)
+        return self._send(topics.command(device, channel, verb, self.sender), body, timeout, user)
 
     def acknowledge_alarm(self, device: str, alarm: str, user: str, *, timeout: float = 5.0) -> Ack:
-        """Acknowledge an alarm as ``user``; returns the device's ack."""
-        return self._send(topics.alarm_command(device, alarm, AlarmVerb.ACKNOWLEDGE), {}, timeout, user)
+        """Acknowledge an alarm, claiming to be ``user``; returns the device's ack."""
+        topic = topics.alarm_command(device, alarm, AlarmVerb.ACKNOWLEDGE, self.sender)
+        return self._send(topic, {}, timeout, user)
 
     def _send(self, topic: str, fields: dict[str, Any], timeout: float, user: str | None) -> Ack:
         command_id = f"cli-{secrets.token_hex(6)}"

@@ -1,7 +1,8 @@
 """What every contract participant (device service, interlock service) shares: its MQTT connection
 with the retained last will, the command intake (expiry, repeated ids answered with their first ack
 and not carried out again), the one ack per command with its audit line, and the alarm commands
-(acknowledge)."""
+(acknowledge). The audit names the authenticated principal, the broker login in the command topic's
+last level (the ACL pins it to the publisher), next to the person the command claims (``user``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode_as, encode
-from labdcs.contract.models import Ack, AckResult, AlarmVerb, Command, Online, now_ms
+from labdcs.contract.models import Ack, AckResult, AlarmVerb, Command, Online, now_ms, principal_label
 from labdcs.contract.topics import TopicKind
 from labdcs.devices.alarms import DeviceAlarms
 from labdcs.mqtt import MqttConnection, Will
@@ -141,8 +142,10 @@ class Acknowledger:
         self.max_age_s = max_age_s
         self.logger = logger
         self.recent = RecentCommands(max_age_s)
-        #: The decoded command being carried out (the worker's), whose ack :attr:`recent` keeps.
+        #: The decoded command being carried out (the worker's), whose ack :attr:`recent` keeps, and
+        #: the broker login it came through (its ack and audit line name it).
         self._open: Command | None = None
+        self._open_principal: str | None = None
         # The network thread acks too (device busy): the memory is shared.
         self._lock = threading.Lock()
 
@@ -156,8 +159,18 @@ class Acknowledger:
         reason: str | None,
         user: str | None = None,
         *,
+        principal: str | None = None,
         alarm: str | None = None,
     ) -> None:
+        """Publish the one ack of a command and write its audit line; ``principal``: the broker login
+        the command came through (its topic's sender level; by default the admitted command's),
+        ``user``: the person it claimed."""
+        with self._lock:
+            opened = self._open
+            if opened is not None and opened.id == command_id:
+                principal = principal or self._open_principal
+            else:
+                opened = None
         ack = Ack(
             id=command_id,
             device=self.device,
@@ -168,32 +181,44 @@ class Acknowledger:
             ts=now_ms(),
             value=value,
             alarm=alarm,
+            principal=principal,
+            user=user,
         )
-        with self._lock:
-            opened = self._open
-            if opened is not None and opened.id == command_id:
-                self._open = None
-                self.recent.remember(opened, ack)
-        self._audit(ack, user)
+        if opened is not None:
+            with self._lock:
+                if self._open is opened:
+                    self._open = self._open_principal = None
+                    self.recent.remember(opened, ack)
+        self._audit(ack)
         self.connection.publish(topics.ack(self.device), encode(ack), qos=1, retain=False)
 
-    def _audit(self, ack: Ack, user: str | None, repeat: str = "") -> None:
+    @property
+    def principal(self) -> str | None:
+        """The broker login of the command being carried out (None between commands)."""
+        with self._lock:
+            return self._open_principal
+
+    def _audit(
+        self, ack: Ack, repeat: str = "", principal: str | None = None, user: str | None = None
+    ) -> None:
+        """The audit line of an ack (a repeat: of the command that repeated an id, by its own sender)."""
         level = logging.INFO if ack.result is AckResult.ACCEPTED and not repeat else logging.WARNING
+        by = principal_label(principal, user) if repeat else principal_label(ack.principal, ack.user)
         self.logger.log(
             level,
-            "command id=%s %s/%s %s value=%s user=%s -> %s%s%s",
+            "command id=%s %s/%s %s value=%s by %s -> %s%s%s",
             ack.id,
             self.device,
             f"alarm/{ack.alarm}" if ack.alarm else ack.channel,
             ack.verb,
             ack.value,
-            user,
+            by,
             ack.result.value,
             f" ({ack.reason})" if ack.reason else "",
             repeat,
         )
 
-    def admit(self, command: Command, channel: str, verb: str, alarm: str | None) -> bool:
+    def admit(self, command: Command, channel: str, verb: str, alarm: str | None, principal: str) -> bool:
         """Whether to carry out a decoded command; if not, it has been answered: a repeated id with its
         first ack (``repeat: true``), an expired command or one too many with a rejection."""
         with self._lock:
@@ -206,16 +231,32 @@ class Acknowledger:
                         "try again later"
                     )
                 if reason is None:
-                    self._open = command
+                    self._open, self._open_principal = command, principal
                     return True
         if first is not None:
             again = first.model_copy(update={"repeat": True})
             note = f"; repeated id, first answered at {first.ts}: not carried out again"
-            self._audit(again, command.user, note)
+            self._audit(again, note, principal, command.user)
             self.connection.publish(topics.ack(self.device), encode(again), qos=1, retain=False)
             return False
-        self(command.id, channel, verb, command.value, AckResult.REJECTED, reason, command.user, alarm=alarm)
+        self(
+            command.id,
+            channel,
+            verb,
+            command.value,
+            AckResult.REJECTED,
+            reason,
+            command.user,
+            principal=principal,
+            alarm=alarm,
+        )
         return False
+
+
+def sender_of(topic: str) -> str | None:
+    """The broker login a command came through: its topic's last level (None: not a command topic)."""
+    info = topics.parse(topic)
+    return info.sender if info is not None else None
 
 
 def decode_command(
@@ -225,20 +266,32 @@ def decode_command(
     it has been answered: rejected as malformed (under the id that can be salvaged, so that the sender
     can match the ack) or expired, or a repeated id answered with its first ack."""
     kind = TopicKind.COMMAND if alarm is None else TopicKind.ALARM_COMMAND
+    principal = sender_of(topic)
     try:
         command = decode_as(kind, topic, payload)
     except ContractError as exc:
-        ack(salvage_id(payload), channel, verb, None, AckResult.REJECTED, exc.problem, alarm=alarm)
+        reason = exc.problem
+        ack(
+            salvage_id(payload),
+            channel,
+            verb,
+            None,
+            AckResult.REJECTED,
+            reason,
+            principal=principal,
+            alarm=alarm,
+        )
         return None
-    assert isinstance(command, Command)
-    return command if ack.admit(command, channel, verb, alarm) else None
+    assert isinstance(command, Command) and principal is not None
+    return command if ack.admit(command, channel, verb, alarm, principal) else None
 
 
 def handle_alarm_command(topic: str, payload: bytes, alarms: DeviceAlarms, ack: Acknowledger) -> None:
-    """``.../alarm/<alarm>/cmd/<verb>``: acknowledge (``user`` required), answered with one ack."""
+    """``.../alarm/<alarm>/cmd/<verb>/<sender>``: acknowledge (``user`` required), answered with one
+    ack; the alarm records the person claimed and the login it came through."""
     info = topics.parse(topic)
-    assert info is not None and info.alarm is not None and info.verb is not None
-    alarm, verb = info.alarm, info.verb
+    assert info is not None and info.alarm is not None and info.verb is not None and info.sender is not None
+    alarm, verb, principal = info.alarm, info.verb, info.sender
     command = decode_command(topic, payload, "alarm", verb, ack, alarm=alarm)
     if command is None:
         return
@@ -248,6 +301,16 @@ def handle_alarm_command(topic: str, payload: bytes, alarms: DeviceAlarms, ack: 
     if reason is None and command.value is not None:
         reason = f"{verb} takes no value"
     if reason is None:
-        reason = alarms.acknowledge(alarm, command.user)
+        reason = alarms.acknowledge(alarm, command.user, principal)
     result = AckResult.ACCEPTED if reason is None else AckResult.REJECTED
-    ack(command.id, "alarm", verb, command.value, result, reason, command.user, alarm=alarm)
+    ack(
+        command.id,
+        "alarm",
+        verb,
+        command.value,
+        result,
+        reason,
+        command.user,
+        principal=principal,
+        alarm=alarm,
+    )

@@ -105,7 +105,7 @@ class Output:
 
 #: What an expected output line is compared on: its topic and these fields (the rest of a sample
 #: line, timestamps and readings, differs from run to run).
-COMPARED = ("id", "device", "channel", "verb", "result", "kind", "alarm", "contract")
+COMPARED = ("id", "device", "channel", "verb", "result", "kind", "alarm", "contract", "principal", "user")
 
 
 def _expectation(line: str) -> tuple[str | None, dict[str, Any], bool]:

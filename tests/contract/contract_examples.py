@@ -234,10 +234,10 @@ EXAMPLES: list[Example] = [
     ),
     Example(
         "command-set-voltage",
-        topics.command("hv1", "ch1", Verb.SET_VOLTAGE),
+        topics.command("hv1", "ch1", Verb.SET_VOLTAGE, "cli"),
         Command(id="op-1", value=100, user="alice", ts=T0),
     ),
-    Example("command-on", topics.command("can1", "ch2", Verb.ON), Command(id="a.b:c-1_2", ts=T0)),
+    Example("command-on", topics.command("can1", "ch2", Verb.ON, "nodered"), Command(id="a.b:c-1_2", ts=T0)),
     Example(
         "ack-accepted",
         topics.ack("hv1"),
@@ -249,6 +249,8 @@ EXAMPLES: list[Example] = [
             result=AckResult.ACCEPTED,
             ts=T0,
             value=100,
+            principal="cli",
+            user="alice",
         ),
     ),
     Example(
@@ -377,11 +379,13 @@ EXAMPLES: list[Example] = [
         ),
     ),
     Example(
-        "command-reset", topics.command("interlock", "dew-point", RuleVerb.RESET), Command(id="op-9", ts=T0)
+        "command-reset",
+        topics.command("interlock", "dew-point", RuleVerb.RESET, "cli"),
+        Command(id="op-9", ts=T0),
     ),
     Example(
         "command-acknowledge",
-        topics.alarm_command("hv1", "ch1-trip", AlarmVerb.ACKNOWLEDGE),
+        topics.alarm_command("hv1", "ch1-trip", AlarmVerb.ACKNOWLEDGE, "nodered"),
         AlarmCommand(id="op-10", user="alice", ts=T0),
     ),
     Example(
@@ -395,6 +399,8 @@ EXAMPLES: list[Example] = [
             result=AckResult.ACCEPTED,
             ts=T0,
             alarm="ch1-trip",
+            principal="nodered",
+            user="alice",
         ),
     ),
     Example(
@@ -415,6 +421,7 @@ EXAMPLES: list[Example] = [
             cleared=T0 + 60_000,
             acknowledged=T0 + 30_000,
             acknowledged_by="alice",
+            acknowledged_principal="nodered",
         ),
     ),
     Example(
@@ -475,7 +482,7 @@ EXAMPLES: list[Example] = [
     ),
     Example(
         "command-load-protocol",
-        topics.command("station1", "ch1", Verb.LOAD_PROTOCOL),
+        topics.command("station1", "ch1", Verb.LOAD_PROTOCOL, "experiments"),
         Command(id="op-9", protocol="Rest for 10 minutes", experiment="exp-1", ts=T0),
     ),
     Example(

@@ -58,6 +58,7 @@ SAMPLE_PARAMETERS = {
     "verb": "set_voltage",
     "alarm": "ch1-compliance",
     "alarmVerb": "acknowledge",
+    "sender": "cli",
 }
 RECEIVED = {"command", "alarmCommand"}
 
@@ -115,7 +116,7 @@ def test_rendering_is_deterministic_and_parses_back(tmp_path: Path) -> None:
 def test_info_and_server() -> None:
     assert DOC["asyncapi"] == "3.0.0"
     assert DOC["info"]["title"] == "labdcs MQTT contract"
-    assert DOC["info"]["version"] == CONTRACT_VERSION == "1.0.0"
+    assert DOC["info"]["version"] == CONTRACT_VERSION == "2.0.0"
     description = DOC["info"]["description"]
     for convention in (
         "labdcs/v1/<device>/",
@@ -194,7 +195,8 @@ def test_channel_addresses_are_the_contract_topics() -> None:
 
 def test_parameters() -> None:
     parameters = DOC["components"]["parameters"]
-    assert set(parameters) == {"device", "channel", "verb", "alarm", "alarmVerb"}
+    assert set(parameters) == {"device", "channel", "verb", "alarm", "alarmVerb", "sender"}
+    assert "ACL" in parameters["sender"]["description"]
     assert parameters["verb"]["enum"] == [verb.value for verb in (*Verb, *RuleVerb)]
     assert parameters["alarmVerb"]["enum"] == [verb.value for verb in AlarmVerb]
     for name, parameter in parameters.items():

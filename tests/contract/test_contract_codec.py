@@ -21,7 +21,7 @@ from labdcs.contract import (
 from labdcs.contract.topics import TopicKind
 from tests.contract.contract_examples import HV1_META, HV1_RAMPING
 
-CMD = topics.command("hv1", "ch1", "set_voltage")
+CMD = topics.command("hv1", "ch1", "set_voltage", "cli")
 STATE = topics.state("hv1", "ch1")
 
 
@@ -75,7 +75,7 @@ def test_missing_field_is_named() -> None:
 
 
 def test_an_alarm_command_needs_a_user() -> None:
-    alarm = topics.alarm_command("hv1", "ch1-trip", "acknowledge")
+    alarm = topics.alarm_command("hv1", "ch1-trip", "acknowledge", "cli")
     assert _refusal(alarm, '{"id": "op-1", "ts": 1}') == "the command has no user"
     assert _refusal(alarm, '{"id": "op-1", "ts": 1, "user": ""}') == "user must not be empty"
 
@@ -170,6 +170,9 @@ def test_nan_and_infinity_are_refused(constant: str) -> None:
         "labdcs/v1/HV1/meta",
         "labdcs/v1/hv1/meta/extra",
         "labdcs/v1/hv1/cmd/state",
+        "labdcs/v1/hv1/ch1/cmd/on",  # a command without the sender level (contract 1.x)
+        "labdcs/v1/hv1/alarm/ch1-trip/cmd/acknowledge",
+        "labdcs/v1/hv1/ch1/cmd/on/Bad!",
     ],
 )
 def test_topic_outside_the_contract(topic: str) -> None:

@@ -54,11 +54,11 @@ def test_topics_verbs_and_results_are_described() -> None:
         topics.meta("<device>"),
         topics.online("<device>"),
         topics.state("<device>", "<channel>"),
-        topics.command("<device>", "<channel>", "<verb>"),
+        topics.command("<device>", "<channel>", "<verb>", "<sender>"),
         topics.ack("<device>"),
         topics.alarm("<device>", "<alarm>"),
         topics.stats("<device>", "<channel>"),
-        topics.alarm_command("<device>", "<alarm>", "<verb>"),
+        topics.alarm_command("<device>", "<alarm>", "<verb>", "<sender>"),
         topics.heartbeat("<interlock>"),
     ):
         assert f"`{topic}`" in TEXT, topic

@@ -46,8 +46,8 @@ def _edit(message: Any, **changes: Any) -> str:
     return json.dumps(payload)
 
 
-CMD = topics.command("hv1", "ch1", "set_voltage")
-ALARM_CMD = topics.alarm_command("hv1", "ch1-trip", "acknowledge")
+CMD = topics.command("hv1", "ch1", "set_voltage", "cli")
+ALARM_CMD = topics.alarm_command("hv1", "ch1-trip", "acknowledge", "cli")
 STATE = topics.state("hv1", "ch1")
 SENSOR = topics.state("env1", "box")
 ACK = topics.ack("hv1")

@@ -16,7 +16,7 @@ from labdcs.contract import CyclerStats, StatsScope, now_ms, topics
 from labdcs.devices.cycler.config import CyclerChannelConfig
 from labdcs.devices.cycler.service import CyclerChannel
 from labdcs.drivers.registry import DriverSettings, create_source_driver
-from tests.support import DeviceProcess, Probe
+from tests.support import PROBE_USER, DeviceProcess, Probe
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CELL = {"name": "18650 NMC", "capacity_ah": 2.5, "v_min": 2.5, "v_max": 4.2, "i_charge_max": 5.0,
@@ -161,7 +161,7 @@ def station_config(**overrides: Any) -> dict[str, Any]:
 def _command(probe: Probe, verb: str, **body: Any) -> dict[str, Any]:
     command_id = f"t-{verb}-{now_ms()}-{len(probe.messages)}"
     body = {"id": command_id, "ts": now_ms(), **body}
-    probe.publish(topics.command("station1", "ch1", verb), json.dumps(body))
+    probe.publish(topics.command("station1", "ch1", verb, PROBE_USER), json.dumps(body))
     ack = probe.wait_for(topics.ack("station1"), lambda a: a.get("id") == command_id, timeout=30)
     result: dict[str, Any] = ack.json()
     return result

@@ -11,11 +11,11 @@ from typing import Any
 
 from labdcs.contract import now_ms, topics
 from tests.devices.test_cycler import CELL, station_config
-from tests.support import DeviceProcess, Probe
+from tests.support import PROBE_USER, DeviceProcess, Probe
 
 ACK = topics.ack("station1")
 SAFETY_ALARM = topics.alarm("station1", "ch1-safety")
-LOAD = topics.command("station1", "ch1", "load_protocol")
+LOAD = topics.command("station1", "ch1", "load_protocol", PROBE_USER)
 
 
 def _send(probe: Probe, topic: str, **body: Any) -> dict[str, Any]:
@@ -53,14 +53,14 @@ def test_a_station_alarm_is_acknowledged_by_command(
     watcher = _started(device_process, probe, speed="max", channels=[{"id": "ch1", "cell": hot}])
     charge = _send(watcher, LOAD, protocol="Charge at 2C for 2 hours")
     assert charge["result"] == "accepted"
-    assert _send(watcher, topics.command("station1", "ch1", "start"))["result"] == "accepted"
+    assert _send(watcher, topics.command("station1", "ch1", "start", PROBE_USER))["result"] == "accepted"
     raised = watcher.wait_for(SAFETY_ALARM, lambda a: a["active"], timeout=30).json()
 
-    acknowledge = topics.alarm_command("station1", "ch1-safety", "acknowledge")
+    acknowledge = topics.alarm_command("station1", "ch1-safety", "acknowledge", PROBE_USER)
     anonymous = _send(watcher, acknowledge)
     assert anonymous["result"] == "rejected" and "user" in anonymous["reason"]
     assert anonymous["channel"] == "alarm" and anonymous["alarm"] == "ch1-safety"
-    unknown = _send(watcher, topics.alarm_command("station1", "nope", "acknowledge"), user="bob")
+    unknown = _send(watcher, topics.alarm_command("station1", "nope", "acknowledge", PROBE_USER), user="bob")
     assert unknown["result"] == "rejected" and "no alarm 'nope' on station1" in unknown["reason"]
     assert _send(watcher, acknowledge, user="alice")["result"] == "accepted"
     acknowledged = watcher.wait_for(

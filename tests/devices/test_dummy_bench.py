@@ -16,7 +16,7 @@ import yaml
 from labdcs.contract import now_ms, topics
 from labdcs.devices.config import ConfigError, DeviceConfig
 from labdcs.stack.paths import dummy_devices_dir
-from tests.support import DeviceProcess, Probe, ScpiLink, hv_config
+from tests.support import PROBE_USER, DeviceProcess, Probe, ScpiLink, hv_config
 
 #: At its nominal voltage a channel draws at most this fraction of its current limit and trip level.
 MARGIN = 0.8
@@ -47,7 +47,7 @@ def _send(watcher: Probe, device: str, channel: str, verb: str, value: float | N
     body: dict[str, Any] = {"id": command_id, "ts": now_ms()}
     if value is not None:
         body["value"] = value
-    watcher.publish(topics.command(device, channel, verb), json.dumps(body))
+    watcher.publish(topics.command(device, channel, verb, PROBE_USER), json.dumps(body))
     ack = watcher.wait_for(topics.ack(device), lambda a: a["id"] == command_id).json()
     assert ack["result"] == "accepted", ack
 

@@ -13,7 +13,7 @@ import paho.mqtt.client as paho
 
 from labdcs.contract import now_ms, topics
 from tests.devices.conftest import ScpiLink, hv_config
-from tests.support import DeviceProcess, Probe
+from tests.support import PROBE_USER, DeviceProcess, Probe
 
 RESTARTS = 12
 ONLINE = topics.online("hv1")
@@ -35,7 +35,7 @@ def command_when_online(watcher: Probe, device: str) -> None:
         if online["online"] and online["boot"] not in answered:
             answered.add(online["boot"])
             body = json.dumps({"id": f"ready-{online['boot']}", "value": 20.0, "ts": now_ms()})
-            client.publish(topics.command(device, "ch1", "set_ramp_rate"), body, qos=1)
+            client.publish(topics.command(device, "ch1", "set_ramp_rate", PROBE_USER), body, qos=1)
 
     watcher.client.on_message = on_message
 

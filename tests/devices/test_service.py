@@ -12,7 +12,7 @@ from typing import Any
 from labdcs.contract import decode, now_ms, topics
 from labdcs.contract.models import Ack, DeviceMeta, Online, PowerChannelState
 from tests.devices.conftest import ScpiLink, hv_config
-from tests.support import Broker, DeviceProcess, Probe, wait_until
+from tests.support import PROBE_USER, Broker, DeviceProcess, Probe, wait_until
 
 STATE = topics.state("hv1", "ch1")
 ACK = topics.ack("hv1")
@@ -23,7 +23,7 @@ def command(probe: Probe, verb: str, value: Any = None, command_id: str | None =
     body: dict[str, Any] = {"id": command_id, "ts": now_ms(), **extra}
     if value is not None:
         body["value"] = value
-    probe.publish(topics.command("hv1", "ch1", verb), json.dumps(body))
+    probe.publish(topics.command("hv1", "ch1", verb, PROBE_USER), json.dumps(body))
     return command_id
 
 
@@ -166,7 +166,7 @@ def test_voltage_change_ramps_at_the_configured_rate(scpi_sim, device_process, p
 
 def test_malformed_json_is_answered_logged_and_survived(scpi_sim, device_process, probe) -> None:
     device, _, watcher = started_device(scpi_sim, device_process, probe)
-    watcher.publish(topics.command("hv1", "ch1", "set_voltage"), b"{not json")
+    watcher.publish(topics.command("hv1", "ch1", "set_voltage", PROBE_USER), b"{not json")
     bad = watcher.wait_for(ACK, lambda a: a["result"] == "rejected" and "malformed JSON" in a["reason"])
     assert bad.json().get("id") is None
     salvaged = ack_of(watcher, command(watcher, "set_voltage", "ten", command_id="typed-1"))
@@ -181,7 +181,7 @@ def test_malformed_json_is_answered_logged_and_survived(scpi_sim, device_process
 
 def test_unknown_channel_and_expired_commands_are_rejected(scpi_sim, device_process, probe) -> None:
     _, _, watcher = started_device(scpi_sim, device_process, probe)
-    watcher.publish(topics.command("hv1", "ch9", "on"), json.dumps({"id": "c-9", "ts": now_ms()}))
+    watcher.publish(topics.command("hv1", "ch9", "on", PROBE_USER), json.dumps({"id": "c-9", "ts": now_ms()}))
     ack = ack_of(watcher, "c-9")
     assert ack.result == "rejected" and "unknown channel 'ch9'" in (ack.reason or "")
     old = int(time.time() * 1000) - 60_000

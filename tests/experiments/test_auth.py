@@ -121,13 +121,20 @@ def test_a_write_from_another_sites_page_is_refused(anonymous: TestClient, embed
 
 
 def test_the_audit_names_the_login_and_the_person_at_it(anonymous: TestClient, embedded: Store) -> None:
-    queued = embedded.create_experiment(
-        ExperimentIn(name="to dequeue", cell="mj1-0001", station="station1", protocol="short-cycling-v1")
-    )
+    """The web login is the principal; the person a request names is kept next to it as a claim."""
+    data = {"name": "to dequeue", "cell": "mj1-0001", "station": "station1", "protocol": "short-cycling-v1"}
+    created = anonymous.post("/api/experiments", auth=ADMIN, json=data | {"operator": "bob"})
+    assert created.status_code == 201, created.text
+    queued = embedded.experiment(created.json()["id"])
     answer = anonymous.post(f"/api/experiments/{queued.id}/stop", auth=ADMIN, params={"user": "alice"})
     assert answer.status_code == 200 and answer.json()["result"] == "dequeued", answer.text
-    entries = [entry for entry in embedded.audit_entries(queued.id) if entry.action == "dequeue"]
-    assert [entry.user for entry in entries] == ["admin (alice)"]
+    entries = [(entry.action, entry.principal, entry.user) for entry in embedded.audit_entries(queued.id)]
+    assert sorted(entries) == [("create", "admin", "bob"), ("dequeue", "admin", "alice")]
+    assert embedded.experiment(queued.id).end_reason == "removed from the queue by admin (claims alice)"
+    unnamed = embedded.create_experiment(ExperimentIn(**data))
+    anonymous.post(f"/api/experiments/{unnamed.id}/stop", auth=ADMIN)
+    (dequeued,) = [entry for entry in embedded.audit_entries(unnamed.id) if entry.action == "dequeue"]
+    assert (dequeued.principal, dequeued.user) == ("admin", None)
 
 
 def test_the_service_does_not_start_without_its_login(tmp_path: Path) -> None:

@@ -190,6 +190,9 @@ def test_the_upload_api_imports_in_the_background(
         ).json()  # fmt: skip
         assert job["state"] == "done" and job["rows"] == ROWS and job["progress"] == 1.0, job
         assert http.get(f"/api/imports/{job['id']}").json()["experiment"] == job["experiment"]
+        # The upload is audited under the web login that made it, not as nobody.
+        (audited,) = http.get("/api/audit", params={"target": job["experiment"]}).json()
+        assert (audited["action"], audited["principal"], audited["user"]) == ("import", ADMIN[0], None)
         listed = http.get("/api/experiments", params={"q": "run 7"}).json()
         assert listed["total"] == 1 and listed["items"][0]["id"] == job["experiment"]
         csv = http.get(f"/api/experiments/{job['experiment']}/export.csv").text.splitlines()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labdcs.experiments.export import HEADER
-from tests.experiments.lab import Lab, cycling
+from tests.experiments.lab import ADMIN, Lab, cycling
 from tests.support import wait_until
 
 
@@ -59,8 +59,10 @@ def test_queued_experiments_run_in_turn_and_their_data_come_out(lab: Callable[..
         cycles = http.get(f"/api/experiments/{first}/cycles").json()
         assert [c["cycle_index"] for c in cycles] == [1, 2]
         assert all(c["charge_capacity"] > 0.2 and c["discharge_capacity"] > 0.2 for c in cycles)
-        audit = [(a["action"], a["result"]) for a in http.get("/api/audit", params={"target": first}).json()]
-        assert ("load_protocol", "accepted") in audit and ("start", "accepted") in audit
+        entries = http.get("/api/audit", params={"target": first}).json()
+        audit = [(a["action"], a["result"], a["principal"]) for a in entries]
+        assert ("load_protocol", "accepted", "experiments-queue") in audit
+        assert ("start", "accepted", "experiments-queue") in audit
 
         exported = http.get(f"/api/experiments/{first}/export.csv")
         assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
@@ -107,6 +109,15 @@ def test_pause_resume_and_stop_through_the_api(lab: Callable[..., Lab]) -> None:
     stopped = lab_.wait_status(running, {"aborted", "finished", "error"})
     assert stopped["status"] == "aborted" and "alice" in stopped["end_reason"]
     assert lab_.experiment(waiting)["started"] is None
+    # The manager audits the web login with the person it named; the station, the manager's broker
+    # login with what the manager claimed (the login and the person).
+    with lab_.client() as http:
+        entries = http.get("/api/audit", params={"target": running}).json()
+    assert ("pause", "accepted", ADMIN[0], "alice") in [
+        (a["action"], a["result"], a["principal"], a["user"]) for a in entries
+    ]
+    station_log = lab_.station.log_text()
+    assert f"pause value=None by experiments (claims {ADMIN[0]} for alice) -> accepted" in station_log
 
 
 def test_started_is_set_when_the_station_starts_the_run(lab: Callable[..., Lab]) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 from labdcs.contract import Ack, AckResult, Command, decode, now_ms, topics
 from labdcs.mqtt import MqttConnection
 from labdcs.participant import Acknowledger, RecentCommands, decode_command
-from tests.support import Broker, DeviceProcess, Probe, ScpiLink, hv_config, wait_until
+from tests.support import PROBE_USER, Broker, DeviceProcess, Probe, ScpiLink, hv_config, wait_until
 
-SET_VOLTAGE = topics.command("hv1", "ch1", "set_voltage")
+SET_VOLTAGE = topics.command("hv1", "ch1", "set_voltage", PROBE_USER)
 ACK = topics.ack("hv1")
 STATE = topics.state("hv1", "ch1")
 
@@ -139,7 +139,9 @@ def test_the_id_memory_is_bounded_by_age_and_count(broker: Broker, probe, fault_
         carried_out = []
         for number in range(5):
             payload = json.dumps({"id": f"n-{number}", "ts": now_ms()}).encode()
-            command = decode_command(topics.command("hv1", "ch1", "on"), payload, "ch1", "on", intake)
+            command = decode_command(
+                topics.command("hv1", "ch1", "on", PROBE_USER), payload, "ch1", "on", intake
+            )
             if command is not None:
                 carried_out.append(command.id)
                 intake(command.id, "ch1", "on", None, AckResult.ACCEPTED, None)

@@ -52,8 +52,9 @@ def test_a_device_cannot_write_another_devices_topics_or_any_command(
             topics.state("hv2", "ch1"),
             topics.online("hv2"),
             topics.alarm("hv2", "x"),
-            topics.command("hv2", "ch1", "on"),
-            topics.command("hv1", "ch1", "on"),  # not even its own commands
+            topics.command("hv2", "ch1", "on", "hv1"),
+            topics.command("hv1", "ch1", "on", "hv1"),  # not even its own commands
+            topics.command("hv2", "ch1", "on", "cli"),  # nor under a commander's name
         ]
         for topic in forbidden:
             device.publish(topic, b'{"forged": true}')
@@ -68,11 +69,12 @@ def test_a_device_cannot_write_another_devices_topics_or_any_command(
         )
         cli = Probe(broker.port, username="cli").start()
         try:
-            cli.publish(topics.command("hv1", "ch1", "on"), b"{}")
-            cli.publish(topics.command("hv2", "ch1", "on"), b"{}")
-            wait_until(lambda: listener.on(topics.command("hv1", "ch1", "on")), 10, "hv1's own command")
+            cli.publish(topics.command("hv1", "ch1", "on", "cli"), b"{}")
+            cli.publish(topics.command("hv2", "ch1", "on", "cli"), b"{}")
+            own = topics.command("hv1", "ch1", "on", "cli")
+            wait_until(lambda: listener.on(own), 10, "hv1's own command")
             time.sleep(0.2)
-            assert listener.on(topics.command("hv2", "ch1", "on")) == []
+            assert listener.on(topics.command("hv2", "ch1", "on", "cli")) == []
         finally:
             cli.stop()
             listener.stop()

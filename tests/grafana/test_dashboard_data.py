@@ -36,7 +36,17 @@ from labdcs_dummy.scpi_server import ScpiServer
 from tests.devices.test_cycler import station_config
 from tests.grafana.grafana_queries import TIME_RANGE, Dashboard, Target, targets
 from tests.ingest.test_ingest_e2e import can_config, env_config
-from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, Probe, ScpiLink, hv_config, wait_until
+from tests.support import (
+    PROBE_USER,
+    Broker,
+    DeviceProcess,
+    Influx,
+    LabdcsProcess,
+    Probe,
+    ScpiLink,
+    hv_config,
+    wait_until,
+)
 
 # One stack for the module: its start and the wait for data count against the first test.
 pytestmark = pytest.mark.timeout(300)
@@ -101,7 +111,7 @@ def _run_experiment(probe: Probe, experiment: str, protocol: str, end: str) -> d
     for verb, body in (("load_protocol", {"protocol": protocol, "experiment": experiment}), ("start", {})):
         command_id = f"{experiment}-{verb}"
         message = {"id": command_id, "ts": now_ms(), **body}
-        probe.publish(topics.command(STATION, "ch1", verb), json.dumps(message))
+        probe.publish(topics.command(STATION, "ch1", verb, PROBE_USER), json.dumps(message))
         ack = probe.wait_for(topics.ack(STATION), lambda a, i=command_id: a.get("id") == i, timeout=60)
         assert ack.json()["result"] == "accepted", ack.json().get("reason")
     state = probe.wait_for(
@@ -222,7 +232,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledStack]:
             )  # 999 V: rejected
         ):
             message = {"id": f"c{number}", "ts": now_ms(), **body}
-            probe.publish(topics.command("can1", "ch1", command), json.dumps(message))
+            probe.publish(topics.command("can1", "ch1", command, PROBE_USER), json.dumps(message))
         filled.hv.write("SIM:MUTE ON", confirm=False)  # -> the device's `instrument` alarm
 
         pending = [t for t in TARGETS if not t.requires]

@@ -13,7 +13,16 @@ import pytest
 
 from labdcs.contract import now_ms, topics
 from tests.devices.conftest import hv_config
-from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, Probe, ingest_process, wait_until
+from tests.support import (
+    PROBE_USER,
+    Broker,
+    DeviceProcess,
+    Influx,
+    LabdcsProcess,
+    Probe,
+    ingest_process,
+    wait_until,
+)
 
 DEVICES = ("hv1", "env1", "can1")
 STATES = "power|sensor"
@@ -98,8 +107,8 @@ def test_every_state_message_becomes_exactly_one_point(
     wait_until(lambda: all(live_states(watcher)[d] >= 15 for d in DEVICES), 30, "a few seconds of states")
     # A command makes a burst of on-change states too.
     set_voltage = {"id": "c1", "value": 12.0, "ts": now_ms()}
-    watcher.publish(topics.command("can1", "ch1", "set_voltage"), json.dumps(set_voltage))
-    watcher.publish(topics.command("can1", "ch1", "on"), json.dumps({"id": "c2", "ts": now_ms()}))
+    watcher.publish(topics.command("can1", "ch1", "set_voltage", PROBE_USER), json.dumps(set_voltage))
+    watcher.publish(topics.command("can1", "ch1", "on", PROBE_USER), json.dumps({"id": "c2", "ts": now_ms()}))
     wait_until(lambda: live_states(watcher)["can1"] >= 40, 20, "more can1 states")
     stop_all(devices)
     expected = {d: live_states(watcher)[d] for d in DEVICES}

@@ -8,9 +8,9 @@ import json
 import re
 from typing import Any
 
-from labdcs.contract import now_ms
+from labdcs.contract import now_ms, topics
 from tests.nodered.conftest import ARTIFACTS, NodeRedStack
-from tests.support import Probe, ScpiLink, wait_until
+from tests.support import PROBE_USER, Probe, ScpiLink, wait_until
 
 DUMMY_CHANNELS = {
     "can1": ["ch1", "ch2"],
@@ -60,7 +60,8 @@ def last_command(page: Any, name: str, result: str) -> Any:
 
 
 def commands(probe: Probe, device: str) -> list[dict[str, Any]]:
-    return [{"topic": m.topic, **m.json()} for m in probe.on(f"labdcs/v1/{device}/+/cmd/+") if m.payload]
+    sent = probe.on(topics.command(device, "+", "+", "+"))
+    return [{"topic": m.topic, **m.json()} for m in sent if m.payload]
 
 
 def test_every_dummy_device_is_listed_with_its_channels_units_and_limits(dashboard: Any) -> None:
@@ -94,11 +95,11 @@ def test_every_dummy_device_is_listed_with_its_channels_units_and_limits(dashboa
 def test_hv_target_asks_for_confirmation_and_the_readback_ramps_to_it(
     dashboard: Any, nodered_stack: NodeRedStack
 ) -> None:
-    watch = nodered_stack.probe("labdcs/v1/hv1/+/cmd/+")
+    watch = nodered_stack.probe(topics.commands_of("hv1"))
     try:
         # The dummy interlock allows HV only with the front-end LV on (rule hv-needs-lv).
         lv_on = {"id": "test-lv-on", "user": "test", "ts": now_ms()}
-        watch.publish("labdcs/v1/lv1/ch1/cmd/on", json.dumps(lv_on))
+        watch.publish(topics.command("lv1", "ch1", "on", PROBE_USER), json.dumps(lv_on))
         channel(dashboard, "lv1/ch1").locator('[data-test="status"]', has_text="on").wait_for(timeout=SLOW)
         target = min(reading(dashboard, "hv1/ch1", "v_target") + 30.0, 450.0)
         dialog = dashboard.locator('[data-test="confirm-dialog"]')
@@ -120,7 +121,8 @@ def test_hv_target_asks_for_confirmation_and_the_readback_ramps_to_it(
             assert "Switch hv1/ch1 on?" in dialog.inner_text()
             assert f"to its target {target:g} V" in dialog.inner_text()
             dashboard.locator('[data-test="confirm-ok"]').click()
-            wait_until(lambda: any(c["topic"].endswith("/cmd/on") for c in commands(watch, "hv1")), 10, "on")
+            switched = lambda: any(c["topic"].endswith("/cmd/on/nodered") for c in commands(watch, "hv1"))  # noqa: E731
+            wait_until(switched, 10, "on")
         wait_reading(dashboard, "hv1/ch1", "v_mon", target, 0.01 * target)
         wait_reading(dashboard, "hv1/ch1", "v_target", target, 1e-6)
         channel(dashboard, "hv1/ch1").locator('[data-test="status"]', has_text="on").wait_for()
@@ -131,7 +133,7 @@ def test_hv_target_asks_for_confirmation_and_the_readback_ramps_to_it(
 
         sent = commands(watch, "hv1")
         # The cancelled request never left the browser: the first command is the confirmed one.
-        assert sent[0]["topic"] == "labdcs/v1/hv1/ch1/cmd/set_voltage" and sent[0]["value"] == target
+        assert sent[0]["topic"] == "labdcs/v1/hv1/ch1/cmd/set_voltage/nodered" and sent[0]["value"] == target
         for command in sent:
             assert re.fullmatch(r"ui-[a-z0-9]+-[a-z0-9]+", command["id"]) and command["user"] == "ui:operator"
             assert isinstance(command["ts"], int)
@@ -144,7 +146,7 @@ def test_hv_target_asks_for_confirmation_and_the_readback_ramps_to_it(
 def test_out_of_range_value_is_refused_with_the_reason_and_never_sent(
     dashboard: Any, nodered_stack: NodeRedStack
 ) -> None:
-    watch = nodered_stack.probe("labdcs/v1/hv1/+/cmd/+")
+    watch = nodered_stack.probe(topics.commands_of("hv1"))
     try:
         form = channel(dashboard, "hv1/ch1").locator('form[data-verb="set_voltage"]')
         form.locator("input").fill("900")
@@ -157,7 +159,7 @@ def test_out_of_range_value_is_refused_with_the_reason_and_never_sent(
         request(dashboard, "hv1/ch1", "set_ramp_rate", "10")
         last_command(dashboard, "hv1/ch1", "accepted")
         sent = commands(watch, "hv1")
-        assert [c["topic"] for c in sent] == ["labdcs/v1/hv1/ch1/cmd/set_ramp_rate"]
+        assert [c["topic"] for c in sent] == ["labdcs/v1/hv1/ch1/cmd/set_ramp_rate/nodered"]
     finally:
         watch.stop()
 
@@ -281,7 +283,7 @@ def test_rule_reset_is_a_button_with_a_confirmation(dashboard: Any, nodered_stac
     """Commands without a value that a channel's meta lists get a button; resetting an interlock
     rule asks first, and its ack is shown on the channel. (Clear trip, shown on a tripped channel
     only: test_dashboard_operator.py.)"""
-    watch = nodered_stack.probe("labdcs/v1/+/+/cmd/+")
+    watch = nodered_stack.probe(topics.ALL_COMMANDS)
     dialog = dashboard.locator('[data-test="confirm-dialog"]')
     try:
         reset = dashboard.locator('[data-action="interlock/dew-point/reset"]')
@@ -297,7 +299,7 @@ def test_rule_reset_is_a_button_with_a_confirmation(dashboard: Any, nodered_stac
         wait_until(lambda: commands(watch, "interlock"), 10, "the reset command")
         # The cancelled request never left the browser: one reset.
         sent = commands(watch, "interlock")
-        assert [c["topic"] for c in sent] == ["labdcs/v1/interlock/dew-point/cmd/reset"]
+        assert [c["topic"] for c in sent] == ["labdcs/v1/interlock/dew-point/cmd/reset/nodered"]
         assert sent[0]["user"] == "ui:operator"
         # Power channels keep on/off on the switch: no "on"/"off" buttons.
         assert dashboard.locator('[data-action$="/on"], [data-action$="/off"]').count() == 0

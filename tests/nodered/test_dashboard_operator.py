@@ -34,7 +34,7 @@ from labdcs.ingest.service import _QUANTITIES as INGEST_QUANTITIES
 from labdcs.nodered.runtime import DASHBOARD_PATH
 from tests.nodered.conftest import ARTIFACTS, NodeRedStack
 from tests.nodered.test_dashboard import SLOW, channel, commands, last_command
-from tests.support import Probe, ScpiLink, wait_until
+from tests.support import PROBE_USER, Probe, ScpiLink, wait_until
 
 RULE = "hv-needs-lv"  # dummy/interlock.yaml: in force while lv1/ch1 is off, on hv1/ch1 and hv2/ch1
 
@@ -53,7 +53,7 @@ def ack(probe: Probe, device: str, channel_id: str, verb: str, **body: Any) -> d
     """Send a contract command as the test harness; its ack (the probe subscribes to acks)."""
     command_id = f"t-{time.monotonic_ns()}"
     body = {"id": command_id, "user": "test", "ts": now_ms(), **body}
-    probe.publish(topics.command(device, channel_id, verb), json.dumps(body))
+    probe.publish(topics.command(device, channel_id, verb, PROBE_USER), json.dumps(body))
     found: dict[str, Any] = probe.wait_for(
         topics.ack(device), lambda a: a.get("id") == command_id, timeout=10
     ).json()
@@ -63,7 +63,7 @@ def ack(probe: Probe, device: str, channel_id: str, verb: str, **body: Any) -> d
 @pytest.fixture
 def watch(nodered_stack: NodeRedStack) -> Iterator[Probe]:
     """The harness's eyes: acks, channel and rule states, commands the dashboard sends."""
-    probe = nodered_stack.probe("labdcs/v1/+/ack", "labdcs/v1/+/+/state", "labdcs/v1/+/+/cmd/+")
+    probe = nodered_stack.probe("labdcs/v1/+/ack", "labdcs/v1/+/+/state", topics.ALL_COMMANDS)
     yield probe
     probe.stop()
 
@@ -211,7 +211,7 @@ def test_load_protocol_takes_a_text_sends_it_and_shows_the_ack(dashboard: Any, w
         assert station.locator(f'[data-action="station1/ch1/{verb}"]').count() == 0
     screenshot(dashboard, "protocol")
 
-    sent = [c for c in commands(watch, "station1") if c["topic"].endswith("/cmd/load_protocol")]
+    sent = [c for c in commands(watch, "station1") if c["topic"].endswith("/cmd/load_protocol/nodered")]
     assert [c["protocol"] for c in sent] == ["Protocol: ui-too-fast\nCharge at 50 A for 1 minute", protocol]
     assert all("value" not in c and c["user"] == "ui:operator" for c in sent)
 
@@ -300,7 +300,11 @@ def test_clear_trip_is_offered_only_on_a_tripped_channel(
         clear.wait_for(state="detached", timeout=SLOW)
         assert text(channel(dashboard, "lv1/ch3").locator('[data-test="status"]')) == "off"
         sent = [c["topic"] for c in commands(watch, "lv1") if c["id"].startswith("ui-")]
-        assert sent == ["labdcs/v1/lv1/ch3/cmd/clear_trip"], "the cancelled request was not sent"
+        assert sent == ["labdcs/v1/lv1/ch3/cmd/clear_trip/nodered"], "the cancelled request was not sent"
+        # The device audits the broker login the dashboard sends under, next to the operator it claims.
+        (command_id,) = [c["id"] for c in commands(watch, "lv1") if c["id"].startswith("ui-")]
+        (answer,) = [m.json() for m in watch.on(topics.ack("lv1")) if m.json().get("id") == command_id]
+        assert (answer["principal"], answer["user"]) == ("nodered", "ui:operator")
     finally:
         simulator.write(f"SIM:LOAD {load},(@3)")
         state = watch.on(topics.state("lv1", "ch3"))[-1].json()

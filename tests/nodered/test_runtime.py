@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import stat
 
+from labdcs.contract import topics
 from tests.nodered.conftest import AdminApi, NodeRedStack
 from tests.support import wait_until
 
@@ -47,7 +48,7 @@ def test_generated_logins_are_private_and_the_editor_accepts_them(nodered_stack:
 
 
 def test_power_up_sequence_example_switches_lv_on_then_ramps_hv(nodered_stack: NodeRedStack) -> None:
-    watch = nodered_stack.probe("labdcs/v1/+/+/cmd/+", "labdcs/v1/+/+/state")
+    watch = nodered_stack.probe(topics.ALL_COMMANDS, "labdcs/v1/+/+/state")
     try:
         api = AdminApi(nodered_stack.url)
         _, token = api.token(nodered_stack.logins["admin"].user, nodered_stack.password("admin"))
@@ -73,14 +74,14 @@ def test_power_up_sequence_example_switches_lv_on_then_ramps_hv(nodered_stack: N
             lambda: "done: hv1/ch1 is at 50 V" in nodered_stack.log.read_text(), 30, "the sequence to end"
         )
 
-        sent = [(m.topic, m.at) for m in watch.on("labdcs/v1/+/+/cmd/+")]
+        sent = [(m.topic, m.at) for m in watch.on(topics.ALL_COMMANDS)]
         order = [topic.split("/", 2)[2] for topic, _ in sent]
         assert order == [
-            "lv1/ch1/cmd/set_current_limit",
-            "lv1/ch1/cmd/set_voltage",
-            "lv1/ch1/cmd/on",
-            "hv1/ch1/cmd/set_voltage",
-            "hv1/ch1/cmd/on",
+            "lv1/ch1/cmd/set_current_limit/nodered",
+            "lv1/ch1/cmd/set_voltage/nodered",
+            "lv1/ch1/cmd/on/nodered",
+            "hv1/ch1/cmd/set_voltage/nodered",
+            "hv1/ch1/cmd/on/nodered",
         ]
         # HV was only commanded once the LV readback had arrived at its voltage.
         first_hv = sent[3][1]

@@ -13,7 +13,7 @@ import pytest
 
 from labdcs.contract import decode, now_ms, topics
 from labdcs.contract.models import Ack
-from tests.support import DeviceProcess, Probe, ScpiLink, hv_config
+from tests.support import PROBE_USER, DeviceProcess, Probe, ScpiLink, hv_config
 
 INTERLOCK = ("interlock", "run")
 HEARTBEAT_PERIOD_S = 0.2
@@ -93,7 +93,7 @@ def command(probe: Probe, device: str, channel: str, verb: str, value: Any = Non
     """Send a command and return its ack (the probe must subscribe to the device's ack topic)."""
     if value is not None:
         body["value"] = value
-    command_id = send(probe, topics.command(device, channel, verb), **body)
+    command_id = send(probe, topics.command(device, channel, verb, PROBE_USER), **body)
     return ack_of(probe, device, command_id)
 
 

@@ -132,7 +132,7 @@ def test_dew_point_ramps_hv_down_latches_and_needs_a_reset_once_the_condition_is
     _ready(watcher, ("hv1", "ch1"))
     assert state(watcher, "hv1", "ch1")["output"] is False, "a reset switches nothing on"
     assert command(watcher, "hv1", "ch1", "on").result == "accepted"
-    assert restarted.alive() and "reset by alice" in restarted.log_text()
+    assert restarted.alive() and "reset by probe (claims alice)" in restarted.log_text()
 
 
 def test_hv_needs_its_lv_on_and_lv_off_ramps_hv_down_first(

@@ -13,6 +13,7 @@ from typing import Any
 from labdcs.contract import topics
 from labdcs.contract.models import AckResult
 from tests.safety.conftest import Sim, Start, ack_of, command, hv, send
+from tests.support import PROBE_USER
 
 ALARM = topics.alarm("hv1", "ch1-trip")
 
@@ -51,11 +52,15 @@ def test_over_current_trips_the_channel_until_cleared_and_the_alarm_is_acknowled
     assert later and all(s["status"] == "tripped" and not s["output"] for s in later)
 
     # Acknowledge: `user` is required; then the retained alarm says who and when.
-    anonymous = ack_of(watcher, "hv1", send(watcher, topics.alarm_command("hv1", "ch1-trip", "acknowledge")))
+    anonymous = ack_of(
+        watcher, "hv1", send(watcher, topics.alarm_command("hv1", "ch1-trip", "acknowledge", PROBE_USER))
+    )
     assert anonymous.result == "rejected" and "user" in (anonymous.reason or "")
     assert anonymous.channel == "alarm" and anonymous.alarm == "ch1-trip"
     unknown = ack_of(
-        watcher, "hv1", send(watcher, topics.alarm_command("hv1", "nope", "acknowledge"), user="bob")
+        watcher,
+        "hv1",
+        send(watcher, topics.alarm_command("hv1", "nope", "acknowledge", PROBE_USER), user="bob"),
     )
     assert unknown.result == "rejected" and "no alarm 'nope'" in (unknown.reason or "")
     cli = [sys.executable, "-m", "labdcs", "alarm"]

@@ -115,5 +115,5 @@ command_user = click.option(
     "--user",
     default=login_name,
     show_default="your login name",
-    help="Who sends the command, for the audit (alarm acknowledgements need it)",
+    help="The person sending: audited as a claim next to the broker login (cli) the command goes through",
 )

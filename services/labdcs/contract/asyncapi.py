@@ -40,9 +40,11 @@ from labdcs.contract.models import (
 )
 
 ASYNCAPI_VERSION = "3.0.0"
-#: Semantic version of the contract: the major is the topic version (``v1``); additive changes
-#: within v1 (new optional fields, new verbs) raise the minor.
-CONTRACT_VERSION = f"{topics.VERSION.removeprefix('v')}.0.0"
+#: Semantic version of the contract. Additive changes (new optional fields, new verbs) raise the
+#: minor; a change that breaks any participant raises the major. The topic level (``v1``) changes
+#: only when what readers get breaks: 2.0.0 broke senders alone (the sender level that ends every
+#: command topic), whose old form the broker refuses, so the published topics stayed ``v1``.
+CONTRACT_VERSION = "2.0.0"
 
 _LOCAL_DEFS = "#/$defs/"
 
@@ -125,14 +127,19 @@ hand. The guide with worked examples is `docs/contract.md`.
   across MQTT reconnects; it restarts at 0 with a new `boot` id when the service process restarts,
   so a consumer detects gaps per (device, boot).
 - **Commands**: a client publishes a command with an id of its choice to
-  `{topics.PREFIX}/<device>/<channel>/cmd/<verb>`; the device answers every command with exactly one
+  `{topics.PREFIX}/<device>/<channel>/cmd/<verb>/<sender>`, where `<sender>` is its own broker
+  login: the broker's ACL lets a login write only command topics ending in its name, so the device
+  takes that level as the authenticated sender (`principal` in the ack and the audit) and the
+  command's `user` as a claim next to it. The form without the sender level (contract 1.x) is
+  refused by the broker and no device subscribes to it. The device answers every command with exactly one
   ack on `{topics.PREFIX}/<device>/ack` carrying that id and the result `accepted` (the action has
   started, e.g. a ramp; the channel state shows its progress), `rejected` (not acted on; `reason`
   says why) or `failed` (valid, but the instrument did not carry it out; `reason` says why).
 - **Alarms**: retained on `{topics.PREFIX}/<device>/alarm/<alarm>`; every change (raised, cleared,
   acknowledged) is republished on the same topic, retained, so the broker always holds each alarm's
   latest transition; a client shows those with `active: true`. An operator acknowledges one with a
-  command (with `user`) on `{topics.PREFIX}/<device>/alarm/<alarm>/cmd/acknowledge`, answered by one ack.
+  command (with `user`) on `{topics.PREFIX}/<device>/alarm/<alarm>/cmd/acknowledge/<sender>`, answered
+  by one ack.
 - **Safety**: the interlock service is a device of kind `interlock` with one channel of kind `rule`
   per rule: a retained rule state (condition, in force, latched, since, targets), a `reset` command,
   and a heartbeat (not retained) on `{topics.PREFIX}/<interlock>/heartbeat`. Device services that
@@ -180,6 +187,12 @@ def _parameters() -> dict[str, Any]:
             [AlarmVerb.ACKNOWLEDGE.value],
             enum=[verb.value for verb in AlarmVerb],
         ),
+        "sender": _param(
+            "The broker login the command is published through. The broker's ACL lets each login "
+            "write only command topics that end in its own name, so the device records it as the "
+            f"authenticated sender (the ack's `principal`). {_IDENT_RULE}",
+            ["cli", "nodered", "experiments"],
+        ),
     }
 
 
@@ -219,10 +232,11 @@ def _channels() -> dict[str, Any]:
             ["powerChannelState", "sensorChannelState", "cyclerChannelState", "ruleState"],
         ),
         "command": _channel(
-            topics.command("{device}", "{channel}", "{verb}"),
+            topics.command("{device}", "{channel}", "{verb}", "{sender}"),
             "Command",
-            "Not retained. Commands to one channel of a device, answered on the device's ack topic.",
-            ["device", "channel", "verb"],
+            "Not retained. Commands to one channel of a device, answered on the device's ack topic; "
+            "the last level is the sender's broker login.",
+            ["device", "channel", "verb", "sender"],
             ["command"],
         ),
         "ack": _channel(
@@ -247,10 +261,11 @@ def _channels() -> dict[str, Any]:
             ["cyclerStats"],
         ),
         "alarmCommand": _channel(
-            topics.alarm_command("{device}", "{alarm}", "{alarmVerb}"),
+            topics.alarm_command("{device}", "{alarm}", "{alarmVerb}", "{sender}"),
             "Alarm command",
-            "Not retained. Commands to one alarm (acknowledge), answered on the device's ack topic.",
-            ["device", "alarm", "alarmVerb"],
+            "Not retained. Commands to one alarm (acknowledge), answered on the device's ack topic; "
+            "the last level is the sender's broker login.",
+            ["device", "alarm", "alarmVerb", "sender"],
             ["alarmCommand"],
         ),
         "heartbeat": _channel(

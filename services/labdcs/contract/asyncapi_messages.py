@@ -122,14 +122,16 @@ def messages() -> dict[str, Any]:
         "command": message(
             "command",
             "Command",
-            "A command to one channel; the verb is the last topic level.",
+            "A command to one channel; the verb and the sender's broker login are the last topic levels.",
             "`id` is chosen by the client and repeated in the ack. `value` is the verb's argument "
             "in the unit the channel's meta gives (set_voltage: V, set_current_limit: A, "
             "set_ramp_rate: V/s; on/off take none). `ts` is required: a command older than the device's "
             f"maximum age (`max_command_age_s`, {DEFAULT_MAX_COMMAND_AGE_S:g} s by default), or as far in "
             "the future, is rejected. Within that window a device remembers every id it answered: a "
             "repeated id is answered with the first ack again (`repeat: true`) and not carried out "
-            "again, so a client chooses a new id for every command. Unknown fields are an error.",
+            "again, so a client chooses a new id for every command. `user` is the person the sender "
+            "says it acts for: the device audits it as a claim next to the sender's login "
+            "(`cli (claims alice)`), never alone. Unknown fields are an error.",
             Command,
             examples.command(),
             "Set hv1/ch1 to 100 V",
@@ -142,7 +144,9 @@ def messages() -> dict[str, Any]:
             "channel state shows its progress). `rejected`: the command was not acted on (bad value, "
             "unknown verb, malformed payload, device offline, expired). `failed`: the command was "
             "valid but the instrument did not carry it out. `reason` is a sentence for a person. "
-            "`repeat: true`: the id had been answered already; this is that first ack again.",
+            "`repeat: true`: the id had been answered already; this is that first ack again. "
+            "`principal` is the broker login the command came through (its topic's last level, pinned "
+            "by the ACL), `user` the person it claimed.",
             Ack,
             examples.ack(),
             "hv1 accepted op-1 and started the ramp",
@@ -183,10 +187,11 @@ def messages() -> dict[str, Any]:
         "alarmCommand": message(
             "alarmCommand",
             "Alarm command",
-            "A command to one alarm; the verb (`acknowledge`) is the last topic level.",
-            "`user` is required: who acknowledges, for the audit. Answered with exactly one ack on "
-            "the device's ack topic, with `channel: alarm` and the alarm's id in `alarm`. `ts` and "
-            "repeated ids as for channel commands.",
+            "A command to one alarm; the verb (`acknowledge`) and the sender's login end the topic.",
+            "`user` is required: the person who acknowledges, recorded in the alarm as "
+            "`acknowledged_by` next to the sender's login (`acknowledged_principal`). Answered with "
+            "exactly one ack on the device's ack topic, with `channel: alarm` and the alarm's id in "
+            "`alarm`. `ts` and repeated ids as for channel commands.",
             AlarmCommand,
             examples.alarm_command(),
             "alice acknowledges an alarm",

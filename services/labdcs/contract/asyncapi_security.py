@@ -17,7 +17,14 @@ from labdcs.contract.codec import encode
 from labdcs.contract.limits import MAX_MESSAGE_BYTES
 from labdcs.contract.models import DEFAULT_MAX_COMMAND_AGE_S
 from labdcs.mqtt.connection import OWNER_SEPARATOR
-from labdcs.security.mosquitto import SERVICE_USERS, Role, own_namespace_rules, role_rules, shared_read_rules
+from labdcs.security.mosquitto import (
+    SERVICE_USERS,
+    Role,
+    command_rules,
+    own_namespace_rules,
+    role_rules,
+    shared_read_rules,
+)
 
 MQTT_BINDING_VERSION = "0.2.0"
 MQTT_VERSION = "3.1.1"
@@ -45,7 +52,7 @@ def _rules(rules: list[tuple[str, str]]) -> dict[str, list[str]]:
 def _role(role: Role) -> dict[str, Any]:
     return {
         "description": _ROLES[role],
-        "commands": any(topic == topics.ALL_COMMANDS for _, topic in role_rules(role)),
+        "commands": any(rule in command_rules("%u") for rule in role_rules(role)),
         **_rules(role_rules(role)),
     }
 

@@ -199,6 +199,8 @@ def ack() -> Ack:
         result=AckResult.ACCEPTED,
         ts=T0 + 36_050,
         value=100,
+        principal="cli",
+        user="alice",
     )
 
 

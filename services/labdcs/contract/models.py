@@ -132,7 +132,7 @@ class QuantityMeta(_Published):
 
 
 class CommandMeta(_Published):
-    """A command a channel accepts on ``.../<channel>/cmd/<verb>``."""
+    """A command a channel accepts on ``.../<channel>/cmd/<verb>/<sender>``."""
 
     verb: Ident
     value: Literal["number", "boolean", "none"] = Field(
@@ -395,14 +395,30 @@ CHANNEL_STATE: TypeAdapter[PowerChannelState | SensorChannelState | CyclerChanne
 # --- commands -----------------------------------------------------------------------------------
 
 
+def principal_label(principal: str | None, user: str | None) -> str:
+    """Who an audit names: the authenticated principal, with the person it claims to act for
+    (``nodered (claims ui:operator)``); a claim alone is never an identity."""
+    if principal is None:
+        return f"nobody authenticated (claims {user})" if user else "nobody authenticated"
+    if user and user != principal:
+        return f"{principal} (claims {user})"
+    return principal
+
+
 class Command(BaseModel):
-    """Body of ``labdcs/v1/<device>/<channel>/cmd/<verb>``; strict: a typo is an error, not ignored."""
+    """Body of ``labdcs/v1/<device>/<channel>/cmd/<verb>/<sender>``; strict: a typo is an error, not
+    ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: CommandId = Field(description="Chosen by the client; repeated in the ack")
     value: float | bool | None = Field(default=None, description="Argument of the verb, see meta")
-    user: str | None = Field(default=None, max_length=128, description="Who sent it, for the audit")
+    user: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The person the sender says it acts for, audited as a claim next to the sender's "
+        "broker login (the topic's last level), never alone",
+    )
     ts: TimestampMs = Field(
         description="When it was sent (required): a command older than the device's max age "
         f"(`max_command_age_s`, {DEFAULT_MAX_COMMAND_AGE_S:g} s by default) or as far in the future is "
@@ -419,7 +435,8 @@ class Command(BaseModel):
 
 
 class AlarmCommand(Command):
-    """Body of ``labdcs/v1/<device>/alarm/<alarm>/cmd/<verb>``: a command that names who sends it."""
+    """Body of ``labdcs/v1/<device>/alarm/<alarm>/cmd/<verb>/<sender>``: a command that names the
+    person acknowledging."""
 
     user: str = Field(min_length=1, max_length=128, description="Who acknowledges, for the audit (required)")
 
@@ -445,6 +462,14 @@ class Ack(_Published):
         description="`true`: the command's id had been answered already within the max age; this is that "
         "first ack again (its `ts` included) and the command was not carried out again",
     )
+    principal: Ident | None = Field(
+        default=None,
+        description="The broker login the command came through (its topic's last level, which the "
+        "broker's ACL pins to the publisher's login): the authenticated sender",
+    )
+    user: str | None = Field(
+        default=None, max_length=128, description="The person the command claimed to act for (its `user`)"
+    )
 
 
 # --- alarms -------------------------------------------------------------------------------------
@@ -462,12 +487,15 @@ class Alarm(_Published):
     raised: TimestampMs
     cleared: TimestampMs | None = None
     acknowledged: TimestampMs | None = None
-    acknowledged_by: str | None = None
+    acknowledged_by: str | None = Field(default=None, description="The person the acknowledge claimed")
+    acknowledged_principal: Ident | None = Field(
+        default=None, description="The broker login the acknowledge came through (authenticated)"
+    )
     ts: TimestampMs | None = Field(default=None, description="When this transition was published")
 
 
 class AlarmVerb(StrEnum):
-    """Command verbs on ``labdcs/v1/<device>/alarm/<alarm>/cmd/<verb>``."""
+    """Command verbs on ``labdcs/v1/<device>/alarm/<alarm>/cmd/<verb>/<sender>``."""
 
     ACKNOWLEDGE = "acknowledge"
 

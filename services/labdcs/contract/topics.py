@@ -3,19 +3,23 @@
 Every topic lives under ``labdcs/v1/<device>/``: no leading slash, lowercase identifiers, one JSON
 object per message. Builders and the parser live together so the scheme is written down once.
 
-=========================================  ========  ==========================================
-topic                                      retained  payload (models in labdcs.contract.models)
-=========================================  ========  ==========================================
-``labdcs/v1/<device>/meta``                yes       DeviceMeta
-``labdcs/v1/<device>/online``              yes       Online (the last will sets it false)
-``labdcs/v1/<device>/<channel>/state``     yes       PowerChannelState or SensorChannelState
-``labdcs/v1/<device>/<channel>/cmd/<v>``   no        Command
-``labdcs/v1/<device>/ack``                 no        Ack
-``labdcs/v1/<device>/alarm/<alarm>``       yes       Alarm (its latest transition)
-``labdcs/v1/<device>/alarm/<a>/cmd/<v>``   no        Command (acknowledge an alarm)
-``labdcs/v1/<device>/heartbeat``           no        Heartbeat (the interlock service)
-``labdcs/v1/<device>/<channel>/stats``     no        CyclerStats (end of each step and cycle)
-=========================================  ========  ==========================================
+==============================================  ========  =====================================
+topic                                           retained  payload (models in labdcs.contract.models)
+==============================================  ========  =====================================
+``labdcs/v1/<device>/meta``                     yes       DeviceMeta
+``labdcs/v1/<device>/online``                   yes       Online (the last will sets it false)
+``labdcs/v1/<device>/<channel>/state``          yes       PowerChannelState or SensorChannelState
+``labdcs/v1/<device>/<channel>/cmd/<v>/<s>``    no        Command
+``labdcs/v1/<device>/ack``                      no        Ack
+``labdcs/v1/<device>/alarm/<alarm>``            yes       Alarm (its latest transition)
+``labdcs/v1/<device>/alarm/<a>/cmd/<v>/<s>``    no        Command (acknowledge an alarm)
+``labdcs/v1/<device>/heartbeat``                no        Heartbeat (the interlock service)
+``labdcs/v1/<device>/<channel>/stats``          no        CyclerStats (end of each step and cycle)
+==============================================  ========  =====================================
+
+``<s>``, the last level of a command topic, is the sender: the broker login the command is published
+through. The broker's ACL lets each login write only command topics ending in its own name, so a
+device takes it as the authenticated principal (the ``user`` in the payload is only a claim).
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class TopicInfo:
     channel: str | None = None
     verb: str | None = None
     alarm: str | None = None
+    sender: str | None = None
+    """Commands: the broker login that published it (the topic's last level, pinned by the ACL)."""
 
 
 def is_ident(value: str) -> bool:
@@ -88,8 +94,9 @@ def state(device: str, channel: str) -> str:
     return f"{PREFIX}/{device}/{channel}/state"
 
 
-def command(device: str, channel: str, verb: str) -> str:
-    return f"{PREFIX}/{device}/{channel}/cmd/{verb}"
+def command(device: str, channel: str, verb: str, sender: str) -> str:
+    """A channel command sent through the broker login ``sender`` (the ACL pins the level to it)."""
+    return f"{PREFIX}/{device}/{channel}/cmd/{verb}/{sender}"
 
 
 def ack(device: str) -> str:
@@ -105,17 +112,18 @@ def stats(device: str, channel: str) -> str:
 
 
 def commands_of(device: str) -> str:
-    """Subscription filter for every command addressed to one device."""
-    return f"{PREFIX}/{device}/+/cmd/+"
+    """Subscription filter for every command addressed to one device, from any sender."""
+    return f"{PREFIX}/{device}/+/cmd/+/+"
 
 
-def alarm_command(device: str, alarm_id: str, verb: str) -> str:
-    return f"{PREFIX}/{device}/alarm/{alarm_id}/cmd/{verb}"
+def alarm_command(device: str, alarm_id: str, verb: str, sender: str) -> str:
+    """An alarm command (acknowledge) sent through the broker login ``sender``."""
+    return f"{PREFIX}/{device}/alarm/{alarm_id}/cmd/{verb}/{sender}"
 
 
 def alarm_commands_of(device: str) -> str:
     """Subscription filter for every alarm command (acknowledge) addressed to one device."""
-    return f"{PREFIX}/{device}/alarm/+/cmd/+"
+    return f"{PREFIX}/{device}/alarm/+/cmd/+/+"
 
 
 def heartbeat(device: str) -> str:
@@ -128,9 +136,9 @@ ALL_ONLINE = f"{PREFIX}/+/online"
 ALL_STATE = f"{PREFIX}/+/+/state"
 ALL_ACKS = f"{PREFIX}/+/ack"
 ALL_ALARMS = f"{PREFIX}/+/alarm/+"
-ALL_COMMANDS = f"{PREFIX}/+/+/cmd/+"
+ALL_COMMANDS = f"{PREFIX}/+/+/cmd/+/+"
 ALL_STATS = f"{PREFIX}/+/+/stats"
-ALL_ALARM_COMMANDS = f"{PREFIX}/+/alarm/+/cmd/+"
+ALL_ALARM_COMMANDS = f"{PREFIX}/+/alarm/+/cmd/+/+"
 ALL_HEARTBEATS = f"{PREFIX}/+/heartbeat"
 
 
@@ -153,9 +161,9 @@ def parse(topic: str) -> TopicInfo | None:
         return TopicInfo(TopicKind.HEARTBEAT, device)
     if len(rest) == 2 and rest[0] == "alarm" and is_ident(rest[1]):
         return TopicInfo(TopicKind.ALARM, device, alarm=rest[1])
-    if len(rest) == 4 and rest[0] == "alarm" and rest[2] == "cmd" and is_ident(rest[1]):
+    if len(rest) == 5 and rest[0] == "alarm" and rest[2] == "cmd" and is_ident(rest[1]) and is_ident(rest[4]):
         # As for channel commands, the verb is returned even when it is not an id.
-        return TopicInfo(TopicKind.ALARM_COMMAND, device, alarm=rest[1], verb=rest[3])
+        return TopicInfo(TopicKind.ALARM_COMMAND, device, alarm=rest[1], verb=rest[3], sender=rest[4])
     channel = rest[0]
     if channel in RESERVED_CHANNEL_IDS or not is_ident(channel):
         return None
@@ -163,7 +171,9 @@ def parse(topic: str) -> TopicInfo | None:
         return TopicInfo(TopicKind.STATE, device, channel=channel)
     if rest[1:] == ["stats"]:
         return TopicInfo(TopicKind.STATS, device, channel=channel)
-    if len(rest) == 3 and rest[1] == "cmd":
+    if len(rest) == 4 and rest[1] == "cmd" and is_ident(rest[3]):
         # The verb is returned even when it is not a valid id, so the device can reject it by name.
-        return TopicInfo(TopicKind.COMMAND, device, channel=channel, verb=rest[2])
+        # The sender must be one: it is a broker login. The old form without it (before contract
+        # 2.0.0) is no topic of the contract: the ACL refuses it and no device subscribes to it.
+        return TopicInfo(TopicKind.COMMAND, device, channel=channel, verb=rest[2], sender=rest[3])
     return None

@@ -4,7 +4,7 @@ Every transition (raised, changed, acknowledged, cleared) is published retained 
 ``labdcs/v1/<device>/alarm/<alarm>``, with its own ``ts``, and written as one log line, so the
 broker always holds each alarm's latest state, a late client sees the active ones, and the
 time-series ingest records the history. Operators acknowledge with a command on
-``.../alarm/<alarm>/cmd/acknowledge``.
+``.../alarm/<alarm>/cmd/acknowledge/<sender>``.
 
 A restarted service inherits the alarms its previous run left active on the broker
 (:meth:`DeviceAlarms.inherit`): the ones it raises again keep their raised and acknowledged times,
@@ -19,7 +19,7 @@ import threading
 
 from labdcs.contract import topics
 from labdcs.contract.codec import encode
-from labdcs.contract.models import Alarm, Severity, now_ms
+from labdcs.contract.models import Alarm, Severity, now_ms, principal_label
 from labdcs.mqtt import MqttConnection
 
 log = logging.getLogger("labdcs.alarms")
@@ -97,8 +97,9 @@ class DeviceAlarms:
         log.info("alarm %s/%s cleared: %s", self._device, alarm_id, alarm.message)
         self._publish(cleared)
 
-    def acknowledge(self, alarm_id: str, user: str | None) -> str | None:
-        """Record who acknowledged an alarm; returns why it cannot be done, None when done."""
+    def acknowledge(self, alarm_id: str, user: str | None, principal: str | None = None) -> str | None:
+        """Record who acknowledged an alarm (the person claimed and the broker login it came through);
+        returns why it cannot be done, None when done."""
         if not user:
             return "acknowledge needs a `user`: who acknowledges, for the audit"
         with self._lock:
@@ -109,14 +110,19 @@ class DeviceAlarms:
             if alarm.acknowledged is not None:
                 return None  # already acknowledged: a repetition changes nothing
             now = now_ms()
-            update = {"acknowledged": now, "acknowledged_by": user, "ts": now}
+            update = {
+                "acknowledged": now,
+                "acknowledged_by": user,
+                "acknowledged_principal": principal,
+                "ts": now,
+            }
             acknowledged = alarm.model_copy(update=update)
             self._latest[alarm_id] = acknowledged
         log.info(
             "alarm %s/%s acknowledged by %s (%s)",
             self._device,
             alarm_id,
-            user,
+            principal_label(principal, user),
             "active" if acknowledged.active else "already cleared",
         )
         self._publish(acknowledged)

@@ -153,7 +153,17 @@ class DeviceSkeleton(ABC, Generic[ConfigT]):
             channel = "alarm" if alarm else info.channel if info and info.channel else "?"
             verb = info.verb if info and info.verb else "?"
             reason = "device busy: too many commands waiting"
-            self._ack(salvage_id(payload), channel, verb, None, AckResult.REJECTED, reason, alarm=alarm)
+            principal = info.sender if info else None
+            self._ack(
+                salvage_id(payload),
+                channel,
+                verb,
+                None,
+                AckResult.REJECTED,
+                reason,
+                principal=principal,
+                alarm=alarm,
+            )
         self._wake_worker()
 
     # --- worker thread: commands ------------------------------------------------------------------

@@ -76,12 +76,11 @@ def services(request: Request) -> Services:
     return result
 
 
-def login(request: Request, person: str | None = None) -> str | None:
-    """Who the audit names: the login, with the person at it when they said (``admin (alice)``)."""
+def login(request: Request) -> str | None:
+    """The web login of a request: the principal the audit names (the person a request names is
+    kept next to it as a claim, ``admin (claims alice)``)."""
     user: str | None = getattr(request.state, "user", None)
-    if person and user and person != user:
-        return f"{user} ({person})"
-    return user or person
+    return user
 
 
 # --- response models --------------------------------------------------------------------------
@@ -365,7 +364,8 @@ def router() -> APIRouter:
     @api.post("/experiments", response_model=Experiment, status_code=201, tags=["experiments"])
     def create_experiment(request: Request, body: ExperimentIn) -> Experiment:
         """Queue an experiment; the protocol is validated for the cell and station channel first."""
-        return services(request).store.create_experiment(body, user=login(request, body.operator or None))
+        store = services(request).store
+        return store.create_experiment(body, user=body.operator or None, principal=login(request))
 
     @api.get("/experiments/{experiment_id}", response_model=Experiment, tags=["experiments"])
     def get_experiment(request: Request, experiment_id: str) -> Experiment:
@@ -383,13 +383,13 @@ def router() -> APIRouter:
         """Pause, resume or stop a run through the station; stop takes a queued experiment out of the
         queue."""
         svc = services(request)
-        user = login(request, user)
+        principal = login(request)
         svc.store.experiment(experiment_id)
-        if action == "stop" and svc.store.dequeue(experiment_id, user):
+        if action == "stop" and svc.store.dequeue(experiment_id, user, principal):
             return CommandOut(experiment=svc.store.experiment(experiment_id), result="dequeued")
         if svc.queue is None:
             raise HTTPException(503, "the queue worker is not running: no broker")
-        ack = svc.queue.command(experiment_id, action, user)
+        ack = svc.queue.command(experiment_id, action, user, principal)
         return CommandOut(
             experiment=svc.store.experiment(experiment_id),
             result=ack.result.value if ack else "dequeued",
@@ -487,6 +487,7 @@ def router() -> APIRouter:
                 cell=cell or None,
                 experiment_name=name or None,
                 delete_after=True,
+                principal=login(request),
             )
         )
         if wait:

@@ -406,7 +406,14 @@ class AuditEntry(BaseModel):
     id: str = ID_FIELD
     schema_version: int = SCHEMA_FIELD
     ts: int = Field(default_factory=now_ms)
-    user: str | None = None
+    principal: str | None = Field(
+        default=None,
+        description="Who is authenticated as acting: the web login, or the manager itself "
+        "(experiments-queue, harvester) for what it does on its own; absent in entries written before",
+    )
+    user: str | None = Field(
+        default=None, description="The person the request named (a claim, shown next to the principal)"
+    )
     action: str
     target: str
     result: str = "ok"

@@ -110,7 +110,13 @@ class Harvester:
         if known is not None and (known.status is FileStatus.IMPORTED or known.path == str(path)):
             return  # imported already (perhaps under another name), or failed with this very content
         request = ImportRequest(
-            path=path, name=path.name, source=str(path), cell=self.cell, record_failure=True, user="harvester"
+            path=path,
+            name=path.name,
+            source=str(path),
+            cell=self.cell,
+            record_failure=True,
+            user="harvester",
+            principal="harvester",
         )
         record = import_file(self.store, self.series, request)
         self.imported += 1

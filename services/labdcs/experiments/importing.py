@@ -62,6 +62,9 @@ class ImportRequest:
     source: str | None = None
     """Where the file lives for people (the harvester's path); default: ``name``."""
     user: str | None = None
+    """The person the import names (the experiment's operator)."""
+    principal: str | None = None
+    """Who is authenticated as importing: the web login of an upload, or ``harvester``."""
 
 
 @dataclass
@@ -167,7 +170,8 @@ def import_file(
         documents = True
         store.insert_experiment(experiment)
         store.put_cycles(experiment_id, stats)
-        store.audit("import", experiment_id, request.user, detail=f"{request.name}: {reader.rows} rows")
+        detail = f"{request.name}: {reader.rows} rows"
+        store.audit("import", experiment_id, request.user, detail=detail, principal=request.principal)
         record.status, record.experiment, record.rows = FileStatus.IMPORTED, experiment_id, reader.rows
         record.error, record.problems = None, []
         store.put_data_file(record)  # the last write: the import counts once this is stored

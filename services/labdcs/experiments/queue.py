@@ -72,6 +72,9 @@ _IDLE_STATES = (CyclerRunState.IDLE, CyclerRunState.FINISHED, CyclerRunState.ABO
 _VERBS = {"pause": Verb.PAUSE, "resume": Verb.RESUME, "stop": Verb.STOP}
 #: s between two audit entries for forgeries of one experiment by one station (the count goes on).
 FORGERY_AUDIT_PERIOD_S = 60.0
+#: The principal of what the queue does on its own (load and start a run, record its end); its
+#: commands go out under the manager's broker login, claiming this name.
+QUEUE_PRINCIPAL = "experiments-queue"
 
 
 class CommandRefused(StoreError):
@@ -314,7 +317,9 @@ class QueueWorker:
         if "status" in changes:
             log.info("experiment %s: %s", experiment.id, changes["status"])
             if status is not None and status.ended:
-                self.store.audit("end", experiment.id, None, status.value, state.step_end_reason)
+                self.store.audit(
+                    "end", experiment.id, None, status.value, state.step_end_reason, principal=QUEUE_PRINCIPAL
+                )
 
     def _forged(self, info: TopicInfo, experiment: Experiment) -> bool:
         """True (refused, counted, audited) when the message names an experiment that runs elsewhere."""
@@ -391,14 +396,16 @@ class QueueWorker:
                     experiment.channel,
                     verb.value,
                     timeout=self.command_timeout,
-                    user="experiments-queue",
+                    user=QUEUE_PRINCIPAL,
                     **extra,
                 )
             except (NoAck, ConnectionError) as exc:
                 log.warning("experiment %s: %s not acknowledged (%s); will retry", experiment.id, verb, exc)
                 self.store.release_claim(experiment.id)
                 return
-            self.store.audit(verb.value, experiment.id, "experiments-queue", ack.result.value, ack.reason)
+            self.store.audit(
+                verb.value, experiment.id, None, ack.result.value, ack.reason, principal=QUEUE_PRINCIPAL
+            )
             if ack.result is not AckResult.ACCEPTED:
                 self._fail(experiment, f"station refused {verb.value}: {ack.reason}")
                 return
@@ -417,29 +424,37 @@ class QueueWorker:
 
     # --- operator commands ------------------------------------------------------------------------
 
-    def command(self, experiment_id: str, action: str, user: str | None = None) -> Ack | None:
-        """pause, resume or stop an experiment; stopping a queued one takes it out of the queue."""
+    def command(
+        self, experiment_id: str, action: str, user: str | None = None, principal: str | None = None
+    ) -> Ack | None:
+        """pause, resume or stop an experiment; stopping a queued one takes it out of the queue.
+        ``principal``: the web login asking, ``user``: the person it named; both are audited, and the
+        station's command claims them (the station audits the manager's broker login next to it)."""
         verb = _VERBS.get(action)
         if verb is None:
             raise CommandRefused(f"unknown action {action!r}; use pause, resume or stop")
-        if action == "stop" and self.store.dequeue(experiment_id, user):
+        if action == "stop" and self.store.dequeue(experiment_id, user, principal):
             return None
         experiment = self.store.experiment(experiment_id)
         if not experiment.status.active:
-            self.store.audit(
-                action, experiment_id, user, "rejected", f"experiment is {experiment.status.value}"
-            )
+            reason = f"experiment is {experiment.status.value}"
+            self.store.audit(action, experiment_id, user, "rejected", reason, principal=principal)
             raise CommandRefused(
                 f"cannot {action} experiment {experiment_id}: it is {experiment.status.value}"
             )
         try:
+            # What the station's command claims: the web login, and the person it named ("admin for
+            # alice"); the station audits it next to the manager's own broker login.
+            claim = (
+                f"{principal} for {user}" if principal and user and user != principal else principal or user
+            )
             ack = self.client.command(
-                experiment.station, experiment.channel, verb.value, timeout=self.command_timeout, user=user
+                experiment.station, experiment.channel, verb.value, timeout=self.command_timeout, user=claim
             )
         except (NoAck, ConnectionError) as exc:
-            self.store.audit(action, experiment_id, user, "no answer", str(exc))
+            self.store.audit(action, experiment_id, user, "no answer", str(exc), principal=principal)
             raise CommandRefused(f"station {experiment.station} did not answer: {exc}") from None
-        self.store.audit(action, experiment_id, user, ack.result.value, ack.reason)
+        self.store.audit(action, experiment_id, user, ack.result.value, ack.reason, principal=principal)
         if ack.result is not AckResult.ACCEPTED:
             raise CommandRefused(f"station refused {action}: {ack.reason}")
         return ack

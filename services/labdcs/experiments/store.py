@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from labdcs.contract.models import principal_label
 from labdcs.experiments.documents import (
     SCHEMA_VERSION,
     AuditEntry,
@@ -230,12 +231,22 @@ class Store:
     # --- audit ------------------------------------------------------------------------------------
 
     def audit(
-        self, action: str, target: str, user: str | None = None, result: str = "ok", detail: str | None = None
+        self,
+        action: str,
+        target: str,
+        user: str | None = None,
+        result: str = "ok",
+        detail: str | None = None,
+        *,
+        principal: str | None = None,
     ) -> None:
+        """One audit entry: ``principal`` is who is authenticated as acting (the web login, or the
+        manager itself), ``user`` the person the request named, a claim kept next to it."""
         entry = AuditEntry(
             id=f"{now_ms()}-{secrets.token_hex(4)}",
             action=action,
             target=target,
+            principal=principal,
             user=user,
             result=result,
             detail=detail,
@@ -409,7 +420,9 @@ class Store:
 
     # --- experiments ------------------------------------------------------------------------------
 
-    def create_experiment(self, data: ExperimentIn, user: str | None = None) -> Experiment:
+    def create_experiment(
+        self, data: ExperimentIn, user: str | None = None, principal: str | None = None
+    ) -> Experiment:
         """Queue an experiment after checking the cell, the station channel and the protocol."""
         cell = self.cell(data.cell)
         station = self.station(data.station)
@@ -426,7 +439,8 @@ class Store:
             id=new_experiment_id(), technology=cell.technology, status=Status.QUEUED, **data.model_dump()
         )
         self._insert("experiments", experiment.to_mongo())
-        self.audit("create", experiment.id, user, detail=f"queued on {station.id}/{data.channel}")
+        detail = f"queued on {station.id}/{data.channel}"
+        self.audit("create", experiment.id, user, detail=detail, principal=principal)
         return experiment
 
     def insert_experiment(self, experiment: Experiment) -> None:
@@ -503,18 +517,19 @@ class Store:
             )
             return {(str(d["station"]), str(d["channel"])) for d in docs}
 
-    def dequeue(self, experiment_id: str, user: str | None = None) -> bool:
+    def dequeue(self, experiment_id: str, user: str | None = None, principal: str | None = None) -> bool:
         """Take a queued experiment (not yet being started) out of the queue: ABORTED."""
+        who = principal_label(principal, user) if principal else user or "an operator"
         changed = self.update_experiment_if(
             {"_id": experiment_id, "status": Status.QUEUED.value, "claimed": None},
             {
                 "status": Status.ABORTED.value,
-                "end_reason": f"removed from the queue by {user or 'an operator'}",
+                "end_reason": f"removed from the queue by {who}",
                 "finished": now_ms(),
             },
         )
         if changed:
-            self.audit("dequeue", experiment_id, user)
+            self.audit("dequeue", experiment_id, user, principal=principal)
         return changed
 
     def update_experiment_if(self, query: dict[str, Any], changes: dict[str, Any]) -> bool:

@@ -48,6 +48,7 @@ from labdcs.contract.models import (
     RuleState,
     RuleVerb,
     now_ms,
+    principal_label,
 )
 from labdcs.contract.topics import TopicKind
 from labdcs.devices.alarms import DeviceAlarms
@@ -369,7 +370,7 @@ class InterlockService:
             was_active = runtime.active
             reason = runtime.reset()
             if reason is None and was_active:
-                log.warning("rule %s reset by %s", rule, command.user or "an unnamed user")
+                log.warning("rule %s reset by %s", rule, principal_label(info.sender, command.user))
                 self._evaluate(time.monotonic())
         result = AckResult.ACCEPTED if reason is None else AckResult.REJECTED
         self._ack(command.id, rule, verb, command.value, result, reason, command.user)

@@ -3,7 +3,10 @@
 Every MQTT user gets the same pattern rules on its own namespace ``labdcs/v1/<username>/``: a device
 (username = device id) writes its meta, online, state, stats, acks and alarms and reads the commands
 addressed to it, never a command topic. Roles add what a service needs beyond its own namespace:
-consumers read everything, commanders (UI, automation, operators' CLI) also write commands.
+consumers read everything, commanders (UI, automation, operators' CLI) also write commands, and
+only command topics whose last level (the sender) is their own login: a device takes that level as
+the authenticated principal of the command (docs/security.md). These are literal lines per user, not
+a ``%u`` pattern: patterns apply to every user, devices included, which must command nothing.
 """
 
 from __future__ import annotations
@@ -73,8 +76,8 @@ def own_namespace_rules() -> list[tuple[str, str]]:
         ("readwrite", topics.ack(me)),
         ("readwrite", topics.alarm(me, any_)),
         ("readwrite", topics.heartbeat(me)),
-        ("read", topics.command(me, any_, any_)),
-        ("read", topics.alarm_command(me, any_, any_)),
+        ("read", topics.commands_of(me)),
+        ("read", topics.alarm_commands_of(me)),
     ]
 
 
@@ -91,7 +94,16 @@ def shared_read_rules() -> list[tuple[str, str]]:
     ]
 
 
-def _role_rules(role: Role) -> list[tuple[str, str]]:
+def command_rules(user: str) -> list[tuple[str, str]]:
+    """A commander's write access: every device's commands, sent under its own login only."""
+    any_ = "+"
+    return [
+        ("write", topics.command(any_, any_, any_, user)),
+        ("write", topics.alarm_command(any_, any_, any_, user)),
+    ]
+
+
+def _role_rules(user: str, role: Role) -> list[tuple[str, str]]:
     everything = f"{topics.PREFIX}/#"
     if role is Role.DEVICE:
         return []
@@ -99,8 +111,7 @@ def _role_rules(role: Role) -> list[tuple[str, str]]:
     if role is Role.INGEST:
         rules.append(("read", "$SYS/broker/publish/messages/dropped"))
     if role is Role.COMMANDER:
-        rules.append(("write", topics.ALL_COMMANDS))
-        rules.append(("write", topics.ALL_ALARM_COMMANDS))
+        rules.extend(command_rules(user))
     return rules
 
 
@@ -112,7 +123,7 @@ def render_acl(users: Mapping[str, Role], extra: Iterable[str] = ()) -> str:
         "",
     ]
     for user, role in sorted(users.items()):
-        rules = _role_rules(_check_role(user, role))
+        rules = _role_rules(user, _check_role(user, role))
         if not rules:
             continue
         out.append(f"# {role.value}")
@@ -137,6 +148,7 @@ def _check_user(user: str) -> None:
 
 
 def role_rules(role: Role) -> list[tuple[str, str]]:
-    """(access, topic filter) a role has beyond every user's own namespace (the published contract
-    lists them, labdcs.contract.asyncapi_security)."""
-    return _role_rules(role)
+    """(access, topic filter) a role has beyond every user's own namespace, ``%u`` standing for the
+    login (the published contract lists them, labdcs.contract.asyncapi_security; the ACL file
+    writes each login's name literally, as Mosquitto 2.0 substitutes ``%u`` only in patterns)."""
+    return _role_rules("%u", role)

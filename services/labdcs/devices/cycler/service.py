@@ -38,6 +38,7 @@ from labdcs.contract.models import (
     CyclerStats,
     Severity,
     Verb,
+    principal_label,
 )
 from labdcs.devices.cycler.channel import QUANTITIES, CyclerChannel, Outcome, Rejected
 from labdcs.devices.cycler.config import CyclerConfig
@@ -261,7 +262,8 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
         else:
             if channel.run_state not in (CyclerRunState.RUNNING, CyclerRunState.PAUSED):
                 raise Rejected(f"nothing to stop: the channel is {channel.run_state.value}")
-            self._publish_stats(channel, channel.stop(f"stopped by {command.user or 'an operator'}"))
+            stopped_by = principal_label(self._ack.principal, command.user)
+            self._publish_stats(channel, channel.stop(f"stopped by {stopped_by}"))
         self._publish_state(channel)
 
     # --- exit -------------------------------------------------------------------------------------
