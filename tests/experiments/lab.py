@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from labdcs.experiments.auth import Accounts, AuthSettings
+from labdcs.experiments.auth import AuthSettings
 from labdcs.ingest import retention
 from labdcs.security import influx as influx_auth
 from labdcs.stack.paths import free_port
@@ -30,9 +30,9 @@ def basic(login: tuple[str, str]) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(":".join(login).encode()).decode()}
 
 
-def accounts() -> Accounts:
-    """The same logins for an in-process app."""
-    return Accounts.from_settings(AuthSettings(admin_password=ADMIN[1], viewer_password=VIEWER[1]))
+def accounts() -> AuthSettings:
+    """The same logins for an in-process app (they become its first accounts)."""
+    return AuthSettings(admin_password=ADMIN[1], viewer_password=VIEWER[1])
 
 
 CELL_TYPE = {

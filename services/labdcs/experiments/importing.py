@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from labdcs.experiments.cycles import Accumulator
-from labdcs.experiments.documents import DataFile, Experiment, FileStatus, Limits, Status, new_experiment_id
+from labdcs.experiments.documents import (
+    DEFAULT_TEAM,
+    DataFile,
+    Experiment,
+    FileStatus,
+    Limits,
+    Status,
+    new_experiment_id,
+)
 from labdcs.experiments.importers import ImportFailed, Reader, open_file
 from labdcs.experiments.series import MEASUREMENT, ExperimentSeries
 from labdcs.experiments.store import Store, StoreError
@@ -62,6 +70,8 @@ class ImportRequest:
     source: str | None = None
     """Where the file lives for people (the harvester's path); default: ``name``."""
     user: str | None = None
+    team: str = DEFAULT_TEAM
+    """The team the imported experiment belongs to."""
 
 
 @dataclass
@@ -163,6 +173,7 @@ def import_file(
             data_files=[digest],
             rows=reader.rows,
             operator=request.user or "",
+            team=request.team,
         )
         documents = True
         store.insert_experiment(experiment)
