@@ -35,6 +35,10 @@ from labdcs.experiments.store import Conflict, NotFound, Store, StoreError
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "labdcs_"
+#: argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~30 ms a check here, so a
+#: login costs a guesser that much while the 2-core lab PC stays responsive. A hash records its own
+#: parameters: stronger ones later still verify the old hashes.
+ARGON2_TIME_COST, ARGON2_MEMORY_KIB, ARGON2_LANES = 2, 19_456, 1
 #: A checked password is remembered (keyed by an HMAC, never the password) for this long, so that
 #: HTTP Basic's login on every request does not cost an argon2 verification each time.
 VERIFIED_TTL_S = 900.0
@@ -197,7 +201,7 @@ class Directory:
 
     def __init__(self, store: Store, hasher: PasswordHasher | None = None) -> None:
         self.store = store
-        self.hasher = hasher or PasswordHasher()
+        self.hasher = hasher or PasswordHasher(ARGON2_TIME_COST, ARGON2_MEMORY_KIB, ARGON2_LANES)
         self._dummy = self.hasher.hash(secrets.token_urlsafe(16))  # unknown users cost the same
         self._key = secrets.token_bytes(32)
         self._verified: dict[bytes, tuple[str, str, float]] = {}

@@ -26,6 +26,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -205,7 +206,8 @@ class LoginMiddleware:
                     {"retry-after": seconds},
                 )  # fmt: skip
                 return
-        principal, tried = self._authenticate(header, address)
+        # argon2 and the database in a worker thread: a login being checked holds up no other request.
+        principal, tried = await anyio.to_thread.run_sync(self._authenticate, header, address)
         if principal is None:
             if tried is not None:
                 self.refusals.refused(tried, address, self.throttle.failed(address))
