@@ -27,6 +27,7 @@ from labdcs.experiments.access import directory, principal, readable_teams
 from labdcs.experiments.api import ERRORS, services, window_of
 from labdcs.experiments.documents import Cell as OurCell
 from labdcs.experiments.documents import Experiment
+from labdcs.experiments.export import FIELDS
 from labdcs.experiments.series import BDF_COLUMNS
 from labdcs.experiments.store import NotFound
 
@@ -189,13 +190,12 @@ def router() -> APIRouter:
         experiment = _find(_experiments(request), id, "dataset")
         if not 0 <= column_id < len(COLUMNS):
             raise NotFound(f"no column {column_id}: the columns are 0..{len(COLUMNS) - 1}")
-        field = COLUMNS[column_id][2]
-        rows = (
-            services(request).need_series().rows(experiment.id, window_of(experiment), [field or "voltage"])
-        )
+        # Every column over the same rows as the CSV export (all fields asked: a field an import did
+        # not have is NaN in each row, not an empty column of another length).
+        series = services(request).need_series()
         values = array.array("f" if precision == "single" else "d")
-        for row in rows:
-            value = row[0] / 1000 if not field else row[1]
+        for row in series.rows(experiment.id, window_of(experiment), FIELDS):
+            value = row[0] / 1000 if column_id == 0 else row[column_id]
             values.append(math.nan if value is None else float(value))
         if sys.byteorder != "little":
             values.byteswap()
