@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import batteryclient
@@ -18,38 +17,10 @@ import pytest
 from batteryclient.api.users_api import UsersApi
 
 from labdcs.experiments.battery_api import COLUMNS
-from labdcs.ingest import retention
-from labdcs.security import influx as influx_auth
-from labdcs.stack.paths import free_port
 from tests.experiments import vendor_files
 from tests.experiments.lab import ADMIN, CELL_TYPE
-from tests.support import Influx, LabdcsProcess, wait_until
 
 ROWS = 720
-
-
-@pytest.fixture
-def manager(tmp_path: Path, influx: Influx) -> Iterator[str]:
-    retention.apply(influx.client, retention.RetentionSettings(raw="7d"))
-    port = free_port()
-    server = LabdcsProcess(
-        ["experiments", "serve", "--no-queue"], tmp_path / "serve.log", free_port(),
-        env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", "LABDCS_HTTP_PORT": str(port),
-             "LABDCS_WORK_DIR": str(tmp_path / "work"), "LABDCS_AUTH__ADMIN_PASSWORD": ADMIN[1],
-             **influx.env(influx_auth.EXPERIMENTS)},
-    ).start()  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert server.alive(), server.log_text()[-2000:]
-        try:
-            return httpx.get(f"{url}/healthz").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(up, 60, "the experiments manager to answer", interval=0.2)
-    yield url
-    server.kill()
 
 
 def token(http: httpx.Client, account: str, scopes: list[str]) -> str:

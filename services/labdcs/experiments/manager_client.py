@@ -100,9 +100,9 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def find_manager(url: str | None = None, token_file: Path | None = None) -> Manager:
-    """The manager and the login to use, as the module docstring says; ManagerError when there is
-    no login to use."""
+def find_manager(url: str | None = None, token_file: Path | None = None, admin: bool = True) -> Manager:
+    """The manager and the login to use, as the module docstring says (``admin`` False: a token
+    only, as for the harvester); ManagerError when there is no login to use."""
     from labdcs.stack.state import find_running
 
     running = None
@@ -121,14 +121,18 @@ def find_manager(url: str | None = None, token_file: Path | None = None) -> Mana
             raise ManagerError(f"cannot read the token from {token_path}: {exc.strerror}") from None
     if os.environ.get("LABDCS_TOKEN"):
         return Manager(where, bearer(os.environ["LABDCS_TOKEN"]))
+    if not admin:
+        raise ManagerError(
+            "no token: set LABDCS_TOKEN_FILE or --token-file (make one with `labdcs users token create`)"
+        )
     from labdcs.security.secrets import default_dir
 
     folder = running.secrets_dir if running is not None else default_dir()
-    admin = folder / "experiments" / "admin"
+    admin_file = folder / "experiments" / "admin"
     try:
-        return Manager(where, basic("admin", admin.read_text(encoding="utf-8").strip()))
+        return Manager(where, basic("admin", admin_file.read_text(encoding="utf-8").strip()))
     except OSError:
         raise ManagerError(
             "no login for the experiments manager: set LABDCS_TOKEN_FILE (or LABDCS_TOKEN) to a token "
-            f"(make one on the People page), or run where `labdcs init` put {admin}"
+            f"(make one on the People page), or run where `labdcs init` put {admin_file}"
         ) from None
