@@ -381,6 +381,8 @@ def router() -> APIRouter:
         cell = readable_cell(request, body.cell)
         check_write(request, cell.team, f"cell '{cell.id}'")
         readable_protocol(request, body.protocol)
+        if not body.operator:  # the person logged in runs it (the battery-api's owner)
+            body = body.model_copy(update={"operator": login(request) or ""})
         store = services(request).store
         return store.create_experiment(body, user=login(request, body.operator or None), team=team)
 
