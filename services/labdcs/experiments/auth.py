@@ -176,6 +176,8 @@ class LoginMiddleware:
         if token is not None:
             found, token_id = self.directory.verify_token(token)
             if found is not None and time.monotonic() - self._tokens_seen.get(token_id, -1e9) > 900:
+                if len(self._tokens_seen) > 10_000:  # bounded: at worst a token's use is audited again
+                    self._tokens_seen.clear()
                 self._tokens_seen[token_id] = time.monotonic()
                 self.directory.store.audit("login", f"user:{found.account}", found.account,
                                            detail=f"token {token_id} from {address}")  # fmt: skip
