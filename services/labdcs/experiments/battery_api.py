@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import math
 import sys
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -89,10 +90,27 @@ class Dataset(BaseModel):
     json_data: dict[str, Any] | None = None
 
 
+def _memo(request: Request, key: tuple[str, str], make: Callable[[], Any]) -> Any:
+    """One lookup per request and key: a list of datasets names the same cells, people and stations
+    many times."""
+    cache: dict[tuple[str, str], Any] | None = getattr(request.state, "battery_api", None)
+    if cache is None:
+        cache = request.state.battery_api = {}
+    if key not in cache:
+        try:
+            cache[key] = make()
+        except NotFound as exc:
+            cache[key] = exc
+    found = cache[key]
+    if isinstance(found, NotFound):
+        raise found
+    return found
+
+
 def _cell(request: Request, cell: OurCell) -> BatteryCell:
     store = services(request).store
     try:
-        kind = store.cell_type(cell.type)
+        kind = _memo(request, ("type", cell.type), lambda: store.cell_type(cell.type))
     except NotFound:
         return BatteryCell(id=number(cell.id), name=cell.serial)
     extra = {k.lower(): v for k, v in kind.extra.items()}
@@ -111,7 +129,7 @@ def _cell(request: Request, cell: OurCell) -> BatteryCell:
 
 def _user(request: Request, account_id: str) -> User | None:
     try:
-        account = directory(request).account(account_id)
+        account = _memo(request, ("account", account_id), lambda: directory(request).account(account_id))
     except NotFound:
         return None
     email = account.email if principal(request).is_admin or principal(request).account == account.id else None
@@ -120,7 +138,7 @@ def _user(request: Request, account_id: str) -> User | None:
 
 def _equipment(request: Request, station_id: str) -> Equipment:
     try:
-        station = services(request).store.station(station_id)
+        station = _memo(request, ("station", station_id), lambda: services(request).store.station(station_id))
     except NotFound:
         return Equipment(id=number(station_id), name=station_id)
     text = " ".join(x for x in (station.model, station.description) if x)
@@ -135,8 +153,8 @@ def _experiments(request: Request) -> list[Experiment]:
 def _dataset(request: Request, experiment: Experiment) -> Dataset:
     store = services(request).store
     try:
-        cell = store.cell(experiment.cell)
-        teams = readable_teams(request)
+        cell = _memo(request, ("cell", experiment.cell), lambda: store.cell(experiment.cell))
+        teams = _memo(request, ("teams", ""), lambda: readable_teams(request))
         battery_cell = _cell(request, cell) if teams is None or cell.team in teams else None
     except NotFound:
         battery_cell = None
