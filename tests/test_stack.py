@@ -337,6 +337,20 @@ def test_client_commands_find_the_stack_of_this_folder_from_stack_json(up: Up) -
     assert found.returncode == 0 and "alarms" in found.stdout, found
 
 
+def test_labdcs_users_finds_the_manager_and_the_first_admin_from_this_folder(up: Up) -> None:
+    """`labdcs users` in the stack's folder: the manager from stack.json, logged in as the admin
+    `labdcs init` made (its secret file); the logins of init are the manager's first accounts."""
+    listed = up.labdcs("users", "list")
+    assert listed.returncode == 0, listed
+    roles = {line.split()[0]: line.split()[2] for line in listed.stdout.splitlines()}
+    assert roles == {"admin": "admin", "viewer": "viewer"}, listed.stdout
+    added = up.labdcs(
+        "users", "add", "grace", "--role", "operator", "--out", str(up.folder / "grace.password")
+    )
+    assert added.returncode == 0 and "added grace (operator" in added.stdout, added
+    assert (up.folder / "grace.password").read_text().strip() not in added.stdout
+
+
 def test_a_second_up_in_the_same_folder_names_the_running_one_without_touching_ports(up: Up) -> None:
     before = up.state_file.read_text()
     started = time.monotonic()

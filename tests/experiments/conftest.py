@@ -10,10 +10,10 @@ import pytest
 from labdcs.experiments.documents import CellIn, CellTypeIn, Limits, Station, StationChannel, Technology
 from labdcs.experiments.store import Store
 from tests.experiments.browser import browser
-from tests.experiments.lab import lab
+from tests.experiments.lab import lab, manager
 from tests.support import compose_image, docker_problem
 
-__all__ = ["browser", "lab"]
+__all__ = ["browser", "lab", "manager"]
 
 
 @pytest.fixture(scope="session")

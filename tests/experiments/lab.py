@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from labdcs.experiments.auth import Accounts, AuthSettings
+from labdcs.experiments.auth import AuthSettings
 from labdcs.ingest import retention
 from labdcs.security import influx as influx_auth
 from labdcs.stack.paths import free_port
@@ -30,9 +30,9 @@ def basic(login: tuple[str, str]) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(":".join(login).encode()).decode()}
 
 
-def accounts() -> Accounts:
-    """The same logins for an in-process app."""
-    return Accounts.from_settings(AuthSettings(admin_password=ADMIN[1], viewer_password=VIEWER[1]))
+def accounts() -> AuthSettings:
+    """The same logins for an in-process app (they become its first accounts)."""
+    return AuthSettings(admin_password=ADMIN[1], viewer_password=VIEWER[1])
 
 
 CELL_TYPE = {
@@ -121,3 +121,28 @@ def lab(
     yield make
     for process in made:
         process.kill()
+
+
+@pytest.fixture
+def manager(tmp_path: Path, influx: Influx) -> Iterator[str]:
+    """`labdcs experiments serve --no-queue` with InfluxDB (no broker, no station): its URL."""
+    retention.apply(influx.client, retention.RetentionSettings(raw="7d"))
+    port = free_port()
+    server = LabdcsProcess(
+        ["experiments", "serve", "--no-queue"], tmp_path / "serve.log", free_port(),
+        env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", "LABDCS_HTTP_PORT": str(port),
+             "LABDCS_WORK_DIR": str(tmp_path / "work"), "LABDCS_AUTH__ADMIN_PASSWORD": ADMIN[1],
+             **influx.env(influx_auth.EXPERIMENTS)},
+    ).start()  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert server.alive(), server.log_text()[-2000:]
+        try:
+            return httpx.get(f"{url}/healthz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, 60, "the experiments manager to answer", interval=0.2)
+    yield url
+    server.kill()

@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
-from labdcs.experiments import api, web
+from labdcs.experiments import api, battery_api, people_api, people_web, web
 from labdcs.experiments.api import Services
 from labdcs.experiments.auth import AuthSettings
 from labdcs.experiments.documents import ExperimentIn
@@ -42,9 +42,13 @@ def anonymous(app: Any) -> Iterator[TestClient]:
 def _every_path(app: Any) -> list[tuple[str, str]]:
     """(method, path) of every route the app serves, path parameters filled with a plausible id."""
     found = []
-    for route in [*app.routes, *api.router().routes, *web.router().routes]:
+    routes = [
+        (route, "") for module in (api, people_api, web, people_web) for route in module.router().routes
+    ]
+    routes += [(route, battery_api.PREFIX) for route in battery_api.router().routes]
+    for route, prefix in [*((route, "") for route in app.routes), *routes]:
         if isinstance(route, APIRoute | Route) and route.path != "/healthz":
-            path = route.path.replace("{", "").replace("}", "")
+            path = prefix + route.path.replace("{", "").replace("}", "")
             for method in sorted(route.methods or {"GET"}):
                 found.append((method, path))
     return found
@@ -52,7 +56,8 @@ def _every_path(app: Any) -> list[tuple[str, str]]:
 
 def test_every_route_refuses_a_request_without_a_login(app: Any, anonymous: TestClient) -> None:
     paths = _every_path(app)
-    assert len(paths) > 30 and ("GET", "/") in paths and ("GET", "/openapi.json") in paths
+    assert len(paths) > 50 and ("GET", "/") in paths and ("GET", "/openapi.json") in paths
+    assert ("GET", "/battery-api/dataset") in paths and ("POST", "/api/users") in paths
     answers = {(method, path): anonymous.request(method, path) for method, path in paths}
     open_ = {key: answer.status_code for key, answer in answers.items() if answer.status_code != 401}
     assert open_ == {}, f"answered without a login: {open_}"

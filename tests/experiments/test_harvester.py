@@ -1,12 +1,15 @@
 """The harvester: files are imported once they stop growing, never twice (content hash, any name),
 failures are recorded with their reason and retried only when the file changes. Plus the command
-``labdcs harvest --once`` as a real process."""
+``labdcs harvest --once`` as a real process, writing the database or uploading to the manager with a
+harvester's token."""
 
 from __future__ import annotations
 
 import shutil
 import time
 from pathlib import Path
+
+import httpx
 
 from labdcs.experiments.harvester import Harvester
 from labdcs.experiments.importing import file_hash
@@ -15,6 +18,7 @@ from labdcs.experiments.store import Store
 from labdcs.ingest import retention
 from labdcs.security import influx as influx_auth
 from tests.experiments import vendor_files
+from tests.experiments.lab import ADMIN
 from tests.support import Influx, LabdcsProcess, wait_until
 
 
@@ -80,3 +84,42 @@ def test_harvest_command_once(tmp_path: Path, influx: Influx) -> None:
     assert "imported 2, failed 0" in command.log_text()
     store = Store(f"montydb://{tmp_path / 'db'}")
     assert sorted(e.name for e in store.experiments()[0]) == ["cell7.001", "cell8"]
+
+
+def test_harvest_through_the_manager_with_a_harvester_token(tmp_path: Path, manager: str) -> None:
+    """`labdcs harvest --manager`: no database, no InfluxDB, only a harvester account's import token;
+    the audit names the harvester; a revoked token imports nothing and says why."""
+    with httpx.Client(base_url=manager, auth=ADMIN, timeout=60) as admin:
+        admin.post(
+            "/api/users", json={"id": "cycler-pc-1", "kind": "harvester", "role": "operator"}
+        ).raise_for_status()
+        made = admin.post("/api/tokens", json={"account": "cycler-pc-1", "scopes": ["import"]}).json()
+        (tmp_path / "token").write_text(made["secret"] + "\n")
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        vendor_files.maccor(inbox / "cell7.001.txt")
+        vendor_files.neware(inbox / "cell8.csv")
+
+        def harvest() -> LabdcsProcess:
+            command = LabdcsProcess(
+                ["harvest", "--watch", str(inbox), "--stable", "0.5", "--interval", "0.2", "--once",
+                 "--manager", manager, "--token-file", str(tmp_path / "token")],
+                tmp_path / "harvest.log", 1,
+                env={"LABDCS_DATABASE_URL": "mongodb://127.0.0.1:1/nowhere", "LABDCS_INFLUX__URL": "http://127.0.0.1:1"},
+            ).start()  # fmt: skip
+            assert command.process is not None and command.process.wait(120) == 0, command.log_text()
+            return command
+
+        assert "imported 2, failed 0" in harvest().log_text()
+        imported = admin.get("/api/experiments", params={"q": "cell"}).json()["items"]
+        assert len(imported) == 2 and {e["operator"] for e in imported} == {"cycler-pc-1"}
+        audit = admin.get("/api/audit", params={"target": imported[0]["id"]}).json()
+        assert [(a["action"], a["user"]) for a in audit] == [("import", "cycler-pc-1")]
+        admin.delete(f"/api/tokens/{made['token']['id']}").raise_for_status()
+        vendor_files.arbin(inbox / "cell9.csv")
+        (tmp_path / "harvest.log").unlink()
+        log = harvest().log_text()
+        # Each file is tried (the manager would have skipped the two it has), none gets in.
+        assert "imported 0, failed 3" in log and "answered 401: a login is needed" in log, log
+        assert "Traceback" not in log
+        assert admin.get("/api/experiments").json()["total"] == 2

@@ -154,3 +154,42 @@ def test_started_is_set_when_the_station_starts_the_run(lab: Callable[..., Lab])
         assert http.post(f"/api/experiments/{running}/stop").json()["result"] == "accepted"
     stopped = lab_.wait_status(running, {"aborted"})
     assert stopped["started"] == started and stopped["finished"] > started
+
+
+def test_a_stop_from_the_manager_names_the_person_in_both_audits(lab: Callable[..., Lab]) -> None:
+    """alice, with her own login, stops her team's run: the manager's audit and the station's own
+    audit line (the command's user) name her, not a shared account; bob, an operator of another team,
+    may read the run but not stop it."""
+    lab_ = lab(speed=100)
+    with lab_.client() as admin:
+        admin.post("/api/teams", json={"id": "anodes"}).raise_for_status()
+        alice = (
+            "alice",
+            admin.post("/api/users", json={"id": "alice", "role": "operator"}).json()["password"],
+        )
+        bob_made = admin.post("/api/users", json={"id": "bob", "role": "operator", "teams": ["anodes"]})
+        bob = ("bob", bob_made.json()["password"])
+        protocol = admin.post("/api/protocols", json={"text": cycling(20, 30)}).json()["protocol"]["id"]
+    with lab_.client(alice) as http:
+        mine = {"name": "alice's run", "cell": "mj1-0001", "station": "station1", "protocol": protocol}
+        created = http.post("/api/experiments", json=mine)
+        assert created.status_code == 201 and created.json()["operator"] == "alice", created.text
+        run = created.json()["id"]
+        lab_.wait_status(run, {"running"})
+        with lab_.client(bob) as other:
+            assert other.get(f"/api/experiments/{run}").status_code == 200
+            refused = other.post(f"/api/experiments/{run}/stop")
+            assert refused.status_code == 403 and "belongs to team 'lab'" in refused.text
+        assert http.post(f"/api/experiments/{run}/stop").json()["result"] == "accepted"
+    stopped = lab_.wait_status(run, {"aborted", "finished", "error"})
+    assert stopped["status"] == "aborted" and "alice" in stopped["end_reason"]
+    with lab_.client() as admin:
+        audit = [
+            (a["action"], a["user"], a["result"])
+            for a in admin.get("/api/audit", params={"target": run}).json()
+        ]
+    assert ("stop", "alice", "accepted") in audit and ("create", "alice", "ok") in audit
+    station_audit = [
+        line for line in lab_.station.log_text().splitlines() if " stop " in line and "command id=" in line
+    ]
+    assert station_audit and all("user=alice ->" in line for line in station_audit), station_audit

@@ -3,14 +3,12 @@ writes: the per-credential table of docs/security.md rests on this."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from labdcs.contract import topics
 from labdcs.security.mosquitto import SERVICE_USERS, Role
 from tests.support import Broker, Probe, wait_until
 
-COMMAND = topics.command("hv1", "ch1", "on")
 FOREIGN_STATE = topics.state("hv1", "ch1")
 FOREIGN_ALARM = topics.alarm("hv1", "forged")
 
@@ -26,7 +24,7 @@ def test_each_login_commands_reads_and_writes_only_what_its_role_allows(
         for user in logins:
             sender = Probe(broker.port, username=user).start()
             try:
-                sender.publish(COMMAND, f'{{"from": "{user}"}}')
+                sender.publish(topics.command("hv1", "ch1", "on", user), f'{{"from": "{user}"}}')
                 sender.publish(FOREIGN_STATE, f'{{"forged_by": "{user}"}}')
                 sender.publish(FOREIGN_ALARM, f'{{"forged_by": "{user}"}}')
                 own = topics.online(user)
@@ -36,8 +34,10 @@ def test_each_login_commands_reads_and_writes_only_what_its_role_allows(
                 sender.stop()
         owner.publish(FOREIGN_STATE, b'{"by": "hv1"}')
         wait_until(lambda: watcher.on(FOREIGN_STATE), 10, "hv1's own state")
-        time.sleep(0.3)  # a reader that may read it has it by now (same broker, same loop)
-        commanded = {m.json()["from"] for m in watcher.on(COMMAND)}
+        may_read = {user for user, role in logins.items() if role is not Role.DEVICE}
+        # One broker loop delivers in order: once every reader that may read has it, a device would too.
+        wait_until(lambda: all(readers[user].on(FOREIGN_STATE) for user in may_read), 10, "the readers")
+        commanded = {m.json()["from"] for m in watcher.on(topics.command("hv1", "ch1", "on", "+"))}
         forged = [
             m.json() for m in watcher.on(FOREIGN_STATE) + watcher.on(FOREIGN_ALARM) if "forged_by" in m.json()
         ]
@@ -55,4 +55,4 @@ def test_each_login_commands_reads_and_writes_only_what_its_role_allows(
     )
     assert commanded == commanders == {"nodered", "experiments", "interlock", "cli"}
     assert forged == []
-    assert read == {user for user, role in logins.items() if role is not Role.DEVICE}
+    assert read == may_read

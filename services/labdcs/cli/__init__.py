@@ -1,7 +1,8 @@
 """The ``labdcs`` command: one entry point for every service and tool of the stack.
 
 One module per job: ``services`` (the long-running processes), ``stack`` (``init``, ``up``),
-``operate`` (the operators' ``status``, ``cmd``, ``alarm``), ``experiments`` and ``generate``.
+``operate`` (the operators' ``status``, ``cmd``, ``alarm``), ``experiments``, ``users`` (the
+manager's people, teams and tokens) and ``generate``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import click
 
 from labdcs import __version__
-from labdcs.cli import experiments, generate, operate, services, stack
+from labdcs.cli import experiments, generate, operate, services, stack, users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,6 +40,7 @@ for command in (
     operate.cmd,
     operate.alarm,
     generate.gen,
+    users.users,
 ):
     cli.add_command(command)
 

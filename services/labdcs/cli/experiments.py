@@ -69,6 +69,19 @@ def experiments_serve(
 @click.option("--cell", default=None, help="Cell id the imported experiments belong to")
 @click.option("--database", "database_url", default=None, help="mongodb://... or montydb:///folder")
 @click.option("--once", is_flag=True, help="Scan until every file present is handled, then exit")
+@click.option(
+    "--manager",
+    "manager_url",
+    default=None,
+    help="Upload to the experiments manager at this URL with a token (LABDCS_TOKEN_FILE or --token-file) "
+    "instead of writing the database",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The harvester's token",
+)
 def harvest(
     folders: tuple[Path, ...],
     stable: float,
@@ -76,20 +89,32 @@ def harvest(
     cell: str | None,
     database_url: str | None,
     once: bool,
+    manager_url: str | None,
+    token_file: Path | None,
 ) -> None:
     """Import the data files cyclers write into folders, once each file has stopped growing."""
     from labdcs.experiments.harvester import Harvester
+    from labdcs.experiments.manager_client import ManagerError, find_manager
     from labdcs.experiments.series import ExperimentSeries
     from labdcs.ingest.influx import InfluxClient
 
     settings = _experiments_settings(database_url=database_url)
     logs.configure(settings.log_level)
-    store = settings.open_store()
-    store.prepare()
-    harvester = Harvester(
-        store, ExperimentSeries(InfluxClient(settings.influx)), list(folders), stable_s=stable,
-        interval=interval, cell=cell,
-    )  # fmt: skip
+    store = None
+    if manager_url is not None or token_file is not None:
+        try:
+            manager = find_manager(manager_url, token_file, admin=False)
+        except ManagerError as exc:
+            raise click.ClickException(str(exc)) from None
+        harvester = Harvester(None, None, list(folders), stable_s=stable, interval=interval, cell=cell,
+                              manager=manager)  # fmt: skip
+    else:
+        store = settings.open_store()
+        store.prepare()
+        harvester = Harvester(
+            store, ExperimentSeries(InfluxClient(settings.influx)), list(folders), stable_s=stable,
+            interval=interval, cell=cell,
+        )  # fmt: skip
     stop_on_signals(harvester.stop)
     try:
         if once:
@@ -101,4 +126,5 @@ def harvest(
         else:
             harvester.run()
     finally:
-        store.close()
+        if store is not None:
+            store.close()

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from labdcs.experiments.access import check_read, check_write, readable_teams, require_admin, writing_team
 from labdcs.experiments.documents import (
     TECHNOLOGY_FIELDS,
     AuditEntry,
@@ -108,6 +109,7 @@ class ProtocolIn(BaseModel):
     document: dict[str, Any] | None = None
     wattrex: str | None = Field(default=None, max_length=200_000, description="WattRex profile lines")
     name: str | None = Field(default=None, max_length=100, description="Name for WattRex profiles")
+    team: str | None = Field(default=None, max_length=64, description="Owning team; default: the writer's")
 
 
 class CheckIn(ProtocolIn):
@@ -180,6 +182,7 @@ class Formats(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Malformed request body"},
+    403: {"model": ErrorBody, "description": "The login's role, team or token scopes do not allow it"},
     404: {"model": ErrorBody, "description": "Not found"},
     409: {"model": ErrorBody, "description": "Conflict with what is stored or running"},
     422: {"model": ErrorBody, "description": "Invalid request"},
@@ -247,16 +250,17 @@ def router() -> APIRouter:
     def list_cells(
         request: Request, technology: Technology | None = None, offset: Offset = 0, limit: Limit = 100
     ) -> Page[Cell]:
-        items, total = services(request).store.cells(technology, offset, limit)
+        items, total = services(request).store.cells(technology, offset, limit, readable_teams(request))
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     @api.post("/cells", response_model=Cell, status_code=201, tags=["cells"])
     def create_cell(request: Request, body: CellIn) -> Cell:
-        return services(request).store.add_cell(body)
+        """Register a cell for a team (default: the writer's first team)."""
+        return services(request).store.add_cell(body, writing_team(request, body.team))
 
     @api.get("/cells/{cell_id}", response_model=Cell, tags=["cells"])
     def get_cell(request: Request, cell_id: str) -> Cell:
-        return services(request).store.cell(cell_id)
+        return readable_cell(request, cell_id)
 
     # --- stations -------------------------------------------------------------------------------
 
@@ -270,9 +274,12 @@ def router() -> APIRouter:
         """The station, what runs on it now and what is queued, in the order it will start."""
         store = services(request).store
         station = store.station(station_id)
-        active, _ = store.experiments(station=station_id, status=["running", "paused"], limit=100)
+        teams = readable_teams(request)
+        active, _ = store.experiments(
+            station=station_id, status=["running", "paused"], limit=100, teams=teams
+        )
         queued, _ = store.experiments(
-            station=station_id, status=["queued"], sort="created", order="asc", limit=500
+            station=station_id, status=["queued"], sort="created", order="asc", limit=500, teams=teams
         )
         return StationView(station=station, active=active, queued=queued)
 
@@ -280,26 +287,27 @@ def router() -> APIRouter:
 
     @api.get("/protocols", response_model=Page[ProtocolDoc], tags=["protocols"])
     def list_protocols(request: Request, offset: Offset = 0, limit: Limit = 100) -> Page[ProtocolDoc]:
-        items, total = services(request).store.protocols(offset, limit)
+        items, total = services(request).store.protocols(offset, limit, readable_teams(request))
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     @api.post("/protocols", response_model=ProtocolStored, status_code=201, tags=["protocols"])
     def create_protocol(request: Request, body: ProtocolIn) -> ProtocolStored:
         """Store a protocol as a new immutable version (the same content returns the stored one)."""
         protocol, origin = parse_protocol(body)
-        doc, created = services(request).store.add_protocol(protocol, origin)
+        team = writing_team(request, body.team)
+        doc, created = services(request).store.add_protocol(protocol, origin, team)
         return ProtocolStored(protocol=doc, created=created)
 
     @api.get("/protocols/{protocol_id}", response_model=ProtocolDoc, tags=["protocols"])
     def get_protocol(request: Request, protocol_id: str) -> ProtocolDoc:
-        return services(request).store.protocol(protocol_id)
+        return readable_protocol(request, protocol_id)
 
     @api.post("/protocols/check", response_model=CheckOut, tags=["protocols"])
     def check_protocol(request: Request, body: CheckIn) -> CheckOut:
         """Validate a protocol (sent, or stored) for a cell on a station channel, without storing it."""
         store = services(request).store
         if body.protocol is not None:
-            protocol = Protocol.model_validate(store.protocol(body.protocol).document)
+            protocol = Protocol.model_validate(readable_protocol(request, body.protocol).document)
         else:
             protocol, _ = parse_protocol(body)
         if body.cell is None or body.station is None:
@@ -308,7 +316,7 @@ def router() -> APIRouter:
             report = validate(protocol)
         else:
             report = store.check_protocol(
-                protocol, store.cell(body.cell), store.station(body.station), body.channel
+                protocol, readable_cell(request, body.cell), store.station(body.station), body.channel
             )
         forecast = report.estimate
         return CheckOut(
@@ -323,9 +331,11 @@ def router() -> APIRouter:
         request: Request, cell: str, station: str, channel: str = "ch1"
     ) -> list[Compatible]:
         """Every stored protocol, with whether it may run on this cell and station channel, and why not."""
+        readable_cell(request, cell)
+        found = services(request).store.compatible_protocols(cell, station, channel, readable_teams(request))
         return [
             Compatible(protocol=doc, ok=report.ok, problems=[str(p) for p in report.errors])
-            for doc, report in services(request).store.compatible_protocols(cell, station, channel)
+            for doc, report in found
         ]
 
     # --- experiments ----------------------------------------------------------------------------
@@ -358,18 +368,26 @@ def router() -> APIRouter:
             order=order,
             offset=offset,
             limit=limit,
+            teams=readable_teams(request),
         )
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     @api.post("/experiments", response_model=Experiment, status_code=201, tags=["experiments"])
     def create_experiment(request: Request, body: ExperimentIn) -> Experiment:
-        """Queue an experiment; the protocol is validated for the cell and station channel first."""
+        """Queue an experiment of a team (default: the writer's first) on one of its cells; the
+        protocol (readable by the writer) is validated for the cell and station channel first."""
+        team = writing_team(request, body.team)
+        cell = readable_cell(request, body.cell)
+        check_write(request, cell.team, f"cell '{cell.id}'")
+        readable_protocol(request, body.protocol)
+        if not body.operator:  # the person logged in runs it (the battery-api's owner)
+            body = body.model_copy(update={"operator": login(request) or ""})
         store = services(request).store
-        return store.create_experiment(body, user=body.operator or None, principal=login(request))
+        return store.create_experiment(body, user=body.operator or None, principal=login(request), team=team)
 
     @api.get("/experiments/{experiment_id}", response_model=Experiment, tags=["experiments"])
     def get_experiment(request: Request, experiment_id: str) -> Experiment:
-        return services(request).store.experiment(experiment_id)
+        return readable_experiment(request, experiment_id)
 
     @api.post("/experiments/{experiment_id}/{action}", response_model=CommandOut, tags=["experiments"])
     def control(
@@ -384,7 +402,8 @@ def router() -> APIRouter:
         queue."""
         svc = services(request)
         principal = login(request)
-        svc.store.experiment(experiment_id)
+        experiment = readable_experiment(request, experiment_id)
+        check_write(request, experiment.team, f"experiment '{experiment_id}'")
         if action == "stop" and svc.store.dequeue(experiment_id, user, principal):
             return CommandOut(experiment=svc.store.experiment(experiment_id), result="dequeued")
         if svc.queue is None:
@@ -399,9 +418,8 @@ def router() -> APIRouter:
     @api.get("/experiments/{experiment_id}/cycles", response_model=list[CycleStat], tags=["experiments"])
     def cycles(request: Request, experiment_id: str) -> list[CycleStat]:
         """Per-cycle statistics: capacities, energies, coulombic and energy efficiency, ..."""
-        store = services(request).store
-        store.experiment(experiment_id)
-        return store.cycles(experiment_id)
+        readable_experiment(request, experiment_id)
+        return services(request).store.cycles(experiment_id)
 
     @api.get("/experiments/{experiment_id}/series", response_model=SeriesOut, tags=["experiments"])
     def series(
@@ -409,7 +427,7 @@ def router() -> APIRouter:
     ) -> SeriesOut:
         """Voltage, current and temperature averaged to about ``points`` samples (for plots)."""
         svc = services(request)
-        experiment = svc.store.experiment(experiment_id)
+        experiment = readable_experiment(request, experiment_id)
         data = svc.need_series().overview(experiment_id, window_of(experiment), points=points)
         return SeriesOut(
             t=data["t"], voltage=data["voltage"], current=data["current"], temperature=data["temperature"]
@@ -426,7 +444,7 @@ def router() -> APIRouter:
         from labdcs.experiments.export import csv_chunks
 
         svc = services(request)
-        experiment = svc.store.experiment(experiment_id)
+        experiment = readable_experiment(request, experiment_id)
         chunks = csv_chunks(svc.need_series(), experiment_id, window_of(experiment))
         first = next(chunks)  # fails here (503), not in the middle of the response, if InfluxDB is down
         return StreamingResponse(
@@ -448,7 +466,7 @@ def router() -> APIRouter:
         from labdcs.experiments.report import render_report
 
         svc = services(request)
-        experiment = svc.store.experiment(experiment_id)
+        experiment = readable_experiment(request, experiment_id)
         html = render_report(svc.store, svc.need_series(), experiment)
         return HTMLResponse(
             html,
@@ -468,11 +486,15 @@ def router() -> APIRouter:
         mapping: Annotated[str | None, Form(description="Generic CSV: JSON {column: quantity}")] = None,
         cell: Annotated[str | None, Form(max_length=64)] = None,
         name: Annotated[str | None, Form(max_length=200)] = None,
+        team: Annotated[str | None, Form(max_length=64, description="Default: the writer's team")] = None,
         wait: Annotated[bool, Query(description="Answer when the import has ended")] = False,
     ) -> ImportJobOut:
         """Import a finished experiment from a file; progress at ``GET /api/imports/{job}``. A body
         larger than the limit (``LABDCS_UPLOAD_MAX_BYTES``, default 2 GiB) is answered 413."""
         svc = services(request)
+        team = writing_team(request, team or None)
+        if cell:
+            check_write(request, readable_cell(request, cell).team, f"cell '{cell}'")
         jobs = svc.need_imports()
         svc.work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=svc.work_dir, delete=False, suffix=".upload") as out:
@@ -487,7 +509,9 @@ def router() -> APIRouter:
                 cell=cell or None,
                 experiment_name=name or None,
                 delete_after=True,
+                user=login(request),
                 principal=login(request),
+                team=team,
             )
         )
         if wait:
@@ -516,10 +540,33 @@ def router() -> APIRouter:
     def audit(
         request: Request, target: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 100
     ) -> list[AuditEntry]:
-        """Commands sent to stations and changes made, newest first."""
+        """Commands sent to stations and changes made, newest first; of one target (an experiment one
+        may read), or, for admins, of everything (logins and account changes included)."""
+        if target is not None and target.startswith("exp-"):
+            readable_experiment(request, target)
+        else:
+            require_admin(request)
         return services(request).store.audit_entries(target, limit)
 
     return api
+
+
+def readable_cell(request: Request, cell_id: str) -> Cell:
+    cell = services(request).store.cell(cell_id)
+    check_read(request, cell.team, f"cell '{cell_id}'")
+    return cell
+
+
+def readable_protocol(request: Request, protocol_id: str) -> ProtocolDoc:
+    doc = services(request).store.protocol(protocol_id)
+    check_read(request, doc.team, f"protocol '{protocol_id}'")
+    return doc
+
+
+def readable_experiment(request: Request, experiment_id: str) -> Experiment:
+    experiment = services(request).store.experiment(experiment_id)
+    check_read(request, experiment.team, f"experiment '{experiment_id}'")
+    return experiment
 
 
 def window_of(experiment: Experiment) -> Window:

@@ -22,7 +22,9 @@ from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field,
 from labdcs.protocols.validate import Envelope
 
 #: Version of every document layout below; bump it and add a migration in store.MIGRATIONS.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: The team that owns what was stored before teams existed (schema 1), and new accounts' default.
+DEFAULT_TEAM = "lab"
 
 DocId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")]
 Text = Annotated[str, Field(max_length=200)]
@@ -207,9 +209,11 @@ class CellIn(BaseModel):
         default_factory=Limits, description="Per cell; may only narrow the datasheet's (None: datasheet)"
     )
     notes: LongText = ""
+    team: DocId | None = Field(default=None, description="Owning team; default: the writer's first team")
 
 
 class Cell(CellIn, _Document):
+    team: DocId = DEFAULT_TEAM
     technology: Technology = Field(description="Copied from the type, for filtering")
     created: int = Field(default_factory=now_ms)
 
@@ -280,6 +284,7 @@ class ProtocolDoc(_Document):
     origin: str = Field(default="native", description="native, text, wattrex, upload")
     estimate_s: float | None = None
     cycles: int | None = None
+    team: DocId = Field(default=DEFAULT_TEAM, description="Owning team")
     created: int = Field(default_factory=now_ms)
 
 
@@ -316,6 +321,7 @@ class ExperimentIn(BaseModel):
     protocol: DocId
     capacity_ah: PositiveFloat | None = Field(default=None, description="For C-rates; default: the cell's")
     operator: Text = ""
+    team: DocId | None = Field(default=None, description="Owning team; default: the writer's first team")
 
 
 class Progress(BaseModel):
@@ -336,6 +342,7 @@ class Progress(BaseModel):
 
 
 class Experiment(ExperimentIn, _Document):
+    team: DocId = DEFAULT_TEAM
     status: Status = Status.QUEUED
     source: str = Field(default="station", description="station (run here) or import (from a file)")
     technology: Technology | None = Field(default=None, description="Copied from the cell, for filtering")

@@ -5,6 +5,11 @@ network shares included, where change notifications often do not). A file is imp
 stopped growing: the same size and modification time for ``stable_s`` seconds. The content hash
 decides what is new: a file already imported (here or under another name) is skipped; a failed
 one is recorded with its reason and retried only when its content changes.
+
+It imports into the database itself, or, given a ``manager`` (``labdcs harvest --manager URL``),
+uploads each file to the experiments manager with a token (scope ``import``) of a harvester
+account: the harvesting PC then needs neither the database nor InfluxDB, only its token, and the
+audit names the harvester account. The manager skips content it has imported already.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from labdcs.experiments.documents import FileStatus
 from labdcs.experiments.importers import ImportFailed
 from labdcs.experiments.importing import ImportRequest, file_hash, import_file
+from labdcs.experiments.manager_client import Manager, ManagerError
 from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.store import Store
 
@@ -38,13 +44,14 @@ class _Seen:
 
 @dataclass
 class Harvester:
-    store: Store
-    series: ExperimentSeries
+    store: Store | None
+    series: ExperimentSeries | None
     folders: list[Path]
     stable_s: float = 10.0
     interval: float = 2.0
     patterns: tuple[str, ...] = DEFAULT_PATTERNS
     cell: str | None = None
+    manager: Manager | None = None
     imported: int = 0
     failed: int = 0
     _seen: dict[Path, _Seen] = field(default_factory=dict)
@@ -94,7 +101,12 @@ class Harvester:
                 self._consider(path, seen)
             except Exception as exc:  # one file never stops the others (recorded when it could be)
                 self.failed += 1
-                log.error("harvest %s failed: %s", path, exc, exc_info=not isinstance(exc, ImportFailed))
+                log.error(
+                    "harvest %s failed: %s",
+                    path,
+                    exc,
+                    exc_info=not isinstance(exc, ImportFailed | ManagerError),
+                )
 
     def _consider(self, path: Path, seen: _Seen) -> None:
         """Import one stable file if its content is new; ImportFailed (recorded) when it is bad."""
@@ -106,6 +118,10 @@ class Harvester:
         if digest == seen.digest:
             return  # tried already with this content
         seen.digest = digest
+        if self.manager is not None:
+            self._upload(self.manager, path)
+            return
+        assert self.store is not None and self.series is not None
         known = self.store.data_file(digest)
         if known is not None and (known.status is FileStatus.IMPORTED or known.path == str(path)):
             return  # imported already (perhaps under another name), or failed with this very content
@@ -121,3 +137,12 @@ class Harvester:
         record = import_file(self.store, self.series, request)
         self.imported += 1
         log.info("harvested %s -> %s (%s rows)", path, record.experiment, record.rows)
+
+    def _upload(self, manager: Manager, path: Path) -> None:
+        """The file to the manager's import (waiting for its end); ImportFailed with its problems."""
+        fields = {"cell": self.cell} if self.cell else {}
+        job = manager.upload("/api/imports", path, fields, {"wait": "true"})
+        if job.get("state") != "done":
+            raise ImportFailed(job.get("problems") or [str(job.get("error") or job)])
+        self.imported += 1
+        log.info("harvested %s -> %s (%s rows) through %s", path, job["experiment"], job["rows"], manager.url)

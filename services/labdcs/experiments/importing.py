@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from labdcs.experiments.cycles import Accumulator
-from labdcs.experiments.documents import DataFile, Experiment, FileStatus, Limits, Status, new_experiment_id
+from labdcs.experiments.documents import (
+    DEFAULT_TEAM,
+    DataFile,
+    Experiment,
+    FileStatus,
+    Limits,
+    Status,
+    new_experiment_id,
+)
 from labdcs.experiments.importers import ImportFailed, Reader, open_file
 from labdcs.experiments.series import MEASUREMENT, ExperimentSeries
 from labdcs.experiments.store import Store, StoreError
@@ -65,6 +73,8 @@ class ImportRequest:
     """The person the import names (the experiment's operator)."""
     principal: str | None = None
     """Who is authenticated as importing: the web login of an upload, or ``harvester``."""
+    team: str = DEFAULT_TEAM
+    """The team the imported experiment belongs to."""
 
 
 @dataclass
@@ -166,6 +176,7 @@ def import_file(
             data_files=[digest],
             rows=reader.rows,
             operator=request.user or "",
+            team=request.team,
         )
         documents = True
         store.insert_experiment(experiment)

@@ -13,9 +13,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from labdcs import __version__
-from labdcs.experiments import api, docs, web
+from labdcs.experiments import api, battery_api, docs, people_api, people_web, web
+from labdcs.experiments.accounts import Directory
 from labdcs.experiments.api import Services
-from labdcs.experiments.auth import Accounts, BasicAuthMiddleware
+from labdcs.experiments.auth import AuthSettings, LoginMiddleware, prepare_accounts
 from labdcs.experiments.headers import BodyTimeoutMiddleware, SecurityHeadersMiddleware
 from labdcs.experiments.http import HttpLimits, protocol
 from labdcs.experiments.queue import QueueWorker
@@ -31,13 +32,16 @@ log = logging.getLogger(__name__)
 def create_app(
     services: Services,
     *,
-    accounts: Accounts,
+    accounts: AuthSettings,
     start_queue: bool = True,
     throttle: ThrottleSettings | None = None,
     limits: HttpLimits | None = None,
 ) -> FastAPI:
-    """The ASGI application behind its logins, security headers on every answer; the queue worker
-    (if any) starts and stops with it."""
+    """The ASGI application behind its logins (the accounts in the store; ``accounts``: the first
+    logins, made accounts if missing), security headers on every answer; the queue worker (if any)
+    starts and stops with it. MissingLogin when no admin could log in."""
+    directory = Directory(services.store)
+    prepare_accounts(directory, accounts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,9 +64,13 @@ def create_app(
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.services = services
+    app.state.directory = directory
     api.install_error_handlers(app)
     app.include_router(api.router())
+    app.include_router(people_api.router())
+    app.include_router(battery_api.router(), prefix=battery_api.PREFIX)
     app.include_router(web.router())
+    app.include_router(people_web.router())
     app.include_router(docs.router())
 
     @app.get("/healthz", include_in_schema=False)
@@ -88,7 +96,7 @@ def create_app(
     # timeout inside the login.
     app.add_middleware(UploadLimit, limit=services.upload_max_bytes)
     app.add_middleware(BodyTimeoutMiddleware, timeout=(limits or HttpLimits()).body_timeout_s)
-    app.add_middleware(BasicAuthMiddleware, accounts=accounts, throttle=throttle)
+    app.add_middleware(LoginMiddleware, directory=directory, throttle=throttle)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
 
@@ -111,10 +119,13 @@ def build(settings: ExperimentsSettings) -> Services:
 def serve(settings: ExperimentsSettings) -> None:
     import uvicorn
 
-    accounts = Accounts.from_settings(settings.auth)  # before anything opens: no login, no start
     services = build(settings)
     limits = settings.http_limits
-    app = create_app(services, accounts=accounts, throttle=settings.login, limits=limits)
+    try:
+        app = create_app(services, accounts=settings.auth, throttle=settings.login, limits=limits)
+    except Exception:  # no admin (MissingLogin), a database that refuses: nothing stays open
+        services.store.close()
+        raise
     log.info(
         "experiments: database %s (%s), InfluxDB %s, broker %s:%d, http://%s:%d/",
         settings.database_url, services.store.engine, settings.influx.url, settings.mqtt.host,

@@ -31,6 +31,7 @@ from typing import Any
 
 from labdcs.contract.models import principal_label
 from labdcs.experiments.documents import (
+    DEFAULT_TEAM,
     SCHEMA_VERSION,
     AuditEntry,
     Cell,
@@ -108,8 +109,29 @@ def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 changed only the documents a team owns (below)."""
+    return doc
+
+
+def _owned_by_lab(doc: dict[str, Any]) -> dict[str, Any]:
+    """Teams own lab data: what was stored before belongs to the whole lab's team."""
+    doc.setdefault("team", DEFAULT_TEAM)
+    return doc
+
+
+#: Collections whose documents belong to a team (``team``).
+OWNED = ("cells", "protocols", "experiments")
+
 #: collection -> {from_version: function returning the document at from_version + 1}
-MIGRATIONS: dict[str, dict[int, Migration]] = {name: {0: _v0_to_v1} for name in COLLECTIONS}
+MIGRATIONS: dict[str, dict[int, Migration]] = {
+    name: {0: _v0_to_v1, 1: _owned_by_lab if name in OWNED else _v1_to_v2} for name in COLLECTIONS
+}
+
+
+def _in_teams(query: dict[str, Any], teams: list[str] | None) -> dict[str, Any]:
+    """The query narrowed to documents of these teams (None: every team)."""
+    return query if teams is None else {**query, "team": {"$in": teams}}
 
 
 class StoreError(ValueError):
@@ -304,14 +326,15 @@ class Store:
         docs, total = self._list("cell_types", {}, [("manufacturer", 1), ("model", 1)], offset, limit)
         return [CellType.from_mongo(d) for d in docs], total
 
-    def add_cell(self, data: CellIn) -> Cell:
+    def add_cell(self, data: CellIn, team: str = DEFAULT_TEAM) -> Cell:
         cell_type = self.cell_type(data.type)
         problems = data.limits.widening(cell_type.limits)
         if problems:
             raise StoreError("cell limits may only narrow the datasheet's", problems)
         if data.parent is not None:
             self.cell(data.parent)
-        doc = Cell(id=slug(data.serial), technology=cell_type.technology, **data.model_dump())
+        fields = data.model_dump() | {"team": data.team or team}
+        doc = Cell(id=slug(data.serial), technology=cell_type.technology, **fields)
         self._insert("cells", doc.to_mongo())
         return doc
 
@@ -319,9 +342,9 @@ class Store:
         return Cell.from_mongo(self._get("cells", cell_id))
 
     def cells(
-        self, technology: str | None = None, offset: int = 0, limit: int = 100
+        self, technology: str | None = None, offset: int = 0, limit: int = 100, teams: list[str] | None = None
     ) -> tuple[list[Cell], int]:
-        query = {"technology": technology} if technology else {}
+        query = _in_teams({"technology": technology} if technology else {}, teams)
         docs, total = self._list("cells", query, [("serial", 1)], offset, limit)
         return [Cell.from_mongo(d) for d in docs], total
 
@@ -351,14 +374,16 @@ class Store:
 
     # --- protocols --------------------------------------------------------------------------------
 
-    def add_protocol(self, protocol: Protocol, origin: str = "native") -> tuple[ProtocolDoc, bool]:
-        """Store a protocol as a new immutable version; the same content returns the stored version.
-        Returns (document, created)."""
+    def add_protocol(
+        self, protocol: Protocol, origin: str = "native", team: str = DEFAULT_TEAM
+    ) -> tuple[ProtocolDoc, bool]:
+        """Store a protocol as a new immutable version of the team; the same content returns the
+        team's stored version. Returns (document, created)."""
         digest = protocol_hash(protocol)
         name_slug = slug(protocol.name)
         for _ in range(5):
             with self._guard():
-                same = self.col("protocols").find_one({"hash": digest})
+                same = self.col("protocols").find_one({"hash": digest, "team": team})
                 if same is not None:
                     return ProtocolDoc.from_mongo(same), False
                 latest = list(
@@ -379,6 +404,7 @@ class Store:
                     origin=origin,
                     estimate_s=forecast.duration_s,
                     cycles=forecast.cycles,
+                    team=team,
                 )
                 if self.col("protocols").find_one({"_id": doc.id}) is None:
                     self.col("protocols").insert_one(doc.to_mongo())
@@ -388,8 +414,12 @@ class Store:
     def protocol(self, protocol_id: str) -> ProtocolDoc:
         return ProtocolDoc.from_mongo(self._get("protocols", protocol_id))
 
-    def protocols(self, offset: int = 0, limit: int = 100) -> tuple[list[ProtocolDoc], int]:
-        docs, total = self._list("protocols", {}, [("name", 1), ("version", -1)], offset, limit)
+    def protocols(
+        self, offset: int = 0, limit: int = 100, teams: list[str] | None = None
+    ) -> tuple[list[ProtocolDoc], int]:
+        docs, total = self._list(
+            "protocols", _in_teams({}, teams), [("name", 1), ("version", -1)], offset, limit
+        )
         return [ProtocolDoc.from_mongo(d) for d in docs], total
 
     def check_protocol(
@@ -408,11 +438,11 @@ class Store:
         )
 
     def compatible_protocols(
-        self, cell_id: str, station_id: str, channel: str
+        self, cell_id: str, station_id: str, channel: str, teams: list[str] | None = None
     ) -> list[tuple[ProtocolDoc, Report]]:
-        """Every stored protocol with its validation on this cell and station channel."""
+        """Every stored protocol (of these teams) with its validation on this cell and station channel."""
         cell, station = self.cell(cell_id), self.station(station_id)
-        protocols, _ = self.protocols(limit=0)
+        protocols, _ = self.protocols(limit=0, teams=teams)
         return [
             (doc, self.check_protocol(Protocol.model_validate(doc.document), cell, station, channel))
             for doc in protocols
@@ -421,7 +451,11 @@ class Store:
     # --- experiments ------------------------------------------------------------------------------
 
     def create_experiment(
-        self, data: ExperimentIn, user: str | None = None, principal: str | None = None
+        self,
+        data: ExperimentIn,
+        user: str | None = None,
+        principal: str | None = None,
+        team: str = DEFAULT_TEAM,
     ) -> Experiment:
         """Queue an experiment after checking the cell, the station channel and the protocol."""
         cell = self.cell(data.cell)
@@ -436,7 +470,10 @@ class Store:
                 [str(p) for p in report.errors],
             )
         experiment = Experiment(
-            id=new_experiment_id(), technology=cell.technology, status=Status.QUEUED, **data.model_dump()
+            id=new_experiment_id(),
+            technology=cell.technology,
+            status=Status.QUEUED,
+            **(data.model_dump() | {"team": data.team or team}),
         )
         self._insert("experiments", experiment.to_mongo())
         detail = f"queued on {station.id}/{data.channel}"
@@ -463,9 +500,11 @@ class Store:
         order: str = "desc",
         offset: int = 0,
         limit: int = 50,
+        teams: list[str] | None = None,
     ) -> tuple[list[Experiment], int]:
-        """The experiments table: filters, text search in name and description, sort, page."""
-        query: dict[str, Any] = {}
+        """The experiments table: filters, text search in name and description, sort, page; only
+        these teams' (None: every team's)."""
+        query: dict[str, Any] = _in_teams({}, teams)
         for key, value in (
             ("technology", technology),
             ("cell", cell),

@@ -103,14 +103,20 @@ class LoginThrottle:
 
 
 class RefusalLog:
-    """Refused logins in the log without flooding it: the first of an interval as its own line, the
-    rest summed up in one line when the interval is over (at the next request)."""
+    """Refused logins in the log (and the audit, when given) without flooding it: the first of an
+    interval as its own line, the rest summed up in one line when the interval is over (at the next
+    request). ``audit(user, address, detail)`` gets the same lines."""
 
     MAX_NAMES = 20
 
     def __init__(
-        self, logger: logging.Logger, interval: float, clock: Callable[[], float] = time.monotonic
+        self,
+        logger: logging.Logger,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+        audit: Callable[[str, str, str], None] | None = None,
     ) -> None:
+        self.audit = audit
         self.log = logger
         self.interval = interval
         self.clock = clock
@@ -129,6 +135,8 @@ class RefusalLog:
                 "experiments: refused login for %r from %s%s (further refusals are summed up every %g s)",
                 user[:64], address, f"; locked out for {lockout:g} s" if lockout else "", self.interval,
             )  # fmt: skip
+            if self.audit is not None:
+                self.audit(user, address, f"refused{f'; locked out for {lockout:g} s' if lockout else ''}")
             return
         self._count += 1
         if len(self._addresses) < 1000 or address in self._addresses:
@@ -149,6 +157,10 @@ class RefusalLog:
                 self._count, self.interval, len(self._addresses), top, top_count,
                 ", ".join(sorted(repr(u) for u in self._users)), self._lockouts,
             )  # fmt: skip
+            if self.audit is not None:
+                self.audit("*", f"{len(self._addresses)} addresses",
+                           f"{self._count} more refused logins in {self.interval:g} s (users tried: "
+                           f"{', '.join(sorted(self._users))}); {self._lockouts} lockouts")  # fmt: skip
         self._window_end = 0.0
         self._count = self._lockouts = 0
         self._addresses.clear()
