@@ -282,7 +282,7 @@ def test_a_stop_from_the_manager_is_audited_with_the_persons_name(world: World) 
         stopped = http.post(f"/api/experiments/{run}/stop", auth=("bob", PASSWORDS["bob"]))
         assert stopped.status_code == 200 and stopped.json()["result"] == "dequeued", stopped.text
         entries = http.get("/api/audit", auth=("dave", PASSWORDS["dave"]), params={"target": run}).json()
-    assert [e["user"] for e in entries if e["action"] == "dequeue"] == ["bob"]
+    assert [e["principal"] for e in entries if e["action"] == "dequeue"] == ["bob"]
     assert "removed from the queue by bob" in world.app.state.services.store.experiment(run).end_reason
 
 

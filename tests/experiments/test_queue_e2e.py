@@ -185,11 +185,13 @@ def test_a_stop_from_the_manager_names_the_person_in_both_audits(lab: Callable[.
     assert stopped["status"] == "aborted" and "alice" in stopped["end_reason"]
     with lab_.client() as admin:
         audit = [
-            (a["action"], a["user"], a["result"])
+            (a["action"], a["principal"], a["result"])
             for a in admin.get("/api/audit", params={"target": run}).json()
         ]
     assert ("stop", "alice", "accepted") in audit and ("create", "alice", "ok") in audit
     station_audit = [
         line for line in lab_.station.log_text().splitlines() if " stop " in line and "command id=" in line
     ]
-    assert station_audit and all("user=alice ->" in line for line in station_audit), station_audit
+    assert station_audit and all("experiments (claims alice) ->" in line for line in station_audit), (
+        station_audit
+    )
