@@ -38,6 +38,7 @@ from labdcs.experiments.documents import (
 )
 from labdcs.experiments.headers import REPORT_POLICY
 from labdcs.experiments.importing import ImportJobs, ImportRequest, JobState
+from labdcs.experiments.live import MonitorHub
 from labdcs.experiments.queue import CommandRefused, QueueWorker
 from labdcs.experiments.series import ExperimentSeries, Window
 from labdcs.experiments.store import SORTABLE, Conflict, NotFound, Store, StoreError
@@ -59,6 +60,7 @@ class Services:
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "labdcs-imports")
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
     imports: ImportJobs | None = None
+    monitor: MonitorHub | None = None  # the live monitor (needs the queue's broker connection)
 
     def need_series(self) -> ExperimentSeries:
         if self.series is None:

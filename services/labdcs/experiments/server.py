@@ -13,11 +13,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from labdcs import __version__
-from labdcs.experiments import api, docs, web
+from labdcs.experiments import api, docs, monitor, web
 from labdcs.experiments.api import Services
 from labdcs.experiments.auth import Accounts, BasicAuthMiddleware
 from labdcs.experiments.headers import BodyTimeoutMiddleware, SecurityHeadersMiddleware
 from labdcs.experiments.http import HttpLimits, protocol
+from labdcs.experiments.live import MonitorHub
 from labdcs.experiments.queue import QueueWorker
 from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.settings import ExperimentsSettings
@@ -41,6 +42,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services.monitor is not None:
+            services.monitor.start()
         if services.queue is not None and start_queue:
             services.queue.start()
         try:
@@ -48,6 +51,8 @@ def create_app(
         finally:
             if services.queue is not None and start_queue:
                 services.queue.stop()
+            if services.monitor is not None:
+                services.monitor.stop()
 
     app = FastAPI(
         title="labdcs battery experiments",
@@ -63,6 +68,7 @@ def create_app(
     api.install_error_handlers(app)
     app.include_router(api.router())
     app.include_router(web.router())
+    app.include_router(monitor.router())
     app.include_router(docs.router())
 
     @app.get("/healthz", include_in_schema=False)
@@ -91,6 +97,11 @@ def build(settings: ExperimentsSettings) -> Services:
         work_dir=settings.work_dir,
         upload_max_bytes=settings.upload_max_bytes,
     )
+    if services.queue is not None:
+        hub = MonitorHub(store, settings.station_environment, settings.monitor_streams)
+        services.queue.taps.append(hub.on_message)
+        hub.attach(services.queue.client.connection)
+        services.monitor = hub
     return services
 
 
