@@ -61,6 +61,7 @@ class Services:
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
     imports: ImportJobs | None = None
     monitor: MonitorHub | None = None  # the live monitor (needs the queue's broker connection)
+    station_environment: dict[str, list[str]] = field(default_factory=dict)  # see labcontext
 
     def need_series(self) -> ExperimentSeries:
         if self.series is None:
@@ -447,11 +448,13 @@ def router() -> APIRouter:
     )
     def report(request: Request, experiment_id: str) -> Response:
         """One HTML file with everything (plots embedded): opens offline, can be mailed or archived."""
+        from labdcs.experiments.labcontext import context_of
         from labdcs.experiments.report import render_report
 
         svc = services(request)
         experiment = svc.store.experiment(experiment_id)
-        html = render_report(svc.store, svc.need_series(), experiment)
+        lab = context_of(request, experiment)
+        html = render_report(svc.store, svc.need_series(), experiment, lab)
         return HTMLResponse(
             html,
             headers={

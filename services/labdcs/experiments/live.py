@@ -237,6 +237,12 @@ class MonitorHub:
     def streams(self) -> int:
         return len(self._subscriptions)
 
+    def rules_of(self, station: str) -> list[tuple[str, str]]:
+        """(interlock device, rule) of every rule heard that acts on the station or reads its sensors."""
+        with self._lock:
+            rules = list(self._rules.items())
+        return sorted(key for key, rule in rules if self._rule_concerns(rule, station))
+
     def rows(self) -> list[MonitorRow]:
         with self._lock:
             data = [self._rows[k] for k in sorted(self._rows)]
@@ -321,7 +327,7 @@ class MonitorHub:
     def _rule_concerns(self, rule: RuleState, station: str) -> bool:
         if any(t.device == station for t in rule.targets) or any(h.device == station for h in rule.hold):
             return True
-        return any(ref in rule.detail for ref in self.environment.get(station, []))
+        return any(f"{ref}/" in rule.detail for ref in self.environment.get(station, []))
 
     def _alarm_concerns(self, alarm: Alarm, station: str) -> bool:
         if alarm.device == station:

@@ -130,7 +130,7 @@ function card(r) {
   const running = ['running', 'paused'].includes(r.run_state);
   const who = r.experiment ? `${esc(r.name || r.experiment)} · cell ${esc(r.cell || '?')}` + (r.operator ? ` · ${esc(r.operator)}` : '') : 'no experiment';
   const end = r.end ? `next end: <b>${esc(r.end)}</b>` + (r.end_eta_s != null ? ` in about ${esc(fmtAbout(r.end_eta_s))}` : ' (no estimate yet)') : '';
-  const env = r.environment.map(s => `<span class="env">${esc(s.sensor)}: ${Object.entries(s.values).map(([k, v]) => `${esc(k)} ${fmtNum(v, 3)}`).join(', ')}</span>`).join(' · ');
+  const env = r.environment.map(s => `<span class="env">${esc(s.sensor)}: ${Object.entries(s.values).map(([k, v]) => `${esc(k.replace('_', ' '))} ${fmtNum(v, 3)}`).join(', ')}</span>`).join(' · ');
   const bad = [...alarms.map(a => `alarm ${esc(a.device)}/${esc(a.alarm)} (${esc(a.severity)}): ${esc(a.message)}`),
                ...r.alarms.filter(a => !a.active).map(a => `cleared, not acknowledged: ${esc(a.device)}/${esc(a.alarm)}`),
                ...rules.map(x => `interlock ${esc(x.rule)} ${esc(x.status)}` + (x.reason ? `: ${esc(x.reason)}` : ''))];

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from labdcs import __version__
-from labdcs.experiments import api, docs, monitor, web
+from labdcs.experiments import api, docs, labcontext, monitor, web
 from labdcs.experiments.api import Services
 from labdcs.experiments.auth import Accounts, BasicAuthMiddleware
 from labdcs.experiments.headers import BodyTimeoutMiddleware, SecurityHeadersMiddleware
@@ -69,6 +69,8 @@ def create_app(
     app.include_router(api.router())
     app.include_router(web.router())
     app.include_router(monitor.router())
+    app.include_router(labcontext.router())
+    app.include_router(labcontext.script_router())
     app.include_router(docs.router())
 
     @app.get("/healthz", include_in_schema=False)
@@ -96,6 +98,7 @@ def build(settings: ExperimentsSettings) -> Services:
         grafana_url=settings.grafana_url,
         work_dir=settings.work_dir,
         upload_max_bytes=settings.upload_max_bytes,
+        station_environment=settings.station_environment,
     )
     if services.queue is not None:
         hub = MonitorHub(store, settings.station_environment, settings.monitor_streams)
