@@ -73,4 +73,11 @@ def test_a_run_watched_live_and_a_station_going_offline(lab: Callable[..., Lab],
     assert background != "rgb(255, 255, 255)"
     assert "1 offline" in page.inner_text("#summary")
     page.screenshot(path=str(ARTIFACTS / "monitor-offline.png"), full_page=True)
+
+    # The manager itself goes away: the page says in words that its values are no longer live.
+    lab_.server.kill()
+    page.wait_for_selector("#streamproblem:not([hidden])", timeout=30_000)
+    said = page.inner_text("#streamproblem")
+    assert "Live updates stopped (the experiments service did not answer)" in said
+    assert page.inner_text("#summary").startswith("Not live")
     assert not [p for p in problems if "Content Security Policy" in p], problems
