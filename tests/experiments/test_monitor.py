@@ -21,6 +21,7 @@ from labdcs.experiments.stepview import StepTrend, leaves, step_text
 from labdcs.experiments.store import Store
 from labdcs.protocols import parse
 from tests.experiments.lab import ADMIN, Lab, cycling
+from tests.support import wait_until
 
 PROTOCOL = parse(
     "Protocol: p\nCapacity: 2.5 Ah\nRest for 10 minutes\nCycle 3 times:\n"
@@ -137,6 +138,12 @@ def test_a_run_is_pushed_live_and_the_stream_count_is_bounded(lab: Callable[...,
             third = http.get("/api/monitor/stream")
             assert third.status_code == 503
             assert "2 live monitor streams are open" in third.json()["detail"]
+
+        def opens() -> bool:  # a closed stream gives its place back
+            with http.stream("GET", "/api/monitor/stream") as again:
+                return again.status_code == 200
+
+        wait_until(opens, 10, "a stream to open after another closed")
         voltages = []
         for event, data in _events(stream):
             rows = data if event == "snapshot" else [data]
