@@ -162,3 +162,61 @@ def test_a_run_is_pushed_live_and_the_stream_count_is_bounded(lab: Callable[...,
         "Charge at 1C for 2 minutes or until 4.1 V",
     ]
     assert len(set(voltages)) > 3, "values advance"
+
+
+def test_what_concerns_a_station_reaches_its_row_and_nothing_else(embedded: Store) -> None:
+    from labdcs.contract.models import Alarm, RuleState, RuleStatus, RuleTarget, SensorChannelState
+
+    hub = MonitorHub(embedded, environment={"station1": ["env1/box"]})
+
+    def send(topic: str, message: Any) -> None:
+        hub.handle(topic, message.model_dump_json(exclude_none=True).encode())
+
+    send(topics.state("station1", "ch1"), _state())
+    send(topics.state("station2", "ch1"), _state())
+
+    def alarm(device: str, name: str, active: bool, acknowledged: int | None = None) -> Alarm:
+        return Alarm(
+            alarm=name, device=device, severity="error", message=f"{name} on {device}", active=active,
+            raised=1, acknowledged=acknowledged,
+        )  # fmt: skip
+
+    def rule(name: str, detail: str, targets: list[str], active: bool) -> RuleState:
+        return RuleState(
+            ts=1, seq=0, boot="b", status=RuleStatus.ACTIVE if active else RuleStatus.OK, condition=active,
+            active=active, latch=False, detail=detail,
+            targets=[RuleTarget(device=t, channel="ch1", action="ramp_down") for t in targets],
+        )  # fmt: skip
+
+    send(topics.alarm("station1", "safety"), alarm("station1", "safety", True))
+    send(topics.alarm("env1", "sensor"), alarm("env1", "sensor", True))
+    send(topics.alarm("hv1", "trip"), alarm("hv1", "trip", True))
+    send(
+        topics.state("interlock", "box-hot"), rule("box-hot", "env1/box/temperature = 33 > 30", ["hv1"], True)
+    )
+    send(topics.state("interlock", "acts-on-2"), rule("acts-on-2", "lv1/ch1 is off", ["station2"], False))
+    send(topics.alarm("interlock", "box-hot"), alarm("interlock", "box-hot", True))
+    send(
+        topics.state("env1", "box"),
+        SensorChannelState(ts=1, seq=0, boot="b", status="ok", values={"temperature": 33.0}),
+    )
+    send(
+        topics.state("env2", "box"),
+        SensorChannelState(ts=1, seq=0, boot="b", status="ok", values={"temperature": 5.0}),
+    )
+    rows = {r.key: r for r in hub.rows()}
+    one, two = rows["station1/ch1"], rows["station2/ch1"]
+    assert sorted(f"{a.device}/{a.alarm}" for a in one.alarms) == [
+        "env1/sensor",
+        "interlock/box-hot",
+        "station1/safety",
+    ]
+    assert [r.rule for r in one.interlocks] == ["box-hot"] and one.interlocks[0].active
+    assert [s.sensor for s in one.environment] == ["env1/box"]
+    assert two.alarms == [] and [r.rule for r in two.interlocks] == ["acts-on-2"] and two.environment == []
+    assert hub.rules_of("station1") == [("interlock", "box-hot")]
+    # Cleared and acknowledged: gone; cleared, not acknowledged: still shown, inactive.
+    send(topics.alarm("station1", "safety"), alarm("station1", "safety", False, acknowledged=2))
+    send(topics.alarm("env1", "sensor"), alarm("env1", "sensor", False))
+    one = next(r for r in hub.rows() if r.key == "station1/ch1")
+    assert [(a.alarm, a.active) for a in one.alarms if a.device != "interlock"] == [("sensor", False)]
