@@ -220,3 +220,15 @@ def test_what_concerns_a_station_reaches_its_row_and_nothing_else(embedded: Stor
     send(topics.alarm("env1", "sensor"), alarm("env1", "sensor", False))
     one = next(r for r in hub.rows() if r.key == "station1/ch1")
     assert [(a.alarm, a.active) for a in one.alarms if a.device != "interlock"] == [("sensor", False)]
+
+
+def test_made_up_stations_cannot_grow_the_monitor_without_bound(
+    embedded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labdcs.experiments import live
+
+    monkeypatch.setattr(live, "MAX_ROWS", 3)
+    hub = MonitorHub(embedded)
+    for n in range(10):
+        hub.handle(topics.state(f"station{n}", "ch1"), _state().model_dump_json().encode())
+    assert [r.key for r in hub.rows()] == ["station0/ch1", "station1/ch1", "station2/ch1"]

@@ -280,7 +280,9 @@ class MonitorHub:
         if info.kind is TopicKind.META and isinstance(message, DeviceMeta):
             if message.kind is DeviceKind.CYCLER:
                 for meta in message.channels:
-                    self._channel(device, meta.id).label = meta.label
+                    known = self._channel(device, meta.id)
+                    if known is not None:
+                        known.label = meta.label
                 self._refresh_station(device)
         elif info.kind is TopicKind.ONLINE and isinstance(message, Online):
             self._online[device] = message.online
@@ -288,6 +290,8 @@ class MonitorHub:
         elif info.kind is TopicKind.STATE and isinstance(message, CyclerChannelState):
             assert info.channel is not None
             channel = self._channel(device, info.channel)
+            if channel is None:
+                return
             channel.state, channel.received = message, now_ms()
             channel.trend.update(message)
             self._online.setdefault(device, True)
@@ -310,11 +314,12 @@ class MonitorHub:
                 if self._alarm_concerns(message, station):
                     self._refresh_station(station)
 
-    def _channel(self, device: str, channel_id: str) -> _Channel:
+    def _channel(self, device: str, channel_id: str) -> _Channel | None:
+        """The channel's entry, made on first sight; None past :data:`MAX_ROWS` (not shown)."""
         key = (device, channel_id)
         if key not in self._channels and len(self._channels) < MAX_ROWS:
             self._channels[key] = _Channel()
-        return self._channels.get(key) or _Channel()
+        return self._channels.get(key)
 
     # --- what concerns a station --------------------------------------------------------------
 
