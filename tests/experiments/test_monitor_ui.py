@@ -12,6 +12,7 @@ from tests.experiments.lab import ADMIN, Lab, cycling
 
 pytestmark = needs_chromium
 
+LONG_NAME = "watched live: " + "a long name that does not fit on a card " * 3
 CARD = "a.chan[data-key='station1/ch1']"
 _STEP = f"(document.querySelector(\"{CARD} .step\")?.textContent ?? '')"
 
@@ -37,7 +38,7 @@ def test_a_run_watched_live_and_a_station_going_offline(lab: Callable[..., Lab],
     with lab_.client() as http:
         experiment = http.post(
             "/api/experiments",
-            json={"name": "watched live", "cell": "mj1-0001", "station": "station1",
+            json={"name": LONG_NAME, "cell": "mj1-0001", "station": "station1",
                   "protocol": protocol["protocol"]["id"], "operator": "alice"},
         ).raise_for_status().json()  # fmt: skip
     page.wait_for_selector(f"{CARD}[data-state='running']")

@@ -128,7 +128,7 @@ function card(r) {
   const classes = ['chan', cls]; if (alarms.length || rules.length) classes.push('alarm');
   const href = r.experiment ? `/experiments/${encodeURIComponent(r.experiment)}` : `/stations/${encodeURIComponent(r.station)}`;
   const running = ['running', 'paused'].includes(r.run_state);
-  const who = r.experiment ? `${esc(r.name || r.experiment)} · cell ${esc(r.cell || '?')}` + (r.operator ? ` · ${esc(r.operator)}` : '') : 'no experiment';
+  const who = r.experiment ? [r.name || r.experiment, `cell ${r.cell || '?'}`, r.operator, r.protocol].filter(Boolean).join(' \u00b7 ') : 'no experiment';
   const end = r.end ? `next end: <b>${esc(r.end)}</b>` + (r.end_eta_s != null ? ` in about ${esc(fmtAbout(r.end_eta_s))}` : ' (no estimate yet)') : '';
   const env = r.environment.map(s => `<span class="env">${esc(s.sensor)}: ${Object.entries(s.values).map(([k, v]) => `${esc(k.replace('_', ' '))} ${fmtNum(v, 3)}`).join(', ')}</span>`).join(' · ');
   const bad = [...alarms.map(a => `alarm ${esc(a.device)}/${esc(a.alarm)} (${esc(a.severity)}): ${esc(a.message)}`),
@@ -136,8 +136,8 @@ function card(r) {
                ...rules.map(x => `interlock ${esc(x.rule)} ${esc(x.status)}` + (x.reason ? `: ${esc(x.reason)}` : ''))];
   const okRules = r.interlocks.filter(x => !x.active).map(x => esc(x.rule));
   return `<a class="${classes.join(' ')}" href="${href}" data-key="${esc(r.key)}" data-state="${esc(cls)}" title="${esc(r.key)}: ${esc(r.experiment ? 'open the experiment' : 'open the station')}">
-   <div class="head"><b>${esc(r.station)} / ${esc(r.channel)}</b><span class="flag ${esc(cls)}">${esc(word)}</span></div>
-   <div class="exp" title="${esc(r.protocol || '')}">${who}</div>
+   <div class="head"><b title="${esc(r.station)} / ${esc(r.channel)}">${esc(r.station)} / ${esc(r.channel)}</b><span class="flag ${esc(cls)}">${esc(word)}</span></div>
+   <div class="exp" title="${esc(who)}">${esc(who)}</div>
    ${r.fault ? `<div class="why">fault: ${esc(r.fault)}</div>` : ''}
    ${!r.online ? `<div class="why">station offline: no values since it left the broker${r.received ? ` (last at ${esc(fmtTime(r.received))} UTC)` : ''}</div>` : ''}
    <div class="vals"><div><span>voltage</span><b class="v">${num(r.voltage, 'V')}</b></div><div><span>current</span><b class="i">${num(r.current, 'A')}</b></div>
