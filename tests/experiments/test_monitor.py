@@ -8,6 +8,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -101,7 +102,9 @@ def test_a_slow_stream_holds_the_newest_row_per_channel_and_streams_are_bounded(
         rows = slow.take()
         return slow.pending, json.loads(rows[0]), refusal
 
-    pending, first, refusal = asyncio.run(scenario())
+    # In a thread of its own: Playwright's sync API (the session's Chromium) runs a loop in this one.
+    with ThreadPoolExecutor(1) as thread:
+        pending, first, refusal = thread.submit(asyncio.run, scenario()).result()
     assert pending == 0
     assert first["voltage"] == pytest.approx(3.1999), "the newest row, not a backlog"
     assert "2 live monitor streams are open" in refusal
