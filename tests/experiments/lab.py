@@ -80,8 +80,13 @@ def lab(
 ) -> Iterator[Callable[..., Lab]]:
     made: list[LabdcsProcess] = []
 
-    def make(speed: float = 300.0, grafana_url: str | None = "http://grafana.example:3000") -> Lab:
-        """The lab; ``grafana_url=None`` runs the manager without a Grafana, as the native stack does."""
+    def make(
+        speed: float = 300.0,
+        grafana_url: str | None = "http://grafana.example:3000",
+        env: dict[str, str] | None = None,
+    ) -> Lab:
+        """The lab; ``grafana_url=None`` runs the manager without a Grafana, as the native stack does;
+        ``env``: more of the manager's settings."""
         retention.apply(influx.client, retention.RetentionSettings(raw="7d"))
         ingest = LabdcsProcess(
             ["ingest"], tmp_path / "ingest.log", broker.port,
@@ -99,7 +104,7 @@ def lab(
             env={"LABDCS_DATABASE_URL": f"montydb://{tmp_path / 'db'}", **influx.env(influx_auth.EXPERIMENTS),
                  "LABDCS_HTTP_PORT": str(port), "LABDCS_WORK_DIR": str(tmp_path / "work"),
                  "LABDCS_AUTH__ADMIN_PASSWORD": ADMIN[1], "LABDCS_AUTH__VIEWER_PASSWORD": VIEWER[1],
-                 **({"LABDCS_GRAFANA_URL": grafana_url} if grafana_url else {})},
+                 **({"LABDCS_GRAFANA_URL": grafana_url} if grafana_url else {}), **(env or {})},
         ).start()  # fmt: skip
         made.append(server)
         lab = Lab(f"http://127.0.0.1:{port}", server, station, influx)

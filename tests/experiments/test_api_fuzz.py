@@ -22,6 +22,7 @@ from schemathesis.checks import (
 from labdcs.experiments.accounts import Scope
 from labdcs.experiments.api import Services
 from labdcs.experiments.documents import CellIn, ExperimentIn
+from labdcs.experiments.live import MonitorHub
 from labdcs.experiments.queue import QueueWorker
 from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.server import create_app
@@ -45,6 +46,8 @@ APP = create_app(SERVICES, accounts=accounts(), start_queue=False)
 _, SECRET = APP.state.directory.create_token("admin", set(Scope), "schemathesis", by="tests")
 LOGIN = {"Authorization": f"Bearer {SECRET}"}
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP, headers=LOGIN)
+#: An event stream never ends: its answers are checked in tests/experiments/test_monitor.py.
+schema = schema.exclude(path="/api/monitor/stream")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -60,10 +63,12 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         queue,
         folder / "work",
     )
+    SERVICES.monitor = MonitorHub(STORE)
+    queue.taps.append(SERVICES.monitor.on_message)
     queue.client.start()
     yield
     queue.client.stop()
-    SERVICES.series = SERVICES.queue = None
+    SERVICES.series = SERVICES.queue = SERVICES.monitor = None
     for server in (influx, broker):
         if server.process is not None:
             server.process.kill()

@@ -39,6 +39,7 @@ from labdcs.experiments.documents import (
 )
 from labdcs.experiments.headers import REPORT_POLICY
 from labdcs.experiments.importing import ImportJobs, ImportRequest, JobState
+from labdcs.experiments.live import MonitorHub
 from labdcs.experiments.queue import CommandRefused, QueueWorker
 from labdcs.experiments.series import ExperimentSeries, Window
 from labdcs.experiments.store import SORTABLE, Conflict, NotFound, Store, StoreError
@@ -60,6 +61,8 @@ class Services:
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "labdcs-imports")
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
     imports: ImportJobs | None = None
+    monitor: MonitorHub | None = None  # the live monitor (needs the queue's broker connection)
+    station_environment: dict[str, list[str]] = field(default_factory=dict)  # see labcontext
 
     def need_series(self) -> ExperimentSeries:
         if self.series is None:
@@ -463,11 +466,13 @@ def router() -> APIRouter:
     )
     def report(request: Request, experiment_id: str) -> Response:
         """One HTML file with everything (plots embedded): opens offline, can be mailed or archived."""
+        from labdcs.experiments.labcontext import context_of
         from labdcs.experiments.report import render_report
 
         svc = services(request)
         experiment = readable_experiment(request, experiment_id)
-        html = render_report(svc.store, svc.need_series(), experiment)
+        lab = context_of(request, experiment)
+        html = render_report(svc.store, svc.need_series(), experiment, lab)
         return HTMLResponse(
             html,
             headers={

@@ -56,6 +56,7 @@ from labdcs.experiments.documents import (
     now_ms,
 )
 from labdcs.experiments.store import NotFound, Store, StoreError
+from labdcs.mqtt.connection import MessageHandler
 from labdcs.protocols import Protocol
 from labdcs.settings import MqttSettings
 
@@ -115,6 +116,8 @@ class QueueWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.dropped = 0
+        #: Also handed every message as it arrives, from paho's thread (the live monitor).
+        self.taps: list[MessageHandler] = []
         for topic_filter in (topics.ALL_META, topics.ALL_ONLINE, topics.ALL_STATE, topics.ALL_STATS):
             self.client.connection.subscribe(topic_filter, self._enqueue)
 
@@ -147,6 +150,8 @@ class QueueWorker:
     # --- incoming messages ------------------------------------------------------------------------
 
     def _enqueue(self, topic: str, payload: bytes, retained: bool) -> None:
+        for tap in self.taps:
+            tap(topic, payload, retained)
         try:
             self._inbox.put_nowait((topic, payload))
         except queue.Full:

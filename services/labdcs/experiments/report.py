@@ -2,7 +2,8 @@
 
 Sections: metadata (experiment, cell and datasheet, station, protocol with its text), cycle
 statistics table, voltage/current/temperature against time, capacity and efficiency against cycle,
-and dQ/dV of selected cycles (first, middle, last).
+dQ/dV of selected cycles (first, middle, last), and the lab around the run (environment, alarms,
+trips, interlocks: :mod:`.labcontext`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import html
 import io
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labdcs.experiments.documents import CycleStat, Experiment
 from labdcs.experiments.series import ExperimentSeries, Window
 from labdcs.experiments.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from labdcs.experiments.labcontext import LabContext
 
 DQDV_BIN_V = 0.01
 
@@ -203,8 +207,10 @@ pre{background:#f7f7f7;padding:1em;overflow:auto}img{max-width:100%}.note{color:
 """
 
 
-def render_report(store: Store, series: ExperimentSeries, experiment: Experiment) -> str:
-    """The report as one HTML string."""
+def render_report(
+    store: Store, series: ExperimentSeries, experiment: Experiment, lab: LabContext | None = None
+) -> str:
+    """The report as one HTML string; ``lab``: the lab around the run (:mod:`.labcontext`)."""
     cycles = store.cycles(experiment.id)
     window = Window(experiment.started, experiment.finished)
     overview = series.overview(experiment.id, window, points=2000)
@@ -277,6 +283,10 @@ def render_report(store: Store, series: ExperimentSeries, experiment: Experiment
         head = "".join(f"<th>{h}</th>" for h in STATS_HEAD)
         body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in _stats_row(c)) + "</tr>" for c in cycles)
         sections.append(f"<h2>Cycle statistics</h2><table class='stats'><tr>{head}</tr>{body}</table>")
+    if lab is not None:
+        from labdcs.experiments.labcontext import report_section
+
+        sections.append(report_section(lab, experiment.started))
     title = html.escape(f"{experiment.name} ({experiment.id})")
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"

@@ -13,12 +13,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from labdcs import __version__
-from labdcs.experiments import api, battery_api, docs, people_api, people_web, web
+from labdcs.experiments import api, battery_api, docs, labcontext, monitor, people_api, people_web, web
 from labdcs.experiments.accounts import Directory
 from labdcs.experiments.api import Services
 from labdcs.experiments.auth import AuthSettings, LoginMiddleware, prepare_accounts
 from labdcs.experiments.headers import BodyTimeoutMiddleware, SecurityHeadersMiddleware
 from labdcs.experiments.http import HttpLimits, protocol
+from labdcs.experiments.live import MonitorHub
 from labdcs.experiments.queue import QueueWorker
 from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.settings import ExperimentsSettings
@@ -45,6 +46,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services.monitor is not None:
+            services.monitor.start()
         if services.queue is not None and start_queue:
             services.queue.start()
         try:
@@ -52,6 +55,8 @@ def create_app(
         finally:
             if services.queue is not None and start_queue:
                 services.queue.stop()
+            if services.monitor is not None:
+                services.monitor.stop()
 
     app = FastAPI(
         title="labdcs battery experiments",
@@ -71,6 +76,9 @@ def create_app(
     app.include_router(battery_api.router(), prefix=battery_api.PREFIX)
     app.include_router(web.router())
     app.include_router(people_web.router())
+    app.include_router(monitor.router())
+    app.include_router(labcontext.router())
+    app.include_router(labcontext.script_router())
     app.include_router(docs.router())
 
     @app.get("/healthz", include_in_schema=False)
@@ -112,7 +120,13 @@ def build(settings: ExperimentsSettings) -> Services:
         grafana_url=settings.grafana_url,
         work_dir=settings.work_dir,
         upload_max_bytes=settings.upload_max_bytes,
+        station_environment=settings.station_environment,
     )
+    if services.queue is not None:
+        hub = MonitorHub(store, settings.station_environment, settings.monitor_streams)
+        services.queue.taps.append(hub.on_message)
+        hub.attach(services.queue.client.connection)
+        services.monitor = hub
     return services
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from labdcs.contract.topics import check_ident, is_ident
 from labdcs.experiments.auth import AuthSettings
 from labdcs.experiments.http import HttpLimits
 from labdcs.experiments.throttle import ThrottleSettings
@@ -54,6 +55,14 @@ class ExperimentsSettings(BaseSettings):
         description="Largest upload (POST /api/imports, bytes); a larger one is answered 413 before it "
         "is stored",
     )
+    station_environment: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="The environment sensors of each station's area: station id -> sensor channels "
+        "('env1/box') or whole sensor devices ('env1'); shown on the monitor and in experiment records",
+    )
+    monitor_streams: int = Field(
+        default=20, ge=1, le=1000, description="Live monitor streams open at once (one per monitor tab)"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     def open_store(self) -> Store:
@@ -75,6 +84,21 @@ class ExperimentsSettings(BaseSettings):
                 f"grafana_url {value!r} is neither an http(s):// address nor a path on this site "
                 "(such as /grafana)"
             )
+        return value
+
+    @field_validator("station_environment")
+    @classmethod
+    def _station_environment(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Contract ids, so a typo is refused at start, not a sensor silently missing from records."""
+        for station, refs in value.items():
+            check_ident(station, "station_environment: station")
+            for ref in refs:
+                parts = ref.split("/")
+                if len(parts) > 2 or not all(is_ident(p) for p in parts):
+                    raise ValueError(
+                        f"station_environment[{station!r}]: {ref!r} is neither a sensor channel "
+                        "'device/channel' nor a device id"
+                    )
         return value
 
     @model_validator(mode="after")

@@ -234,7 +234,8 @@ def experiment_page(experiment_id: str, grafana_url: str | None) -> HTMLResponse
 <figure class="panel plot"><canvas id="plot-q"></canvas><p class="nodata" hidden></p></figure>
 <figure class="panel plot"><canvas id="plot-e"></canvas><p class="nodata" hidden></p></figure>
 <table id="cycles"><thead><tr><th>cycle</th><th>charge / Ah</th><th>discharge / Ah</th><th>charge / Wh</th>
-<th>discharge / Wh</th><th>CE / %</th><th>EE / %</th><th>V min / V</th><th>V max / V</th><th>T max / degC</th></tr></thead><tbody></tbody></table>"""
+<th>discharge / Wh</th><th>CE / %</th><th>EE / %</th><th>V min / V</th><th>V max / V</th><th>T max / degC</th></tr></thead><tbody></tbody></table>
+<section id="labcontext"></section><script src="/ui/labcontext.js" defer></script>"""
     script = f"const ID = {json.dumps(experiment_id)}; const GRAFANA = {json.dumps(grafana_url)};\n"
     script += r"""
 const URL_ = '/api/experiments/' + encodeURIComponent(ID);

@@ -179,20 +179,20 @@ function plot(canvas, xs, series, opts) {
 """
 
 NAV = (
-    "<nav><a href='/'>Experiments</a><a href='/experiments/new'>New experiment</a>"
+    "<nav><a href='/monitor'>Monitor</a><a href='/'>Experiments</a><a href='/experiments/new'>New experiment</a>"
     "<a href='/cells/new'>Register cell</a><a href='/import'>Import</a><a href='/stations'>Stations</a>"
     "<a href='/people'>People</a><a href='/docs'>API</a></nav>"
 )
 
 
-def page(title: str, body: str, script: str = "") -> HTMLResponse:
+def page(title: str, body: str, script: str = "", style: str = "") -> HTMLResponse:
     """A page of the UI: navigation, the title, a place for problems the page did not say itself.
     Its inline style and scripts carry this response's nonce, the only inline code its CSP allows."""
     n = nonce()
     return HTMLResponse(
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} - labdcs</title>"
         "<meta name='viewport' content='width=device-width'><link rel='icon' type='image/svg+xml' href='/favicon.svg'>"
-        f"<style nonce='{n}'>{CSS}</style></head><body>{NAV}<main><h1>{html.escape(title)}</h1>"
+        f"<style nonce='{n}'>{CSS}{style}</style></head><body>{NAV}<main><h1>{html.escape(title)}</h1>"
         f"<p id='problem' class='error' hidden></p>{body}</main><script nonce='{n}'>{JS}</script><script nonce='{n}'>{script}</script></body></html>",
         headers={"Content-Security-Policy": page_policy(n)},
     )

@@ -522,6 +522,16 @@ def _format_leaf_body(step: Leaf) -> str:
     return label + head + (f" until {until}" if until else "")
 
 
+def format_step(step: Leaf) -> str:
+    """One step as its line of the text form (``Charge at 1C until 4.2 V``): what people read."""
+    return _format_leaf(step)
+
+
+def format_condition(condition: EndCondition, direction: Direction | None = None) -> str:
+    """One end condition as the text form writes it after ``until`` (``4.2 V``, ``C/50 then end``)."""
+    return _format_condition(condition, direction)
+
+
 def _format_steps(steps: list[Step], indent: int, out: list[str]) -> None:
     for step in steps:
         if isinstance(step, Loop):

@@ -344,6 +344,9 @@ class Stack:
         }
         if self.influx_url:
             env.update(self._influx_env(influx_auth.EXPERIMENTS))
+        if self.options.dummy and "LABDCS_STATION_ENVIRONMENT" not in os.environ:
+            # The dummy lab's one climate sensor is the battery station's area (docs/experiments.md).
+            env["LABDCS_STATION_ENVIRONMENT"] = '{"station1": ["env1/box"]}'
         process = ManagedProcess(
             "experiments",
             [sys.executable, "-m", "labdcs", "experiments", "serve"],
