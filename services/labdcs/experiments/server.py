@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from labdcs import __version__
-from labdcs.experiments import api, docs, web
+from labdcs.experiments import api, compare, docs, plots, static, web
 from labdcs.experiments.api import Services
 from labdcs.experiments.auth import Accounts, BasicAuthMiddleware
 from labdcs.experiments.headers import BodyTimeoutMiddleware, SecurityHeadersMiddleware
@@ -63,6 +63,9 @@ def create_app(
     api.install_error_handlers(app)
     app.include_router(api.router())
     app.include_router(web.router())
+    app.include_router(plots.router())
+    app.include_router(static.router())
+    app.include_router(compare.router())
     app.include_router(docs.router())
 
     @app.get("/healthz", include_in_schema=False)

@@ -1,0 +1,148 @@
+"""An experiment's quantities over a time window at the resolution a plot can show, extremes kept.
+
+A plot ``width`` pixels wide cannot show more than about two values per pixel column, so a window
+with more samples than :func:`raw_limit` is read from InfluxDB as ``min`` and ``max`` per time bucket
+(InfluxQL ``GROUP BY time()``, what InfluxDB 1.6 offers): a spike of one sample in a 30-day run still
+reaches the plot, which means alone would smooth away. A window with fewer samples is read whole,
+at full resolution: zooming in ends in the samples themselves. The raw read is tried first with a
+``LIMIT``, so it costs at most that many rows before the bucketed read takes over.
+
+Each field is its own query, run side by side (InfluxDB answers them on separate cores).
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+from pydantic import BaseModel, Field
+
+from labdcs.experiments.series import SOURCES, ExperimentSeries, Window, where
+
+#: Quantities a time plot may ask for (fields of the ``cycler`` measurement).
+PLOT_FIELDS = (
+    "voltage",
+    "current",
+    "temperature",
+    "power",
+    "charge_capacity",
+    "discharge_capacity",
+)
+
+
+class Envelope(BaseModel):
+    """One quantity over a window: ``t`` (ms), and ``min``/``max`` per bucket (equal when raw)."""
+
+    field: str
+    bucket_ms: int = Field(description="0: every sample (full resolution); else the bucket length")
+    t: list[int]
+    min: list[float | None]
+    max: list[float | None]
+
+
+class PlotData(BaseModel):
+    """The window actually read (the run's span where the request left it open) and each field."""
+
+    start: int | None = Field(description="ms since the epoch; None: the experiment has no data")
+    end: int | None
+    fields: list[Envelope]
+
+
+_CLOCK = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 40, 45)
+#: Bucket lengths (ms) people can read on the page ("min/max per 40 s"), finer than the pixels need.
+NICE_BUCKETS = (
+    *(k * 10**e for e in range(3) for k in (1, 2, 5)),
+    *(s * 1000 for s in _CLOCK),
+    *(m * 60_000 for m in _CLOCK),
+    *(h * 3_600_000 for h in (1, 2, 3, 4, 6, 8, 12)),
+    *(d * 86_400_000 for d in (1, 2, 3, 5, 7, 10, 14, 30, 60, 90, 180, 365)),
+)
+
+
+def bucket_for(span_ms: int, width: int) -> int:
+    """The shortest readable bucket that gives at most ``width`` buckets over ``span_ms``."""
+    need = max(1, math.ceil(span_ms / width))
+    return next((b for b in NICE_BUCKETS if b >= need), need)
+
+
+def raw_limit(width: int) -> int:
+    """Samples above which a window is bucketed: two per pixel column (min and max)."""
+    return 2 * width
+
+
+def _raw(
+    series: ExperimentSeries, experiment: str, field: str, window: Window, limit: int
+) -> Envelope | None:
+    q = (
+        f'SELECT "{field}" FROM {SOURCES} WHERE {where(experiment, window.start_ms, window.end_ms)} '
+        f"LIMIT {limit + 1}"
+    )
+    rows = [row for row in series._values(q) if row[1] is not None]
+    if len(rows) > limit:
+        return None
+    rows.sort(key=lambda row: row[0])
+    values = [row[1] for row in rows]
+    return Envelope(field=field, bucket_ms=0, t=[row[0] for row in rows], min=values, max=list(values))
+
+
+def _bucketed(series: ExperimentSeries, experiment: str, field: str, window: Window, width: int) -> Envelope:
+    assert window.start_ms is not None and window.end_ms is not None
+    bucket = bucket_for(window.end_ms - window.start_ms + 1, width)
+    q = (
+        f'SELECT min("{field}"), max("{field}") FROM {SOURCES} '
+        f"WHERE {where(experiment, window.start_ms, window.end_ms)} "
+        f"GROUP BY time({bucket}ms) fill(none)"
+    )
+    rows = sorted(series._values(q), key=lambda row: row[0])
+    return Envelope(
+        field=field,
+        bucket_ms=bucket,
+        t=[max(int(row[0]), window.start_ms) for row in rows],
+        min=[row[1] for row in rows],
+        max=[row[2] for row in rows],
+    )
+
+
+def envelope(series: ExperimentSeries, experiment: str, field: str, window: Window, width: int) -> Envelope:
+    """``field`` in ``window`` (both ends set): every sample if they fit, else min/max buckets."""
+    raw = _raw(series, experiment, field, window, raw_limit(width))
+    return raw if raw is not None else _bucketed(series, experiment, field, window, width)
+
+
+def after(series: ExperimentSeries, experiment: str, field: str, since_ms: int, limit: int) -> Envelope:
+    """The samples newer than ``since_ms`` (a live plot's new points), at most ``limit``, oldest first."""
+    q = (
+        f'SELECT "{field}" FROM {SOURCES} WHERE {where(experiment, since_ms + 1, None)} '
+        f"ORDER BY time ASC LIMIT {limit}"
+    )
+    rows = sorted((row for row in series._values(q) if row[1] is not None), key=lambda row: row[0])
+    values = [row[1] for row in rows]
+    return Envelope(field=field, bucket_ms=0, t=[row[0] for row in rows], min=values, max=list(values))
+
+
+def plot_data(
+    series: ExperimentSeries,
+    experiment: str,
+    run: Window,
+    fields: list[str],
+    start_ms: int | None,
+    end_ms: int | None,
+    width: int,
+) -> PlotData:
+    """The fields over ``[start_ms, end_ms]`` clipped to the run (open ends: the run's own)."""
+    first, last = run.start_ms, run.end_ms
+    if first is None or last is None:
+        found = series.extent(experiment)
+        first = first if first is not None else found.start_ms
+        last = last if last is not None else found.end_ms
+    if first is None or last is None:
+        empty = [Envelope(field=f, bucket_ms=0, t=[], min=[], max=[]) for f in fields]
+        return PlotData(start=None, end=None, fields=empty)
+    start = first if start_ms is None else max(first, start_ms)
+    end = last if end_ms is None else min(last, end_ms)
+    if end < start:
+        end = start
+    window = Window(start, end)
+    with ThreadPoolExecutor(max_workers=len(fields)) as pool:
+        found_fields = list(pool.map(lambda f: envelope(series, experiment, f, window, width), fields))
+    return PlotData(start=start, end=end, fields=found_fields)
