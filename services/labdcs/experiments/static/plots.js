@@ -119,19 +119,31 @@ const LabPlots = (() => {
       if (seq !== this.seq) return true;
       if (r.start == null) { this.view = null; this.fields.forEach((f, k) => { f.host.dataset.bucket = '0'; show(f.host, this.charts[k], [[], [], []], this.empty()); }); return true; }
       if (this.t0 == null) this.t0 = r.start;
-      this.view = {start: r.start, end: this.mode.kind === 'last' ? Math.max(r.end, r.start + this.mode.minutes * 60000) : r.end};
-      r.fields.forEach((e, k) => { this.data[e.field] = e; });
-      this.lastT = Math.max(this.lastT ?? 0, ...r.fields.filter(e => e.t.length).map(e => e.t[e.t.length - 1]));
-      if (this.mode.kind === 'last') this.view.end = Math.max(this.view.start + this.mode.minutes * 60000, this.lastT);
+      this.view = {start: r.start, end: r.end};
+      r.fields.forEach(e => { this.data[e.field] = e; });
+      this.lastT = Math.max(this.lastT ?? 0, r.end);  // the newest sample read (a bucket's time is its start)
+      this.slide();
       this.draw();
       return true;
+    }
+    /* "Last N minutes": the window ends at the newest sample; what fell out of it is dropped. */
+    slide() {
+      if (this.mode.kind !== 'last') return;
+      this.view.end = Math.max(this.view.end, this.lastT);
+      this.view.start = this.view.end - this.mode.minutes * 60000;
+      Object.values(this.data).forEach(d => {
+        const cut = d.t.findIndex(t => t >= this.view.start);
+        if (cut > 0) { d.t.splice(0, cut); d.min.splice(0, cut); d.max.splice(0, cut); }
+      });
     }
     draw() {
       this.fields.forEach((f, k) => {
         const e = this.data[f.field];
         f.host.dataset.bucket = String(e.bucket_ms); f.host.dataset.start = String(this.view.start); f.host.dataset.end = String(this.view.end);
         show(f.host, this.charts[k], [e.t.map(t => this.x(t)), e.max, e.min], this.empty());
+        f.host.dataset.points = String(e.max.filter(v => v != null).length);  // samples or buckets, not min and max twice
       });
+      this.draws = (this.draws || 0) + 1; this.fields[0].host.dataset.draws = String(this.draws);  // for benchmarks and tests
       if (this.onView) this.onView({...this.view, bucket: Math.max(...this.fields.map(f => this.data[f.field].bucket_ms))});
     }
     /* A live run: the samples newer than the last one drawn, appended (the run is not read again). */
@@ -149,10 +161,7 @@ const LabPlots = (() => {
       });
       this.lastT = Math.max(this.lastT, r.end);
       this.view.end = Math.max(this.view.end, this.lastT);
-      if (this.mode.kind === 'last') {
-        this.view.start = this.view.end - this.mode.minutes * 60000;
-        Object.values(this.data).forEach(d => { const cut = d.t.findIndex(t => t >= this.view.start); if (cut > 0) { d.t.splice(0, cut); d.min.splice(0, cut); d.max.splice(0, cut); } });
-      }
+      this.slide();
       this.draw();
     }
   }
