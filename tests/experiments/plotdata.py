@@ -3,6 +3,7 @@ through the manager's own import (``POST /api/imports``), so the data are in Inf
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,12 @@ SPIKE_V, DIP_V = 4.6, 2.9
 
 
 def bdf_file(path: Path, rows: int, half: int = 600, fade: float = 0.0, spike_at: int | None = None) -> Path:
-    """Cycling at 1 Hz: ``half`` s charging at 1 A, ``half`` s discharging at ``1 - fade * cycle`` A;
-    with ``spike_at``, one sample at :data:`SPIKE_V` there and one at :data:`DIP_V` 1000 s later."""
-    lines = ["Test Time / s,Voltage / V,Current / A,Temperature T1 / degC"]
+    """Cycling at 1 Hz, started two days ago on the hour: ``half`` s charging at 1 A, ``half`` s
+    discharging at ``1 - fade * cycle`` A; with ``spike_at``, one sample at :data:`SPIKE_V` there and
+    one at :data:`DIP_V` 1000 s later."""
+    # Started two days ago on the hour (the wall clock column): over, and in whole buckets.
+    start = (int(time.time()) // 3600 - 48) * 3600
+    lines = ["Unix Time / s,Test Time / s,Voltage / V,Current / A,Temperature T1 / degC"]
     for n in range(rows):
         cycle, k = divmod(n, 2 * half)
         charging = k < half
@@ -26,7 +30,7 @@ def bdf_file(path: Path, rows: int, half: int = 600, fade: float = 0.0, spike_at
             volts = SPIKE_V
         if spike_at is not None and n == spike_at + 1000:
             volts = DIP_V
-        lines.append(f"{n},{volts:.4f},{amps:.4f},{25 + 2 * soc:.2f}")
+        lines.append(f"{start + n},{n},{volts:.4f},{amps:.4f},{25 + 2 * soc:.2f}")
     path.write_text("\n".join(lines) + "\n")
     return path
 

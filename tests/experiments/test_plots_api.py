@@ -91,6 +91,19 @@ def test_a_long_run_keeps_its_extremes_and_a_zoom_shows_every_sample(
     assert unknown.status_code == 422
 
 
+def test_an_ended_runs_windows_are_read_from_influxdb_once(
+    http: TestClient, influx: Influx, tmp_path: Path
+) -> None:
+    experiment = import_file(http, bdf_file(tmp_path / "done.csv", 5000, HALF), "done")
+    first = _plot(http, experiment, width=300)
+    assert first["fields"][0]["bucket_ms"] == 20_000 and len(first["fields"][0]["t"]) == 250
+    # The points gone behind the manager's back: the window seen before is given as it was read,
+    # a window not seen before is read (and finds nothing).
+    influx.client.query(f'DELETE FROM "cycler" WHERE "experiment" = \'{experiment}\'')
+    assert _plot(http, experiment, width=300) == first
+    assert _plot(http, experiment, width=400)["fields"][0]["t"] == []
+
+
 def test_the_csv_of_a_view_has_exactly_its_rows(http: TestClient, tmp_path: Path) -> None:
     experiment = import_file(http, bdf_file(tmp_path / "run.csv", 5000, HALF), "csv run")
     t0 = http.get(f"/api/experiments/{experiment}").json()["started"]

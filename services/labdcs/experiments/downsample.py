@@ -7,12 +7,18 @@ reaches the plot, which means alone would smooth away. A window with fewer sampl
 at full resolution: zooming in ends in the samples themselves. The raw read is tried first with a
 ``LIMIT``, so it costs at most that many rows before the bucketed read takes over.
 
-Each field is its own query, run side by side (InfluxDB answers them on separate cores).
+Each field is its own query, run side by side (InfluxDB answers them on separate cores). A window
+of an ended run cannot change, so its answers are kept (a few dozen, least recently used first out):
+looking at a finished experiment again, or going back to the whole run after a zoom, does not scan
+InfluxDB again.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import BaseModel, Field
@@ -103,10 +109,48 @@ def _bucketed(series: ExperimentSeries, experiment: str, field: str, window: Win
     )
 
 
-def envelope(series: ExperimentSeries, experiment: str, field: str, window: Window, width: int) -> Envelope:
-    """``field`` in ``window`` (both ends set): every sample if they fit, else min/max buckets."""
+#: How long after a run's end its samples are taken as all stored (the ingester batches them).
+SETTLED_MS = 60_000
+
+
+class _Kept:
+    """The answers for windows of ended runs, least recently used out first."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[object, ...], Envelope] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> Envelope | None:
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[object, ...], value: Envelope) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+KEPT = _Kept()
+
+
+def envelope(
+    series: ExperimentSeries, experiment: str, field: str, window: Window, width: int, ended: bool = False
+) -> Envelope:
+    """``field`` in ``window`` (both ends set): every sample if they fit, else min/max buckets;
+    ``ended``: the run is over, the answer is kept and given again."""
+    key = (id(series), experiment, field, window.start_ms, window.end_ms, width)
+    if ended and (kept := KEPT.get(key)) is not None:
+        return kept
     raw = _raw(series, experiment, field, window, raw_limit(width))
-    return raw if raw is not None else _bucketed(series, experiment, field, window, width)
+    found = raw if raw is not None else _bucketed(series, experiment, field, window, width)
+    if ended:
+        KEPT.put(key, found)
+    return found
 
 
 def after(series: ExperimentSeries, experiment: str, field: str, since_ms: int, limit: int) -> Envelope:
@@ -143,6 +187,8 @@ def plot_data(
     if end < start:
         end = start
     window = Window(start, end)
+    # Over for a minute: samples still on their way through the ingester have arrived.
+    ended = run.end_ms is not None and run.end_ms < time.time() * 1000 - SETTLED_MS
     with ThreadPoolExecutor(max_workers=len(fields)) as pool:
-        found_fields = list(pool.map(lambda f: envelope(series, experiment, f, window, width), fields))
+        found_fields = list(pool.map(lambda f: envelope(series, experiment, f, window, width, ended), fields))
     return PlotData(start=start, end=end, fields=found_fields)
