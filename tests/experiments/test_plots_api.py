@@ -91,17 +91,35 @@ def test_a_long_run_keeps_its_extremes_and_a_zoom_shows_every_sample(
     assert unknown.status_code == 422
 
 
-def test_an_ended_runs_windows_are_read_from_influxdb_once(
+def test_an_ended_run_is_read_once_and_rolled_up_by_minute(
     http: TestClient, influx: Influx, tmp_path: Path
 ) -> None:
-    experiment = import_file(http, bdf_file(tmp_path / "done.csv", 5000, HALF), "done")
-    first = _plot(http, experiment, width=300)
-    assert first["fields"][0]["bucket_ms"] == 20_000 and len(first["fields"][0]["t"]) == 250
-    # The points gone behind the manager's back: the window seen before is given as it was read,
-    # a window not seen before is read (and finds nothing).
-    influx.client.query(f'DELETE FROM "cycler" WHERE "experiment" = \'{experiment}\'')
-    assert _plot(http, experiment, width=300) == first
-    assert _plot(http, experiment, width=400)["fields"][0]["t"] == []
+    from labdcs.experiments.downsample import ROLLUPS
+
+    experiment = import_file(http, bdf_file(tmp_path / "done.csv", 5000, HALF, spike_at=2000), "done")
+    first = _plot(http, experiment, width=50)
+    volts = first["fields"][0]
+    assert volts["bucket_ms"] == 120_000 and len(volts["t"]) == 42
+    assert max(volts["max"]) == SPIKE_V and min(volts["min"]) == DIP_V
+    # Plotting the ended run started its roll-up: minute extremes in InfluxDB, kept forever.
+    assert ROLLUPS.wait(experiment, 30)
+    rolled = influx.client.series_values(
+        f'SELECT count("voltage_max") FROM "experiments"."cycler_1m" WHERE "experiment" = \'{experiment}\''
+    )
+    assert rolled[0][1] == 84  # 5000 s in whole minutes
+    # The spike overwritten behind the manager's back: the window seen before is given as it was
+    # read, another with minute buckets comes from the roll-up (the spike still there), and one
+    # that needs shorter buckets is read from the raw data (the spike gone).
+    t0 = http.get(f"/api/experiments/{experiment}").json()["started"]
+    key = f"cycler,channel=file,device=import,experiment={experiment},kind=cycler"  # the import's series
+    written = influx.client.write([f"{key} voltage=3.5 {t0 + 2000 * 1000}"], retention_policy="experiments")
+    assert written.written == 1
+    assert _plot(http, experiment, width=50) == first
+    again = _plot(http, experiment, width=60)["fields"][0]
+    assert again["bucket_ms"] == 120_000 and max(again["max"]) == SPIKE_V
+    assert (again["t"], again["min"]) == (volts["t"], volts["min"])
+    finer = _plot(http, experiment, width=400)["fields"][0]
+    assert finer["bucket_ms"] == 15_000 and max(finer["max"]) < SPIKE_V and min(finer["min"]) == DIP_V
 
 
 def test_the_csv_of_a_view_has_exactly_its_rows(http: TestClient, tmp_path: Path) -> None:

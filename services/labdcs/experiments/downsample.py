@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import BaseModel, Field
 
+from labdcs.experiments import rollup
 from labdcs.experiments.series import SOURCES, ExperimentSeries, Window, where
 
 #: Quantities a time plot may ask for (fields of the ``cycler`` measurement).
@@ -91,15 +92,21 @@ def _raw(
     return Envelope(field=field, bucket_ms=0, t=[row[0] for row in rows], min=values, max=list(values))
 
 
-def _bucketed(series: ExperimentSeries, experiment: str, field: str, window: Window, width: int) -> Envelope:
+def _bucketed(
+    series: ExperimentSeries, experiment: str, field: str, window: Window, width: int, run: Window | None
+) -> Envelope:
     assert window.start_ms is not None and window.end_ms is not None
     bucket = bucket_for(window.end_ms - window.start_ms + 1, width)
-    q = (
-        f'SELECT min("{field}"), max("{field}") FROM {SOURCES} '
-        f"WHERE {where(experiment, window.start_ms, window.end_ms)} "
-        f"GROUP BY time({bucket}ms) fill(none)"
-    )
-    rows = sorted(series._values(q), key=lambda row: row[0])
+    if run is not None and bucket % rollup.STEP_MS == 0 and ROLLUPS.ready(series, experiment, run):
+        rows = rollup.read(series, experiment, field, window, bucket)
+    else:
+        q = (
+            f'SELECT min("{field}"), max("{field}") FROM {SOURCES} '
+            f"WHERE {where(experiment, window.start_ms, window.end_ms)} "
+            f"GROUP BY time({bucket}ms) fill(none)"
+        )
+        rows = series._values(q)
+    rows.sort(key=lambda row: row[0])
     return Envelope(
         field=field,
         bucket_ms=bucket,
@@ -136,19 +143,25 @@ class _Kept:
 
 
 KEPT = _Kept()
+ROLLUPS = rollup.Rollups(PLOT_FIELDS)
 
 
 def envelope(
-    series: ExperimentSeries, experiment: str, field: str, window: Window, width: int, ended: bool = False
+    series: ExperimentSeries,
+    experiment: str,
+    field: str,
+    window: Window,
+    width: int,
+    run: Window | None = None,
 ) -> Envelope:
     """``field`` in ``window`` (both ends set): every sample if they fit, else min/max buckets;
-    ``ended``: the run is over, the answer is kept and given again."""
+    ``run``: the whole of a run that is over (its answers are kept, its minutes rolled up)."""
     key = (id(series), experiment, field, window.start_ms, window.end_ms, width)
-    if ended and (kept := KEPT.get(key)) is not None:
+    if run is not None and (kept := KEPT.get(key)) is not None:
         return kept
     raw = _raw(series, experiment, field, window, raw_limit(width))
-    found = raw if raw is not None else _bucketed(series, experiment, field, window, width)
-    if ended:
+    found = raw if raw is not None else _bucketed(series, experiment, field, window, width, run)
+    if run is not None:
         KEPT.put(key, found)
     return found
 
@@ -189,6 +202,7 @@ def plot_data(
     window = Window(start, end)
     # Over for a minute: samples still on their way through the ingester have arrived.
     ended = run.end_ms is not None and run.end_ms < time.time() * 1000 - SETTLED_MS
+    whole = Window(first, last) if ended else None
     with ThreadPoolExecutor(max_workers=len(fields)) as pool:
-        found_fields = list(pool.map(lambda f: envelope(series, experiment, f, window, width, ended), fields))
+        found_fields = list(pool.map(lambda f: envelope(series, experiment, f, window, width, whole), fields))
     return PlotData(start=start, end=end, fields=found_fields)
