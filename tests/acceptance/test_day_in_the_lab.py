@@ -83,7 +83,7 @@ class Sample:
     page_started: str
     http_status: int
     fetched: int | None
-    """points in the series JSON the page fetched"""
+    """voltage points the page has fetched so far (the run once, then what came since)"""
     canvas: int | None
     """points the voltage plot drew from it (its ``data-points``)"""
     error: str = ""
@@ -209,7 +209,8 @@ def _queue_experiment(page: Any, stack: UserStack, cell: str) -> tuple[str, str]
 def _watch(page: Any, stack: UserStack, run: Run) -> None:
     """Record, at each plot fetch of the page while the experiment runs, what the page and the API
     show, until the API says it ended."""
-    series_url = f"/api/experiments/{run.experiment}/series"
+    series_url = f"/api/experiments/{run.experiment}/plot"
+    total = 0
     page.wait_for_selector("#live .status.running", timeout=START_S * 1000)
     begun = time.monotonic()
     deadline = begun + PROTOCOL_S + MARGIN_S
@@ -220,14 +221,16 @@ def _watch(page: Any, stack: UserStack, run: Run) -> None:
             if experiment["status"] not in ("running", "paused"):
                 break
             assert time.monotonic() < deadline, f"still {experiment['status']} after {deadline - begun:.0f} s"
-            # The page fetches its plots' series every 2 s while the experiment runs.
+            # The page fetches the run once, then every 2 s the samples since its newest one.
             response = page.wait_for_event(
                 "response", predicate=lambda r: series_url in r.url, timeout=10_000
             )
             fetched = canvas = None
             error = "" if response.ok else response.text()[:300]
             if response.ok:
-                fetched = len(response.json()["t"])
+                new = len(response.json()["fields"][0]["t"])
+                total = total + new if "since=" in response.url else new
+                fetched = total
                 # The plot is drawn right after the fetch; a later fetch may only have more points.
                 wait_js(
                     page,
@@ -257,7 +260,7 @@ def _watch(page: Any, stack: UserStack, run: Run) -> None:
 def _blue_pixels(page: Any) -> int:
     """Pixels of the voltage line's colour on its canvas: the plot is drawn, not only counted."""
     count: int = page.evaluate(
-        """() => { const c = document.querySelector('#plot-v');
+        """() => { const c = document.querySelector('#plot-v canvas');
           const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
           for (let k = 0; k < d.length; k += 4)
             if (Math.abs(d[k] - 0x1f) < 40 && Math.abs(d[k+1] - 0x5f) < 40

@@ -37,8 +37,10 @@ const LabPlots = (() => {
     return u;
   }
   const countOf = (data) => data.length > 1 ? data.slice(1).reduce((n, ys) => n + ys.filter(v => v != null).length, 0) : 0;
+  /* x values that have a value in some series (cycles drawn, samples drawn). */
+  const drawnXs = (data) => data.length > 1 ? data[0].filter((x, k) => data.slice(1).some(ys => ys[k] != null)).length : 0;
   function show(host, u, data, empty, resetScales = true) {
-    const n = countOf(data);
+    const n = drawnXs(data);
     host.dataset.points = String(n);
     u.setData(n ? data : data.map(() => []), resetScales);
     say(host, n ? '' : empty);
@@ -169,7 +171,7 @@ const LabPlots = (() => {
   /* Values against whole cycles: series [{label, color}], set(xs, [ys...]). */
   function cycleChart(host, xlabel, ylabel, series) {
     const opts = {
-      legend: {show: series.length > 1, live: false},
+      legend: {show: true, live: false},
       scales: {x: {time: false, range: (u, lo, hi) => lo == null ? [0, 1] : [lo - 0.5, hi + 0.5]}},
       axes: [wholeAxis(host, xlabel), valueAxis(ylabel, host)],
       series: [{}, ...series.map((s, k) => ({label: s.label, stroke: s.color || COLORS[k % COLORS.length], width: 1.5, spanGaps: true,
