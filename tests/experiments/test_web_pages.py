@@ -96,7 +96,9 @@ def test_helpers_format_for_people_and_plot_whole_cycles(browser: Any) -> None:
       const get = (id, key) => $('#' + id).dataset[key].split(' ');
       const clock = LabPlots.fmtClock;
       return {c3: get('c3', 'xticks'), c7: get('c7', 'xticks'), c500: get('c500', 'xticks'),
-              cap: get('cap', 'yticks'), clock: [clock(0), clock(125), clock(90061), clock(1.5, 0.5)]};
+              cap: get('cap', 'yticks'),
+              quarter: LabPlots.tickLabels([0, 0.025, 0.05, 0.075], 0.025),
+              clock: [clock(0), clock(125), clock(90061), clock(1.5, 0.5)]};
     }"""
     )
     assert ticks["c3"] == ["1", "2", "3"] and ticks["c7"][:2] in (["1", "2"], ["2", "4"]), ticks
@@ -104,6 +106,8 @@ def test_helpers_format_for_people_and_plot_whole_cycles(browser: Any) -> None:
     for labels in (ticks["c3"], ticks["c7"], ticks["c500"], ticks["cap"]):
         assert len(labels) == len(set(labels)) and not any("e" in label for label in labels), labels
     assert all(label == str(int(label)) for label in ticks["c500"]), ticks["c500"]
+    # Each label is its tick's value: 0.075 is not written 0.07 (nor 0.08).
+    assert ticks["quarter"] == ["0.000", "0.025", "0.050", "0.075"], ticks["quarter"]
     assert all(re.fullmatch(r"0\.41\d+", label) for label in ticks["cap"]), ticks["cap"]
     assert page.inner_text("figure:has(#none) .nodata") == "No data yet."
     assert page.get_attribute("#c3", "data-points") == "3"

@@ -8,7 +8,10 @@ const LabPlots = (() => {
   const COLORS = ['#1f5fa8', '#c05a00', '#2a7d2e', '#b3261e', '#6a3d9a', '#8a6d00', '#00838f', '#ad1457'];
   const HEIGHT = 240;
   /* Decimals that make every tick of this increment distinct, never an exponent. */
-  const decimalsFor = incr => Math.max(0, Math.min(12, -Math.floor(Math.log10(incr) + 1e-9)));
+  function decimalsFor(incr) {  // 0.025 -> 3 (0.075, not 0.07), 0.5 -> 1, 20 -> 0
+    for (let d = 0; d < 12; d++) { const x = incr * 10 ** d; if (Math.abs(Math.round(x) - x) < 1e-6 * Math.max(1, x)) return d; }
+    return 12;
+  }
   const plain = (v, decimals) => { const t = v.toFixed(decimals); return Number(t) === 0 ? (0).toFixed(decimals) : t; };
   /* Elapsed test time (s) as a clock reads it: 0:05:00, 1 d 02:00:00; tenths when ticks are closer than 1 s. */
   function fmtClock(s, incr = 1) {
@@ -228,5 +231,7 @@ const LabPlots = (() => {
     const h = parts.length === 2 ? parts[0] : 0, min = parts.length === 2 ? parts[1] : parts.length === 1 ? parts[0] : 0;
     return Number(d || 0) * 86400 + h * 3600 + min * 60 + Number(s);
   }
-  return {COLORS, TimeExplorer, cycleChart, xyChart, parseCycles, parseClock, fmtClock};
+  /* Tick labels of values `incr` apart, as the value axes write them. */
+  const tickLabels = (values, incr) => values.map(v => plain(v, decimalsFor(incr)));
+  return {COLORS, TimeExplorer, cycleChart, xyChart, parseCycles, parseClock, fmtClock, tickLabels};
 })();
