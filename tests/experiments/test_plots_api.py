@@ -122,6 +122,44 @@ def test_an_ended_run_is_read_once_and_rolled_up_by_minute(
     assert finer["bucket_ms"] == 15_000 and max(finer["max"]) < SPIKE_V and min(finer["min"]) == DIP_V
 
 
+def test_a_running_experiment_is_rolled_up_to_its_settled_minutes(
+    http: TestClient, embedded: Store, influx: Influx
+) -> None:
+    """Three hours of a run still running, the last minute just written: the whole view reads the
+    settled minutes from the roll-up and the rest raw, so a new sample shows at once."""
+    import time
+
+    from labdcs.experiments.documents import Experiment, Status
+    from labdcs.experiments.downsample import ROLLUPS
+
+    now = int(time.time()) * 1000
+    t0 = now - now % 3_600_000 - 3 * 3_600_000
+    key = "cycler,channel=ch1,device=station1,experiment=exp-live,kind=cycler"
+    lines = [
+        f"{key} voltage={SPIKE_V if t == t0 + 2_000_000 else 3.7} {t}" for t in range(t0, now - 60_000, 1000)
+    ]
+    assert influx.client.write(lines).written == len(lines)
+    embedded.insert_experiment(
+        Experiment(id="exp-live", name="live", cell="mj1-0001", station="station1", channel="ch1",
+                   protocol="p", status=Status.RUNNING, started=t0)
+    )  # fmt: skip
+    first = _plot(http, "exp-live", width=50, field="voltage")["fields"][0]
+    assert first["bucket_ms"] == 240_000 and max(first["max"]) == SPIKE_V
+    assert ROLLUPS.wait("exp-live", 30)
+    rolled = influx.client.series_values(
+        'SELECT count("voltage_max") FROM "experiments"."cycler_1m" WHERE "experiment" = \'exp-live\''
+    )
+    settled = (now - 5 * 60_000) // 60_000 * 60_000
+    assert rolled[0][1] == (settled - t0) // 60_000  # whole minutes older than 5 min, none newer
+    # Behind the manager's back: the spike overwritten (in a rolled minute), a new sample now.
+    assert influx.client.write(
+        [f"{key} voltage=3.7 {t0 + 2_000_000}", f"{key} voltage=4.9 {now - 30_000}"]
+    ).written
+    again = _plot(http, "exp-live", width=50, field="voltage")["fields"][0]
+    assert again["bucket_ms"] == 240_000 and SPIKE_V in again["max"] and max(again["max"]) == 4.9
+    assert again["t"][-1] <= now - 30_000 < again["t"][-1] + 240_000
+
+
 def test_the_csv_of_a_view_has_exactly_its_rows(http: TestClient, tmp_path: Path) -> None:
     experiment = import_file(http, bdf_file(tmp_path / "run.csv", 5000, HALF), "csv run")
     t0 = http.get(f"/api/experiments/{experiment}").json()["started"]

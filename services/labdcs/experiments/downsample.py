@@ -20,6 +20,8 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -92,20 +94,33 @@ def _raw(
     return Envelope(field=field, bucket_ms=0, t=[row[0] for row in rows], min=values, max=list(values))
 
 
+def _raw_buckets(
+    series: ExperimentSeries, experiment: str, field: str, window: Window, bucket: int
+) -> list[list[Any]]:
+    q = (
+        f'SELECT min("{field}"), max("{field}") FROM {SOURCES} '
+        f"WHERE {where(experiment, window.start_ms, window.end_ms)} "
+        f"GROUP BY time({bucket}ms) fill(none)"
+    )
+    return series._values(q)
+
+
 def _bucketed(
-    series: ExperimentSeries, experiment: str, field: str, window: Window, width: int, run: Window | None
+    series: ExperimentSeries, experiment: str, field: str, window: Window, width: int, run: Run | None
 ) -> Envelope:
+    """Min/max buckets: from the roll-up up to where it reaches (bucket-aligned), the rest raw."""
     assert window.start_ms is not None and window.end_ms is not None
     bucket = bucket_for(window.end_ms - window.start_ms + 1, width)
-    if run is not None and bucket % rollup.STEP_MS == 0 and ROLLUPS.ready(series, experiment, run):
-        rows = rollup.read(series, experiment, field, window, bucket)
-    else:
-        q = (
-            f'SELECT min("{field}"), max("{field}") FROM {SOURCES} '
-            f"WHERE {where(experiment, window.start_ms, window.end_ms)} "
-            f"GROUP BY time({bucket}ms) fill(none)"
-        )
-        rows = series._values(q)
+    seam = window.start_ms
+    if run is not None and bucket % rollup.STEP_MS == 0:
+        until = ROLLUPS.covered(series, experiment, run.start_ms, run.settled_ms)
+        if until is not None:
+            seam = max(window.start_ms, min(window.end_ms + 1, until - until % bucket))
+    rows = []
+    if seam > window.start_ms:
+        rows += rollup.read(series, experiment, field, Window(window.start_ms, seam - 1), bucket)
+    if seam <= window.end_ms:
+        rows += _raw_buckets(series, experiment, field, Window(seam, window.end_ms), bucket)
     rows.sort(key=lambda row: row[0])
     return Envelope(
         field=field,
@@ -114,6 +129,15 @@ def _bucketed(
         min=[row[1] for row in rows],
         max=[row[2] for row in rows],
     )
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the roll-up needs of a run: its first sample, and up to where its minutes are settled
+    (an ended run's end and a minute after it; a running one's, :data:`rollup.SETTLED_MS` ago)."""
+
+    start_ms: int
+    settled_ms: int
 
 
 #: How long after a run's end its samples are taken as all stored (the ingester batches them).
@@ -152,16 +176,17 @@ def envelope(
     field: str,
     window: Window,
     width: int,
-    run: Window | None = None,
+    run: Run | None = None,
+    ended: bool = False,
 ) -> Envelope:
-    """``field`` in ``window`` (both ends set): every sample if they fit, else min/max buckets;
-    ``run``: the whole of a run that is over (its answers are kept, its minutes rolled up)."""
+    """``field`` in ``window`` (both ends set): every sample if they fit, else min/max buckets
+    (from the roll-up of ``run`` where it reaches); ``ended``: the run is over, the answer is kept."""
     key = (id(series), experiment, field, window.start_ms, window.end_ms, width)
-    if run is not None and (kept := KEPT.get(key)) is not None:
+    if ended and (kept := KEPT.get(key)) is not None:
         return kept
     raw = _raw(series, experiment, field, window, raw_limit(width))
     found = raw if raw is not None else _bucketed(series, experiment, field, window, width, run)
-    if run is not None:
+    if ended:
         KEPT.put(key, found)
     return found
 
@@ -201,8 +226,11 @@ def plot_data(
         end = start
     window = Window(start, end)
     # Over for a minute: samples still on their way through the ingester have arrived.
-    ended = run.end_ms is not None and run.end_ms < time.time() * 1000 - SETTLED_MS
-    whole = Window(first, last) if ended else None
+    now = int(time.time() * 1000)
+    ended = run.end_ms is not None and run.end_ms < now - SETTLED_MS
+    whole = Run(first, last + rollup.STEP_MS if ended else now - rollup.SETTLED_MS)
     with ThreadPoolExecutor(max_workers=len(fields)) as pool:
-        found_fields = list(pool.map(lambda f: envelope(series, experiment, f, window, width, whole), fields))
+        found_fields = list(
+            pool.map(lambda f: envelope(series, experiment, f, window, width, whole, ended), fields)
+        )
     return PlotData(start=start, end=end, fields=found_fields)

@@ -4,8 +4,11 @@ A run that is over cannot change, so its minimum and maximum of every plotted qu
 are written once (``SELECT ... INTO``, one day per query so no query runs long) into
 :data:`ROLLUP` in the imports' retention policy (kept forever, like the run). Plots whose buckets are
 whole minutes then read the roll-up; shorter buckets and every sample still come from the raw data.
-Rolling up starts in the background the first time an ended run is plotted, and is found again
-after a restart by asking InfluxDB.
+Rolling up starts in the background the first time a run is plotted and goes on as it is plotted
+again: an ended run whole, a running one up to the minutes older than :data:`SETTLED_MS` (samples
+that reach InfluxDB later than that, e.g. from an ingester's spool after a long outage, are in the
+raw data, the CSV and the zoomed plots, but not in the minute extremes). Where the roll-up ends is
+found again after a restart by asking InfluxDB.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from labdcs.ingest.influx import InfluxError
 log = logging.getLogger(__name__)
 
 ROLLUP = ROLLUP_MEASUREMENT
+#: Minutes of a running run older than this are rolled up (the ingester batches and may retry).
+SETTLED_MS = 5 * 60_000
 STEP_MS = 60_000
 DAY_MS = 86_400_000
 TARGET = f'"{IMPORT_POLICY}"."{ROLLUP}"'
@@ -48,33 +53,43 @@ def roll(series: ExperimentSeries, experiment: str, window: Window, fields: tupl
 
 
 class Rollups:
-    """Which runs are rolled up (asked of InfluxDB once per run), and rolling up in the background."""
+    """How far each run is rolled up (asked of InfluxDB once per run), and rolling on in the
+    background: an ended run whole, a running one up to the minutes that have settled."""
 
     def __init__(self, fields: tuple[str, ...]) -> None:
         self.fields = fields
-        self.done: set[str] = set()
+        self.until: dict[str, int] = {}  # ms: the minutes before it are rolled up
         self.busy: set[str] = set()
         self.lock = threading.Lock()
 
-    def ready(self, series: ExperimentSeries, experiment: str, window: Window) -> bool:
-        """True when the run's roll-up can be read; else starts it (once) and answers False."""
+    def covered(self, series: ExperimentSeries, experiment: str, start_ms: int, limit_ms: int) -> int | None:
+        """Up to where (ms, exclusive) the roll-up of ``experiment`` (from ``start_ms``) can be read
+        now, None before anything is; rolls on towards ``limit_ms`` in the background."""
+        limit = limit_ms - limit_ms % STEP_MS
         with self.lock:
-            if experiment in self.done:
-                return True
-            if experiment in self.busy:
-                return False
+            until = self.until.get(experiment)
+            if experiment in self.busy or (until is not None and until >= limit):
+                return until
             self.busy.add(experiment)
-        threading.Thread(target=self._make, args=(series, experiment, window), daemon=True).start()
-        return False
+        threading.Thread(
+            target=self._roll_on, args=(series, experiment, start_ms, limit), daemon=True
+        ).start()
+        return until
 
-    def _make(self, series: ExperimentSeries, experiment: str, window: Window) -> None:
+    def _roll_on(self, series: ExperimentSeries, experiment: str, start_ms: int, limit: int) -> None:
         try:
-            last = self.fields[0]
-            q = f'SELECT last("{last}_max") FROM {TARGET} WHERE "experiment" = {quote(experiment)}'
-            if not series._values(q):
-                roll(series, experiment, window, self.fields)
             with self.lock:
-                self.done.add(experiment)
+                until = self.until.get(experiment)
+            if until is None:  # after a restart: where the roll-up in InfluxDB ends
+                name = f"{self.fields[0]}_max"
+                q = f'SELECT last("{name}") FROM {TARGET} WHERE "experiment" = {quote(experiment)}'
+                rows = series._values(q)
+                until = int(rows[0][0]) + STEP_MS if rows else start_ms - start_ms % STEP_MS
+            if until < limit:
+                roll(series, experiment, Window(until, limit - 1), self.fields)
+                until = limit
+            with self.lock:
+                self.until[experiment] = until
         except InfluxError as exc:  # the raw data still serve; the next plot tries again
             log.warning("rolling up %s failed: %s", experiment, exc)
         finally:
@@ -82,16 +97,15 @@ class Rollups:
                 self.busy.discard(experiment)
 
     def wait(self, experiment: str, timeout: float) -> bool:
-        """For tests and benchmarks: until the run is rolled up (True) or ``timeout`` s passed."""
+        """For tests and benchmarks: until no roll-up of the run is under way (True: something is
+        rolled up) or ``timeout`` s passed."""
         import time
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
-                if experiment in self.done:
-                    return True
                 if experiment not in self.busy:
-                    return False
+                    return experiment in self.until
             time.sleep(0.05)
         return False
 
