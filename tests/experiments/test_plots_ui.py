@@ -28,6 +28,10 @@ def _page(browser: Any, downloads: bool = False) -> Any:
         viewport={"width": 1366, "height": 900},
     )
     page.set_default_timeout(30_000)
+    # What the browser refused or failed to run (a CSP violation is said on the console).
+    page.complaints = []
+    page.on("console", lambda m: page.complaints.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.complaints.append(str(e)))
     return page
 
 
@@ -130,6 +134,7 @@ def test_zoom_and_range_change_the_query_and_the_csv_has_the_windows_rows(
     page.click("[data-range='whole']")
     wait_js(page, "document.querySelector('#plot-v').dataset.bucket !== '0'")
     assert not {"start", "end"} & set(queries[-1])
+    assert page.complaints == []
     for width in (1280, 1920):
         page.set_viewport_size({"width": width, "height": 900})
         settled(page)
@@ -212,6 +217,7 @@ def test_compare_overlays_two_finished_experiments(
     wait_js(shared, "document.querySelectorAll('#cmp-capacity .u-legend .u-series').length === 1")
     assert shared.locator(f"#picker input[value='{fresh}']").is_checked()
     assert not shared.locator(f"#picker input[value='{aged}']").is_checked()
+    assert page.complaints == [] and shared.complaints == []
 
     # InfluxDB gone: the curves say so in words; the cycle values (from the store) stay.
     lab_.influx.stop()
