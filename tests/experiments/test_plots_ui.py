@@ -218,6 +218,14 @@ def test_compare_overlays_two_finished_experiments(
     assert shared.locator(f"#picker input[value='{fresh}']").is_checked()
     assert not shared.locator(f"#picker input[value='{aged}']").is_checked()
     assert page.complaints == [] and shared.complaints == []
+    # Filters narrow the list (the chosen stay listed) and are part of the address too.
+    page.select_option("#f-status", "running")
+    wait_js(page, "document.querySelectorAll('#picker input').length === 1")
+    assert page.locator(f"#picker input[value='{fresh}']").is_checked()
+    assert urlparse(page.url).query == f"e={fresh}&status=running&cycle=3"
+    page.select_option("#f-status", "finished")
+    page.select_option("#f-type", "lg-mj1")
+    wait_js(page, "document.querySelectorAll('#picker input').length === 2")
 
     # InfluxDB gone: the curves say so in words; the cycle values (from the store) stay.
     lab_.influx.stop()
