@@ -202,6 +202,15 @@ def after(series: ExperimentSeries, experiment: str, field: str, since_ms: int, 
     return Envelope(field=field, bucket_ms=0, t=[row[0] for row in rows], min=values, max=list(values))
 
 
+def _edge(series: ExperimentSeries, experiment: str, order: str) -> int | None:
+    """The first (``ASC``) or newest (``DESC``) sample's time: one row read, not the whole run."""
+    q = f'SELECT "voltage" FROM {SOURCES} WHERE {where(experiment)} ORDER BY time {order} LIMIT 1'
+    times = [int(row[0]) for row in series._values(q)]
+    if not times:
+        return None
+    return min(times) if order == "ASC" else max(times)
+
+
 def plot_data(
     series: ExperimentSeries,
     experiment: str,
@@ -212,11 +221,8 @@ def plot_data(
     width: int,
 ) -> PlotData:
     """The fields over ``[start_ms, end_ms]`` clipped to the run (open ends: the run's own)."""
-    first, last = run.start_ms, run.end_ms
-    if first is None or last is None:
-        found = series.extent(experiment)
-        first = first if first is not None else found.start_ms
-        last = last if last is not None else found.end_ms
+    first = run.start_ms if run.start_ms is not None else _edge(series, experiment, "ASC")
+    last = run.end_ms if run.end_ms is not None else _edge(series, experiment, "DESC")
     if first is None or last is None:
         empty = [Envelope(field=f, bucket_ms=0, t=[], min=[], max=[]) for f in fields]
         return PlotData(start=None, end=None, fields=empty)
