@@ -23,7 +23,7 @@ from labdcs.ingest.mapping import MAPPINGS
 
 MEASUREMENT = ChannelKind.CYCLER.value
 STATS_MEASUREMENT = "cycler_stats"
-#: Minute extremes of ended runs for plots (labdcs.experiments.rollup).
+#: Minute extremes of runs for plots (labdcs.experiments.rollup).
 ROLLUP_MEASUREMENT = "cycler_1m"
 #: Imported experiments go to their own retention policy, kept forever: their timestamps are those of
 #: the original test (often older than the ``raw`` policy's 30 days, which would drop them).
