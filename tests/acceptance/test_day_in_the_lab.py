@@ -83,7 +83,7 @@ class Sample:
     page_started: str
     http_status: int
     fetched: int | None
-    """points in the series JSON the page fetched"""
+    """voltage points the page has fetched so far (the run once, then what came since)"""
     canvas: int | None
     """points the voltage plot drew from it (its ``data-points``)"""
     error: str = ""
@@ -101,6 +101,8 @@ class Run:
     problems: dict[str, str] = field(default_factory=dict)
     """download -> why the browser got no file"""
     blue_pixels: int = 0
+    totals: list[int] = field(default_factory=list, repr=False)
+    """voltage points the page had fetched after each of its plot fetches"""
 
 
 def _screenshot(page: Any, name: str) -> None:
@@ -209,7 +211,20 @@ def _queue_experiment(page: Any, stack: UserStack, cell: str) -> tuple[str, str]
 def _watch(page: Any, stack: UserStack, run: Run) -> None:
     """Record, at each plot fetch of the page while the experiment runs, what the page and the API
     show, until the API says it ended."""
-    series_url = f"/api/experiments/{run.experiment}/series"
+    series_url = f"/api/experiments/{run.experiment}/plot"
+    answers: list[Any] = []  # every plot answer, in order (the loop below may not see each one)
+    page.on("response", lambda r: answers.append(r) if series_url in r.url else None)
+
+    def count() -> int:
+        """Voltage points fetched so far: the run once, then what came since, added."""
+        while len(run.totals) < len(answers):
+            answer = answers[len(run.totals)]
+            new = len(answer.json()["fields"][0]["t"]) if answer.ok else 0
+            before = run.totals[-1] if run.totals else 0
+            run.totals.append(before + new if "since=" in answer.url else new)
+        return run.totals[-1] if run.totals else 0
+
+    page.reload()  # its first plot fetch (the run as it is), now with the listener in place
     page.wait_for_selector("#live .status.running", timeout=START_S * 1000)
     begun = time.monotonic()
     deadline = begun + PROTOCOL_S + MARGIN_S
@@ -220,14 +235,14 @@ def _watch(page: Any, stack: UserStack, run: Run) -> None:
             if experiment["status"] not in ("running", "paused"):
                 break
             assert time.monotonic() < deadline, f"still {experiment['status']} after {deadline - begun:.0f} s"
-            # The page fetches its plots' series every 2 s while the experiment runs.
+            # The page fetches the run once, then every 2 s the samples since its newest one.
             response = page.wait_for_event(
                 "response", predicate=lambda r: series_url in r.url, timeout=10_000
             )
             fetched = canvas = None
             error = "" if response.ok else response.text()[:300]
             if response.ok:
-                fetched = len(response.json()["t"])
+                fetched = count()
                 # The plot is drawn right after the fetch; a later fetch may only have more points.
                 wait_js(
                     page,
@@ -251,13 +266,14 @@ def _watch(page: Any, stack: UserStack, run: Run) -> None:
             if not shot and (fetched or 0) >= PROTOCOL_S // 2:
                 _screenshot(page, "running")
                 shot = True
+        count()  # the answers that came while the page was last looked at
     run.final = experiment
 
 
 def _blue_pixels(page: Any) -> int:
     """Pixels of the voltage line's colour on its canvas: the plot is drawn, not only counted."""
     count: int = page.evaluate(
-        """() => { const c = document.querySelector('#plot-v');
+        """() => { const c = document.querySelector('#plot-v canvas');
           const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
           for (let k = 0; k < d.length; k += 4)
             if (Math.abs(d[k] - 0x1f) < 40 && Math.abs(d[k+1] - 0x5f) < 40
@@ -337,7 +353,7 @@ def test_the_plots_receive_points_while_it_runs(run: Run) -> None:
     fetched = [s.fetched or 0 for s in running]
     assert fetched == sorted(fetched) and fetched[-1] > fetched[0] > 0, f"points fetched: {fetched}"
     assert len(set(fetched)) >= 3, f"the plots did not keep growing: {fetched}"
-    drawn = {s.fetched for s in run.samples}
+    drawn = set(run.totals)
     for sample in running:
         assert sample.canvas in drawn, f"the plot drew {sample.canvas} points, the page fetched {drawn}"
     assert run.blue_pixels > 100, f"the voltage plot has {run.blue_pixels} pixels of its line"

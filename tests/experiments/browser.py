@@ -56,3 +56,9 @@ def cut_off(page: Any) -> list[str]:
     """What this page hides from a person at its window width (empty: all readable)."""
     found: list[str] = page.evaluate(_CUT_OFF)
     return found
+
+
+def settled(page: Any) -> None:
+    """After a change of window size: two animation frames, in which the plots (uPlot, sized by a
+    ResizeObserver) have taken the new width, as a person sees the page."""
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")

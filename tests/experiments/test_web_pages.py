@@ -5,14 +5,16 @@ sentence where a plot or table would be when there are no data or they cannot be
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from labdcs.experiments.web_base import JS
-from tests.experiments.browser import ARTIFACTS, cut_off, needs_chromium, wait_js
+from tests.experiments.browser import ARTIFACTS, cut_off, needs_chromium, settled, wait_js
 from tests.experiments.lab import ADMIN, Lab, cycling
 
 LONG_NAME = "thermal soak " + "x" * 70 + " at 45 degC before the calendar ageing series of batch 2025-11"
@@ -20,6 +22,7 @@ LONG_DESCRIPTION = " ".join(["Cell from the second delivery, stored at 25 degC f
 LONG_SERIAL = "MJ1-2025-11-DELIVERY-B-" + "7" * 24
 LONG_PROTOCOL = "calendar-ageing-reference-cycling-at-one-c-with-rests"
 WIDTHS = (1280, 1366, 1920)
+STATIC = Path(__file__).resolve().parents[2] / "services/labdcs/experiments/static"
 
 
 def _utc(ms: int) -> str:
@@ -41,6 +44,7 @@ def _rows(page: Any, table: str) -> dict[str, str]:
 def _readable_at_every_width(page: Any, name: str) -> None:
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
+        settled(page)
         found = cut_off(page)
         assert found == [], f"{name} at {width} px: " + "; ".join(found)
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -59,31 +63,54 @@ def test_helpers_format_for_people_and_plot_whole_cycles(browser: Any) -> None:
                fmtNum(null)],
       about: [fmtAbout(120), fmtAbout(40), fmtAbout(3600), fmtAbout(7200), fmtAbout(3.5 * 3600),
               fmtAbout(4.2 * 86400)],
-      cycles: [ticks(0.5, 3.5, true), ticks(0.5, 1.5, true), ticks(0.5, 7.5, true), ticks(0.5, 500.5, true)]
-        .map(t => t.values.map(t.label)),
-      capacity: (t => t.values.map(t.label))(ticks(0.41665, 0.41735, false)),
     })"""
     )
     assert values["duration"] == ["0:00:00", "0:02:05", "1:00:00", "1 d 03:46:40"]
     assert values["number"] == ["0", "0.4172", "12346", "0.000123", "-2.500", ""]
     assert values["about"] == ["2 min", "40 s", "60 min", "2 h", "3.5 h", "4.2 days"]
-    assert values["cycles"][:3] == [["1", "2", "3"], ["1"], ["2", "4", "6"]]
-    for labels in [*values["cycles"], values["capacity"]]:
-        assert len(labels) == len(set(labels)) and not any("e" in label for label in labels), labels
-    assert all(label == str(int(label)) for label in values["cycles"][3]), values["cycles"][3]
-    assert values["capacity"] == ["0.4168", "0.4170", "0.4172"]
 
+    # The plots (uPlot from the package, static/plots.js): whole cycles once each, plain decimals.
     page.set_content(
-        "<main><p id='problem' hidden></p><figure class='panel'>"
-        "<canvas id='c' style='width:600px;height:200px'></canvas>"
-        "<p class='nodata' hidden></p></figure></main>"
+        "<main><p id='problem' hidden></p>"
+        + "".join(
+            f"<figure class='panel' style='width:700px'><div id='{host}'></div>"
+            "<p class='nodata' hidden></p></figure>"
+            for host in ("c3", "c7", "c500", "cap", "none")
+        )
+        + "</main>"
     )
     page.add_script_tag(content=JS)
-    page.evaluate("plot($('#c'), [1, 2, 3], [{ys: [0.41, 0.42, 0.43], color: '#000', label: 'Ah'}], "
-                  "{xlabel: 'cycle', ylabel: 'Ah', whole: true})")  # fmt: skip
-    assert page.get_attribute("#c", "data-xticks") == "1 2 3" and page.locator(".nodata").is_hidden()
-    page.evaluate("plot($('#c'), [], [{ys: [], color: '#000', label: 'Ah'}], {xlabel: 'x', ylabel: 'Ah'})")
-    assert page.inner_text(".nodata") == "No data yet."
+    for name in ("uPlot.iife.min.js", "plots.js"):
+        page.add_script_tag(content=(STATIC / name).read_text())
+    ticks = page.evaluate(
+        """async () => {
+      const chart = (id, xs, ys) =>
+        LabPlots.cycleChart($('#' + id), 'cycle', 'Ah', [{label: 'Ah'}]).set(xs, [ys], 'No data yet.');
+      const n = k => Array.from({length: k}, (_, i) => i + 1);
+      chart('c3', [1, 2, 3], [0.41, 0.42, 0.43]);
+      chart('c7', n(7), n(7).map(i => 1 + i / 100));
+      chart('c500', n(500), n(500).map(i => 1 - i / 1e4));
+      chart('cap', [1, 2, 3], [0.41665, 0.417, 0.41735]);
+      chart('none', [], []);
+      await new Promise(done => setTimeout(done, 0));  // uPlot draws after the current task
+      const get = (id, key) => $('#' + id).dataset[key].split(' ');
+      const clock = LabPlots.fmtClock;
+      return {c3: get('c3', 'xticks'), c7: get('c7', 'xticks'), c500: get('c500', 'xticks'),
+              cap: get('cap', 'yticks'),
+              quarter: LabPlots.tickLabels([0, 0.025, 0.05, 0.075], 0.025),
+              clock: [clock(0), clock(125), clock(90061), clock(1.5, 0.5)]};
+    }"""
+    )
+    assert ticks["c3"] == ["1", "2", "3"] and ticks["c7"][:2] in (["1", "2"], ["2", "4"]), ticks
+    assert ticks["clock"] == ["0:00:00", "0:02:05", "1 d 01:01:01", "0:00:01.5"]
+    for labels in (ticks["c3"], ticks["c7"], ticks["c500"], ticks["cap"]):
+        assert len(labels) == len(set(labels)) and not any("e" in label for label in labels), labels
+    assert all(label == str(int(label)) for label in ticks["c500"]), ticks["c500"]
+    # Each label is its tick's value: 0.075 is not written 0.07 (nor 0.08).
+    assert ticks["quarter"] == ["0.000", "0.025", "0.050", "0.075"], ticks["quarter"]
+    assert all(re.fullmatch(r"0\.41\d+", label) for label in ticks["cap"]), ticks["cap"]
+    assert page.inner_text("figure:has(#none) .nodata") == "No data yet."
+    assert page.get_attribute("#c3", "data-points") == "3"
 
 
 @needs_chromium

@@ -23,6 +23,8 @@ from labdcs.ingest.mapping import MAPPINGS
 
 MEASUREMENT = ChannelKind.CYCLER.value
 STATS_MEASUREMENT = "cycler_stats"
+#: Minute extremes of runs for plots (labdcs.experiments.rollup).
+ROLLUP_MEASUREMENT = "cycler_1m"
 #: Imported experiments go to their own retention policy, kept forever: their timestamps are those of
 #: the original test (often older than the ``raw`` policy's 30 days, which would drop them).
 IMPORT_POLICY = "experiments"
@@ -202,5 +204,5 @@ class ExperimentSeries:
 
     def delete(self, experiment: str) -> None:
         """Every point of an experiment (a failed import's rollback, or deleting an experiment)."""
-        for measurement in (MEASUREMENT, STATS_MEASUREMENT):
+        for measurement in (MEASUREMENT, STATS_MEASUREMENT, ROLLUP_MEASUREMENT):
             self.influx.query(f'DELETE FROM "{measurement}" WHERE {where(experiment)}')

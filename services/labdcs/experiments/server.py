@@ -13,7 +13,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from labdcs import __version__
-from labdcs.experiments import api, battery_api, docs, labcontext, monitor, people_api, people_web, web
+from labdcs.experiments import (
+    api,
+    battery_api,
+    compare,
+    docs,
+    labcontext,
+    monitor,
+    people_api,
+    people_web,
+    plots,
+    static,
+    web,
+)
 from labdcs.experiments.accounts import Directory
 from labdcs.experiments.api import Services
 from labdcs.experiments.auth import AuthSettings, LoginMiddleware, prepare_accounts
@@ -79,6 +91,9 @@ def create_app(
     app.include_router(monitor.router())
     app.include_router(labcontext.router())
     app.include_router(labcontext.script_router())
+    app.include_router(plots.router())
+    app.include_router(static.router())
+    app.include_router(compare.router())
     app.include_router(docs.router())
 
     @app.get("/healthz", include_in_schema=False)

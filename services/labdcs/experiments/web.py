@@ -11,6 +11,7 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from labdcs.experiments import experiment_plots, static
 from labdcs.experiments.documents import Status, Technology
 from labdcs.experiments.web_base import favicon, page
 
@@ -226,27 +227,20 @@ def experiment_page(experiment_id: str, grafana_url: str | None) -> HTMLResponse
   <button id="stop" class="secondary">Stop</button></p><p id="message"></p>
   <p><a id="csv" download>CSV (BDF columns)</a> · <a id="report" download>HTML report</a>{grafana}</p></section>
 </div>
-<h2>Voltage and current</h2>
-<figure class="panel plot"><canvas id="plot-v"></canvas><p class="nodata" hidden></p></figure>
-<figure class="panel plot"><canvas id="plot-i"></canvas><p class="nodata" hidden></p></figure>
-<h2>Temperature</h2><figure class="panel plot"><canvas id="plot-t"></canvas><p class="nodata" hidden></p></figure>
-<h2>Cycles</h2>
-<figure class="panel plot"><canvas id="plot-q"></canvas><p class="nodata" hidden></p></figure>
-<figure class="panel plot"><canvas id="plot-e"></canvas><p class="nodata" hidden></p></figure>
+{experiment_plots.BODY}
 <table id="cycles"><thead><tr><th>cycle</th><th>charge / Ah</th><th>discharge / Ah</th><th>charge / Wh</th>
 <th>discharge / Wh</th><th>CE / %</th><th>EE / %</th><th>V min / V</th><th>V max / V</th><th>T max / degC</th></tr></thead><tbody></tbody></table>
 <section id="labcontext"></section><script src="/ui/labcontext.js" defer></script>"""
     script = f"const ID = {json.dumps(experiment_id)}; const GRAFANA = {json.dumps(grafana_url)};\n"
+    script += experiment_plots.SCRIPT
     script += r"""
 const URL_ = '/api/experiments/' + encodeURIComponent(ID);
 $('#csv').href = URL_ + '/export.csv'; $('#report').href = URL_ + '/report.html';
-let lastStatus = null, retry = false;
+let lastStatus = null, retry = false, explorer = null;
+const cyclePlots = cyclePanels(ID);
 const row = (k, v) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`;
 const active = status => ['running', 'paused'].includes(status);
-function blank(selector, text, isError=false) {
-  const c = $(selector); c.getContext('2d').clearRect(0, 0, c.width, c.height);
-  c.dataset.points = '0'; c.dataset.xticks = c.dataset.yticks = ''; say(c, text, isError);
-}
+function blank(host, text) { host.dataset.points = '0'; say(host, text); }
 const noData = status => status === 'queued' ? 'No data yet: the experiment waits in the queue.'
   : active(status) ? 'No data yet.' : 'No data were recorded for this experiment.';
 const noCycle = status => status === 'queued' || active(status) ? 'No cycle completed yet.' : 'No cycle was completed in this experiment.';
@@ -272,30 +266,22 @@ async function refresh() {
   $('#stop').disabled = !['running', 'paused', 'queued'].includes(e.status);
   const changed = e.status !== lastStatus; lastStatus = e.status;
   if (e.status === 'queued') {
-    if (changed) { ['#plot-v', '#plot-i', '#plot-t', '#plot-q', '#plot-e'].forEach(c => blank(c, noData(e.status))); sayRow($('#cycles tbody'), noCycle(e.status)); }
+    if (changed) { document.querySelectorAll('.plothost').forEach(c => blank(c, noData(e.status))); sayRow($('#cycles tbody'), noCycle(e.status)); }
     return;
   }
   if (active(e.status) || changed || retry) { retry = false; await Promise.all([plots(e), cycles(e)]); }
 }
 async function plots(e) {
-  let s;
-  try { s = await api(URL_ + '/series?points=800'); }
-  catch (err) { retry = true; ['#plot-v', '#plot-i', '#plot-t'].forEach(c => blank(c, failed(err), true)); return; }
-  const t0 = e.started ?? s.t[0], span = s.t.length ? (s.t[s.t.length - 1] - t0) / 1000 : 0, [f, unit] = timeUnit(span);
-  const xs = s.t.map(t => (t - t0) / 1000 / f), opts = ylabel => ({xlabel: `test time / ${unit}`, ylabel, from: 0, empty: noData(e.status)});
-  plot($('#plot-v'), xs, [{ys: s.voltage, color: '#1f5fa8', label: 'voltage / V'}], opts('V'));
-  plot($('#plot-i'), xs, [{ys: s.current, color: '#c05a00', label: 'current / A'}], opts('A'));
-  plot($('#plot-t'), xs, [{ys: s.temperature, color: '#b3261e', label: 'temperature / degC'}], opts('degC'));
+  if (!explorer) { explorer = plotsFor(ID, e.started, () => noData(e.status)); if (!await explorer.whole()) retry = true; }
+  else if (!explorer.view) { if (!await explorer.load()) retry = true; }
+  else await explorer.follow();
 }
 async function cycles(e) {
   let c;
   try { c = await api(URL_ + '/cycles'); }
-  catch (err) { retry = true; ['#plot-q', '#plot-e'].forEach(x => blank(x, failed(err), true)); sayRow($('#cycles tbody'), failed(err), true); return; }
-  const n = c.map(x => x.cycle_index), pct = v => v == null ? null : v * 100, empty = noCycle(e.status);
-  plot($('#plot-q'), n, [{ys: c.map(x => x.discharge_capacity), color: '#1f5fa8', label: 'discharge / Ah'},
-                         {ys: c.map(x => x.charge_capacity), color: '#2a7d2e', label: 'charge / Ah'}], {xlabel: 'cycle', ylabel: 'Ah', whole: true, empty});
-  plot($('#plot-e'), n, [{ys: c.map(x => pct(x.coulombic_efficiency)), color: '#1f5fa8', label: 'coulombic / %'},
-                         {ys: c.map(x => pct(x.energy_efficiency)), color: '#c05a00', label: 'energy / %'}], {xlabel: 'cycle', ylabel: '%', whole: true, empty});
+  catch (err) { retry = true; cyclePlots.fail(err); sayRow($('#cycles tbody'), failed(err), true); return; }
+  const pct = v => v == null ? null : v * 100, empty = noCycle(e.status);
+  cyclePlots.set(c, empty);
   $('#cycles tbody').innerHTML = c.map(x => `<tr><td>${x.cycle_index}</td><td>${fmtNum(x.charge_capacity)}</td>
     <td>${fmtNum(x.discharge_capacity)}</td><td>${fmtNum(x.charge_energy)}</td><td>${fmtNum(x.discharge_energy)}</td>
     <td>${fmtNum(pct(x.coulombic_efficiency), 5)}</td><td>${fmtNum(pct(x.energy_efficiency), 5)}</td>
@@ -309,7 +295,7 @@ async function cycles(e) {
 });
 refresh(); setInterval(refresh, 2000);
 """
-    return page(f"Experiment {experiment_id}", body, script)
+    return page(f"Experiment {experiment_id}", body, script, head=static.HEAD)
 
 
 def stations_page() -> HTMLResponse:

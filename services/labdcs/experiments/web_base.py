@@ -1,8 +1,8 @@
 # ruff: noqa: E501  (embedded CSS and JavaScript keep their natural line length)
 """What every page of the web UI shares: the frame (navigation, style sheet, favicon) and the
 JavaScript helpers: API calls whose errors say in words what went wrong, numbers and times as people
-read them, the sentence shown where a plot or table would be, and the small canvas plot (a later
-issue replaces it with uPlot)."""
+read them, the sentence shown where a plot or table would be. The plots themselves (uPlot) are in
+``static/plots.js``."""
 
 from __future__ import annotations
 
@@ -42,7 +42,6 @@ table.kv th{width:10em;vertical-align:top}table.kv td{white-space:normal;overflo
 .error{color:#b3261e;white-space:pre-wrap;overflow-wrap:anywhere}.ok{color:#2a7d2e}.muted{color:#777;font-size:.85em}
 pre{white-space:pre-wrap;overflow-wrap:anywhere}
 .plot{position:relative;margin:0 0 .6em}
-canvas{display:block;background:#fff;border:1px solid #e3e3e3;width:100%;height:260px}
 .nodata{color:#555;font-style:italic;margin:.4em 0}.nodata.failed{color:#b3261e;font-style:normal}
 .plot .nodata{position:absolute;inset:0;margin:0;padding:1em 3em;display:flex;align-items:center;justify-content:center;text-align:center}
 td.nodata{white-space:normal;text-align:center;padding:1em}
@@ -100,8 +99,6 @@ function fmtAbout(s) {
   if (s < 172800) return `${one(s / 3600)} h`;
   return `${one(s / 86400)} days`;
 }
-/* Elapsed seconds on a plot axis: [seconds per unit, unit] that suit the span. */
-const timeUnit = span => span < 120 ? [1, 's'] : span < 7200 ? [60, 'min'] : span < 259200 ? [3600, 'h'] : [86400, 'days'];
 const badge = s => `<span class="status ${esc(s)}">${esc(s)}</span>`;
 /* A cell that shows what fits and the whole text on hover. */
 const clip = (text, cls='clip') => `<span class="${cls}" title="${esc(text)}">${esc(text)}</span>`;
@@ -124,75 +121,24 @@ function problem(err) {
   const p = $('#problem'); p.textContent = failed(err); p.hidden = false;
 }
 window.addEventListener('unhandledrejection', e => problem(e.reason instanceof Error ? e.reason : new Error(String(e.reason))));
-/* Ticks at round values (1, 2 or 5 x 10^k) in [lo, hi]; whole numbers only with `whole`. */
-function ticks(lo, hi, whole) {
-  const raw = (hi - lo) / 5, p = Math.pow(10, Math.floor(Math.log10(raw)));
-  let step = [1, 2, 5, 10].map(k => k * p).find(s => s >= raw * (1 - 1e-9));
-  if (whole) step = Math.max(1, Math.round(step));
-  const decimals = whole ? 0 : Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
-  const values = [];
-  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) values.push(k * step);
-  return {values, label: v => { const t = v.toFixed(decimals); return Number(t) === 0 ? '0' : t; }};
-}
-/* A line plot on a canvas: series [{ys, color, label}] over shared xs; opts {xlabel, ylabel, whole
-   (integer x ticks, e.g. cycles), from (where the x axis starts at the latest, e.g. 0 for test
-   time), empty (the sentence when there is nothing to draw)}. The tick labels are kept in
-   data-xticks and data-yticks. */
-function plot(canvas, xs, series, opts) {
-  const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
-  canvas.width = w * dpr; canvas.height = h * dpr;
-  const g = canvas.getContext('2d'); g.scale(dpr, dpr); g.clearRect(0, 0, w, h);
-  const all = series.flatMap(s => s.ys).filter(v => v != null && isFinite(v));
-  canvas.dataset.points = String(all.length ? xs.length : 0);
-  canvas.dataset.xticks = canvas.dataset.yticks = '';
-  if (!xs.length || !all.length) { say(canvas, opts.empty || 'No data yet.'); return; }
-  say(canvas, '');
-  const L = 64, R = 14, T = 24, B = 36;
-  let x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...all), y1 = Math.max(...all);
-  if (opts.from != null) x0 = Math.min(x0, opts.from);
-  if (opts.whole) { x0 -= 0.5; x1 += 0.5; } else if (x1 === x0) x1 = x0 + 1;
-  if (y1 === y0) { y0 -= 0.5; y1 += 0.5; } else { const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad; }
-  const X = x => L + (x - x0) / (x1 - x0) * (w - L - R), Y = y => T + (1 - (y - y0) / (y1 - y0)) * (h - T - B);
-  const xt = ticks(x0, x1, opts.whole), yt = ticks(y0, y1, false);
-  g.font = '11px sans-serif'; g.lineWidth = 1;
-  g.strokeStyle = '#eee'; yt.values.forEach(v => { g.beginPath(); g.moveTo(L, Y(v)); g.lineTo(w - R, Y(v)); g.stroke(); });
-  g.strokeStyle = '#bbb'; g.beginPath(); g.moveTo(L, T); g.lineTo(L, h - B); g.lineTo(w - R, h - B); g.stroke();
-  g.fillStyle = '#444'; g.textAlign = 'right'; g.textBaseline = 'middle';
-  yt.values.forEach(v => g.fillText(yt.label(v), L - 6, Y(v)));
-  g.textAlign = 'center'; g.textBaseline = 'top';
-  xt.values.forEach(v => { const text = xt.label(v), half = g.measureText(text).width / 2;
-    g.fillText(text, Math.min(Math.max(X(v), half), w - half - 1), h - B + 5); });
-  g.textBaseline = 'bottom'; g.fillText(opts.xlabel, L + (w - L - R) / 2, h - 2);
-  g.textAlign = 'left'; g.textBaseline = 'top'; g.fillText(opts.ylabel, 6, 6);
-  canvas.dataset.xticks = xt.values.map(xt.label).join(' '); canvas.dataset.yticks = yt.values.map(yt.label).join(' ');
-  let right = w - R;
-  series.slice().reverse().forEach(s => { g.fillStyle = s.color; g.textAlign = 'right'; g.fillText(s.label, right, 6);
-    right -= g.measureText(s.label).width + 18; g.fillRect(right + 4, 10, 10, 3); right -= 4; });
-  series.forEach(s => {
-    g.strokeStyle = s.color; g.fillStyle = s.color; g.lineWidth = 1.3; g.beginPath(); let pen = false;
-    xs.forEach((x, k) => { const y = s.ys[k]; if (y == null) { pen = false; return; }
-      if (!pen) { g.moveTo(X(x), Y(y)); pen = true; } else g.lineTo(X(x), Y(y)); });
-    g.stroke();
-    if (xs.length <= 60) xs.forEach((x, k) => { const y = s.ys[k]; if (y != null) { g.beginPath(); g.arc(X(x), Y(y), 2.5, 0, 7); g.fill(); } });
-  });
-}
 """
 
 NAV = (
     "<nav><a href='/monitor'>Monitor</a><a href='/'>Experiments</a><a href='/experiments/new'>New experiment</a>"
     "<a href='/cells/new'>Register cell</a><a href='/import'>Import</a><a href='/stations'>Stations</a>"
-    "<a href='/people'>People</a><a href='/docs'>API</a></nav>"
+    "<a href='/compare'>Compare</a><a href='/people'>People</a><a href='/docs'>API</a></nav>"
 )
 
 
-def page(title: str, body: str, script: str = "", style: str = "") -> HTMLResponse:
+def page(title: str, body: str, script: str = "", style: str = "", head: str = "") -> HTMLResponse:
     """A page of the UI: navigation, the title, a place for problems the page did not say itself.
-    Its inline style and scripts carry this response's nonce, the only inline code its CSP allows."""
+    Its inline style and scripts carry this response's nonce, the only inline code its CSP allows;
+    ``head``: this site's files the page also loads (the plots' scripts, :data:`static.HEAD`)."""
     n = nonce()
     return HTMLResponse(
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} - labdcs</title>"
         "<meta name='viewport' content='width=device-width'><link rel='icon' type='image/svg+xml' href='/favicon.svg'>"
-        f"<style nonce='{n}'>{CSS}{style}</style></head><body>{NAV}<main><h1>{html.escape(title)}</h1>"
+        f"<style nonce='{n}'>{CSS}{style}</style>{head}</head><body>{NAV}<main><h1>{html.escape(title)}</h1>"
         f"<p id='problem' class='error' hidden></p>{body}</main><script nonce='{n}'>{JS}</script><script nonce='{n}'>{script}</script></body></html>",
         headers={"Content-Security-Policy": page_policy(n)},
     )
