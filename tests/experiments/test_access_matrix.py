@@ -20,7 +20,19 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
-from labdcs.experiments import api, battery_api, docs, people_api, people_web, web
+from labdcs.experiments import (
+    api,
+    battery_api,
+    compare,
+    docs,
+    labcontext,
+    monitor,
+    people_api,
+    people_web,
+    plots,
+    static,
+    web,
+)
 from labdcs.experiments.accounts import Account, Directory, Role, Scope, Team
 from labdcs.experiments.api import Services
 from labdcs.experiments.battery_api import number
@@ -122,6 +134,12 @@ ROUTES: dict[tuple[str, str], tuple[str, Builder]] = {
     ("GET", "/api/experiments/{experiment_id}/series"): ("team-read", exp("/series")),
     ("GET", "/api/experiments/{experiment_id}/export.csv"): ("team-read", exp("/export.csv")),
     ("GET", "/api/experiments/{experiment_id}/report.html"): ("team-read", exp("/report.html")),
+    ("GET", "/api/experiments/{experiment_id}/lab"): ("team-read", exp("/lab")),
+    ("GET", "/api/experiments/{experiment_id}/plot"): ("team-read", exp("/plot")),
+    ("GET", "/api/experiments/{experiment_id}/view.csv"): ("team-read", exp("/view.csv")),
+    ("GET", "/api/experiments/{experiment_id}/cycle-curves"): ("team-read", exp("/cycle-curves?cycle=1")),
+    ("GET", "/api/monitor"): ("lab", get("/api/monitor")),
+    ("GET", "/api/monitor/stream"): ("lab", get("/api/monitor/stream")),
     ("POST", "/api/imports"): ("team-write", lambda w, who, team: (
         "POST", "/api/imports", {"files": {"file": ("a.csv", b"t,U\n")}, "data": {"team": team}})),
     ("GET", "/api/imports/{job_id}"): ("lab", get("/api/imports/imp-000000000000")),
@@ -169,6 +187,10 @@ ROUTES: dict[tuple[str, str], tuple[str, Builder]] = {
     ("GET", "/favicon.ico"): ("lab", get("/favicon.ico")),
     ("GET", "/favicon.svg"): ("lab", get("/favicon.svg")),
     ("GET", "/people"): ("lab", get("/people")),
+    ("GET", "/monitor"): ("lab", get("/monitor")),
+    ("GET", "/compare"): ("lab", get("/compare")),
+    ("GET", "/ui/labcontext.js"): ("lab", get("/ui/labcontext.js")),
+    ("GET", "/static/{name}"): ("lab", get("/static/plots.js")),
     ("GET", "/docs"): ("lab", get("/docs")),
     ("GET", "/docs/docs.js"): ("lab", get("/docs/docs.js")),
     ("GET", "/docs/assets/{name}"): ("lab", get("/docs/assets/swagger-ui.css")),
@@ -179,15 +201,21 @@ ROUTES: dict[tuple[str, str], tuple[str, Builder]] = {
 def served_routes() -> set[tuple[str, str]]:
     found = {("GET", "/openapi.json")}
     routers = [
-        (api, ""),
-        (people_api, ""),
-        (battery_api, battery_api.PREFIX),
-        (web, ""),
-        (people_web, ""),
-        (docs, ""),
+        (api.router, ""),
+        (people_api.router, ""),
+        (battery_api.router, battery_api.PREFIX),
+        (web.router, ""),
+        (people_web.router, ""),
+        (docs.router, ""),
+        (monitor.router, ""),
+        (labcontext.router, ""),
+        (labcontext.script_router, ""),
+        (plots.router, ""),
+        (static.router, ""),
+        (compare.router, ""),
     ]
-    for module, prefix in routers:
-        for route in module.router().routes:
+    for make, prefix in routers:
+        for route in make().routes:
             if isinstance(route, Route):
                 found |= {(method, prefix + route.path) for method in route.methods or ()}
     return found - {("HEAD", path) for _, path in found}

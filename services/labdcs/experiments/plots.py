@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import Field
 
-from labdcs.experiments.api import ERRORS, _prepend, services, window_of
+from labdcs.experiments.api import ERRORS, _prepend, readable_experiment, services, window_of
 from labdcs.experiments.curves import CycleCurves, cycle_curves
 from labdcs.experiments.downsample import PLOT_FIELDS, PlotData, after, plot_data
 from labdcs.experiments.series import Window
@@ -50,7 +50,7 @@ def router() -> APIRouter:
         at most two per pixel, else min and max per time bucket (extremes kept). With ``since``: the
         samples after it, at full resolution (what a live plot appends)."""
         svc = services(request)
-        experiment = svc.store.experiment(experiment_id)
+        experiment = readable_experiment(request, experiment_id)
         series = svc.need_series()
         fields = list(dict.fromkeys(field or ["voltage", "current", "temperature"]))
         if since is not None:
@@ -72,7 +72,7 @@ def router() -> APIRouter:
         from labdcs.experiments.export import csv_chunks
 
         svc = services(request)
-        experiment = svc.store.experiment(experiment_id)
+        experiment = readable_experiment(request, experiment_id)
         if start is not None and end is not None and end < start:
             raise StoreError(f"the window ends ({end}) before it starts ({start})")
         run = window_of(experiment)
@@ -95,7 +95,7 @@ def router() -> APIRouter:
     ) -> list[CycleCurves]:
         """Voltage against capacity and dQ/dV of each chosen cycle, charge and discharge."""
         svc = services(request)
-        experiment = svc.store.experiment(experiment_id)
+        experiment = readable_experiment(request, experiment_id)
         series = svc.need_series()
         return [
             cycle_curves(n, series.cycle_samples(experiment_id, n, window_of(experiment)))
