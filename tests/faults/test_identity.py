@@ -7,14 +7,20 @@ statistics naming station1's experiment, and republishes station1's meta with wi
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from labdcs.contract import topics
+from labdcs.client import ContractClient, snapshot
+from labdcs.contract import examples, limits, topics
+from labdcs.contract.codec import encode
+from labdcs.contract.models import Ack
 from tests.experiments.lab import Lab, cycling, lab  # noqa: F401 (the fixture)
-from tests.support import Broker, Probe, wait_until
+from tests.support import Broker, Influx, LabdcsProcess, Probe, wait_until
 
 FORGED_STATS = 20
 
@@ -108,4 +114,102 @@ def test_a_device_cannot_forge_another_stations_data_or_registration(
         f"undeclared channel, {FORGED_STATS} more after declaring itself a cycler",
         f"refused {counts}; station1's registration and limits unchanged; experiment's cycles "
         f"{len(cycles)} (none forged); {len(forgeries)} audit entry 'forged stats' (one per minute)",
+    )
+
+
+def _ingest_stats(watcher: Probe) -> dict[str, float]:
+    messages = watcher.on(topics.state("ingest", "stats"))
+    return messages[-1].json()["values"] if messages else {}
+
+
+def test_the_ingester_takes_only_what_the_topic_and_the_meta_vouch_for(
+    broker: Broker,
+    influx: Influx,
+    tmp_path: Path,
+    ingester: Callable[..., LabdcsProcess],
+    fault_report: Callable[[str, str], None],
+) -> None:
+    """A forged meta, states of undeclared channels (and of a device without a meta), an oversize
+    payload: each refused, counted, and kept in rejected.jsonl as a bounded record (rotated)."""
+    watcher = Probe(broker.port).start(topics.state("ingest", "stats"))
+    ingester(LABDCS_META_GRACE_S="0", LABDCS_REJECTED_MAX_BYTES=str(64 * 1024))
+    wait_until(lambda: _ingest_stats(watcher), 30, "the ingester's first report")
+    env1 = Probe(broker.port, username="env1").start()
+    meta = examples.hv1_meta().model_copy(update={"device": "env1"})
+    env1.publish(topics.meta("env1"), encode(meta), retain=True)
+    channel = meta.channels[0].id
+    state = examples.power_state().model_copy(update={"ts": int(time.time() * 1000)})
+    # The meta is taken before the states (one connection, in order): the declared channel's state is.
+    env1.publish(topics.state("env1", channel), encode(state))
+    forged = meta.model_copy(update={"device": "station1", "description": "FORGED by env1"})
+    env1.publish(topics.meta("env1"), encode(forged), retain=True)
+    undeclared = 200
+    for n in range(undeclared):
+        env1.publish(topics.state("env1", f"ghost{n}"), encode(state))
+    big = b'{"pad": "' + b"x" * (2 * limits.MAX_STATE_BYTES) + b'"}'
+    oversize = 40
+    for _ in range(oversize):
+        env1.publish(topics.state("env1", channel), big)
+    env1.stop()
+
+    def refused() -> dict[str, float] | None:
+        values = _ingest_stats(watcher)
+        done = values.get("undeclared", 0) >= undeclared and values.get("oversize", 0) >= oversize
+        return values if done and values.get("forged", 0) >= 1 else None
+
+    values = wait_until(refused, 30, "the refusals to be counted", interval=0.2)
+    stored = wait_until(lambda: influx.count("power", "v_set").get("env1"), 20, "the declared state stored")
+    assert stored == 1 and values["forged"] == 1 and values["undeclared"] == undeclared
+    spool = tmp_path / "spool"
+    records = [json.loads(line) for line in (spool / "rejected.jsonl").read_text().splitlines()]
+    big_records = [r for r in records if r["size"] == len(big)]
+    assert big_records and all(len(r["payload"]) <= 1024 for r in big_records)
+    assert big_records[0]["sha256"] == hashlib.sha256(big).hexdigest()
+    kept = sum(p.stat().st_size for p in spool.glob("rejected.jsonl*"))
+    assert (spool / "rejected.jsonl.1").exists() and kept <= 2 * (64 * 1024 + 4096)
+    fault_report(
+        f"env1: station1's meta on env1/meta, states of {undeclared} undeclared channels, "
+        f"{oversize} states of {len(big):,} bytes (budget {limits.MAX_STATE_BYTES:,})",
+        f"forged {values['forged']:.0f}, undeclared {values['undeclared']:.0f}, oversize "
+        f"{values['oversize']:.0f} refused and counted; the declared channel's state stored; "
+        f"rejected.jsonl kept {kept:,} bytes for {len(big) * oversize:,} bytes refused (1 KiB prefix, "
+        "size, sha256; rotated at 64 KiB)",
+    )
+
+
+def test_the_cli_takes_acks_and_states_only_from_whom_the_topic_names(
+    broker: Broker, fault_report: Callable[[str, str], None]
+) -> None:
+    env1 = Probe(broker.port, username="env1").start()
+    meta = examples.hv1_meta().model_copy(update={"device": "env1"})
+    env1.publish(topics.meta("env1"), encode(meta), retain=True)
+    state = encode(examples.power_state())
+    ghosts = 300
+    for n in range(ghosts):
+        env1.publish(topics.state("env1", f"ghost{n}"), state, retain=True)
+    env1.publish(topics.state("env1", "ch1"), state, retain=True)
+    seen = snapshot(broker.mqtt("cli"), timeout=10)["env1"]
+    assert set(seen.states) == {"ch1"} and seen.refused == ghosts
+
+    # An ack for a command to hv1 that env1 sends on its own topic (naming itself) is not taken.
+    hv1 = Probe(broker.port, username="hv1").start(topics.commands_of("hv1"))
+    with ContractClient(broker.mqtt("cli")) as client:
+        answered: list[Ack] = []
+        sender = threading.Thread(target=lambda: answered.append(client.command("hv1", "ch1", "on")))
+        sender.start()
+        command = hv1.wait_for(topics.command("hv1", "ch1", "on")).json()
+        ack = {"id": command["id"], "channel": "ch1", "verb": "on", "ts": int(time.time() * 1000)}
+        env1.publish(topics.ack("env1"), json.dumps({**ack, "device": "env1", "result": "accepted"}))
+        hv1.publish(topics.ack("hv1"), json.dumps({**ack, "device": "hv1", "result": "rejected"}))
+        sender.join(10)
+    assert [(a.device, a.result.value) for a in answered] == [("hv1", "rejected")]
+    for n in range(ghosts):
+        env1.publish(topics.state("env1", f"ghost{n}"), b"", retain=True)
+    env1.stop()
+    hv1.stop()
+    fault_report(
+        f"env1: {ghosts} retained states of undeclared channels; an ack (accepted) on its own topic for "
+        "a CLI command sent to hv1",
+        f"labdcs status shows env1's 1 declared channel, {ghosts} counted as refused; the CLI waited for "
+        "hv1's own ack (rejected) and ignored env1's",
     )
