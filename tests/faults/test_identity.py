@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -212,4 +214,70 @@ def test_the_cli_takes_acks_and_states_only_from_whom_the_topic_names(
         "a CLI command sent to hv1",
         f"labdcs status shows env1's 1 declared channel, {ghosts} counted as refused; the CLI waited for "
         "hv1's own ack (rejected) and ignored env1's",
+    )
+
+
+FLOOD = 20_000
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load(lab_: Lab, seconds: float = 3.0) -> tuple[float, float]:
+    """The manager's CPU (share of one core) over ``seconds`` and its median API latency (ms)."""
+    assert lab_.server.process is not None
+    pid = lab_.server.process.pid
+    cpu, start = _cpu_seconds(pid), time.monotonic()
+    latencies = []
+    with lab_.client() as http:
+        while time.monotonic() - start < seconds:
+            began = time.perf_counter()
+            http.get("/api/stations").raise_for_status()
+            latencies.append((time.perf_counter() - began) * 1000)
+            time.sleep(0.1)
+    share = (_cpu_seconds(pid) - cpu) / (time.monotonic() - start)
+    return share, statistics.median(latencies)
+
+
+def _publish_many(client: Probe, items: list[tuple[str, bytes]]) -> None:
+    last = None
+    for topic, payload in items:
+        last = client.client.publish(topic, payload, qos=1, retain=True)
+    assert last is not None
+    last.wait_for_publish(120)
+
+
+def test_twenty_thousand_retained_states_leave_the_manager_idle_and_quick(
+    lab: Callable[..., Lab],  # noqa: F811
+    broker: Broker,
+    fault_report: Callable[[str, str], None],
+) -> None:
+    lab_ = lab(speed=100)
+    cpu_before, latency_before = _load(lab_)
+    env1 = Probe(broker.port, username="env1").start()
+    env1.publish(topics.online("env1"), json.dumps({"online": True, "boot": "x", "ts": 1}), retain=True)
+    # Idle: each such channel could take a queued experiment, which is what made every tick query.
+    idle = examples.cycler_state().model_copy(update={"run_state": "idle", "experiment": None})
+    state = encode(idle)
+    _publish_many(env1, [(topics.state("env1", f"c{n}"), state) for n in range(FLOOD)])
+    health = wait_until(
+        lambda: (h := _health(lab_))["refused"].get("undeclared", 0) >= FLOOD and h, 120, "the flood refused"
+    )
+    assert health["channels"] == 1  # station1's ch1: the only declared cycler channel
+    cpu_during, latency_during = _load(lab_)
+    _publish_many(env1, [(topics.state("env1", f"c{n}"), b"") for n in range(FLOOD)])
+    wait_until(lambda: _health(lab_)["inbox"] == 0, 60, "the clears handled")
+    env1.publish(topics.online("env1"), b"", retain=True)
+    env1.stop()
+    cpu_after, latency_after = _load(lab_)
+    assert _health(lab_)["channels"] == 1
+    assert cpu_after <= max(0.2, 3 * cpu_before), (cpu_before, cpu_after)
+    assert latency_after <= max(50.0, 3 * latency_before), (latency_before, latency_after)
+    fault_report(
+        f"env1: {FLOOD:,} retained cycler states of undeclared channels (online true), then cleared",
+        f"{health['refused']['undeclared']:,} refused, channels followed 1; manager CPU "
+        f"{cpu_before:.0%} before, {cpu_during:.0%} with them retained, {cpu_after:.0%} after clearing; "
+        f"API median {latency_before:.1f} / {latency_during:.1f} / {latency_after:.1f} ms",
     )
