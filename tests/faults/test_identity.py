@@ -21,10 +21,12 @@ from labdcs.client import ContractClient, snapshot
 from labdcs.contract import examples, limits, topics
 from labdcs.contract.codec import encode
 from labdcs.contract.models import Ack
+from labdcs.experiments.series import ExperimentSeries, Window
 from tests.experiments.lab import Lab, cycling, lab  # noqa: F401 (the fixture)
 from tests.support import Broker, Influx, LabdcsProcess, Probe, wait_until
 
 FORGED_STATS = 20
+FORGED_V = 99.125
 
 
 def _queue_running(lab_: Lab) -> str:
@@ -87,6 +89,21 @@ def test_a_device_cannot_forge_another_stations_data_or_registration(
         wait_until(lambda: http.get("/api/stations/env1").status_code == 200, 30, "env1's own meta")
     for _ in range(FORGED_STATS):
         env1.publish(topics.stats("env1", "box"), json.dumps(_stats(experiment)))
+    # Samples naming the experiment, stamped on the station's clock (the ingester cannot tell them
+    # from the station's: the experiment's series must come from its station channel only).
+    station_ts = lab_.experiment(experiment)["progress"]["ts"]
+    forged_state = examples.cycler_state().model_copy(update={"experiment": experiment, "voltage": FORGED_V})
+    for n in range(FORGED_STATS):
+        sample = forged_state.model_copy(update={"ts": station_ts + n, "seq": n})
+        env1.publish(topics.state("env1", "box"), encode(sample))
+    # They are in InfluxDB under the experiment's tag, as the station's samples are ...
+    series = ExperimentSeries(lab_.influx.client)
+    started = lab_.experiment(experiment)["started"]
+    tagged = lambda: series.count(experiment, Window(started, None))  # noqa: E731
+    station_only = Window(started, None, "station1", "ch1")
+    wait_until(
+        lambda: tagged() - series.count(experiment, station_only) == FORGED_STATS, 30, "env1's samples stored"
+    )
 
     def refused() -> dict[str, Any] | None:
         counts: dict[str, Any] = _health(lab_)["refused"]
@@ -108,14 +125,21 @@ def test_a_device_cannot_forge_another_stations_data_or_registration(
         forgeries = [a for a in audit if a["action"] == "forged stats"]
         assert forgeries and forgeries[0]["user"] == "env1" and forgeries[0]["result"] == "refused"
         assert "station1/ch1" in forgeries[0]["detail"]
+        # ... but the experiment's series, export and report are its station channel's only.
+        exported = http.get(f"/api/experiments/{experiment}/export.csv").text.splitlines()[1:]
+        assert exported and not [row for row in exported if str(FORGED_V) in row.split(",")]
+        plotted = http.get(f"/api/experiments/{experiment}/series").json()
+        assert plotted["voltage"] and max(plotted["voltage"]) < 5  # a cell's, even averaged with 99 V
         report = http.get(f"/api/experiments/{experiment}/report.html").text
         assert "<td>7</td>" not in report and "99.0" not in report
     fault_report(
         "env1 forges station1: its meta republished on env1/meta with 0-60 V, +-500 A; "
         f"{FORGED_STATS} cycle stats (cycle 7, 99 Ah) naming station1's running experiment from an "
-        f"undeclared channel, {FORGED_STATS} more after declaring itself a cycler",
+        f"undeclared channel, {FORGED_STATS} more (and {FORGED_STATS} samples at {FORGED_V} V naming "
+        "it) after declaring itself a cycler",
         f"refused {counts}; station1's registration and limits unchanged; experiment's cycles "
-        f"{len(cycles)} (none forged); {len(forgeries)} audit entry 'forged stats' (one per minute)",
+        f"{len(cycles)} (none forged), its export and report without env1's samples; {len(forgeries)} audit "
+        "entry 'forged stats' (one per minute)",
     )
 
 

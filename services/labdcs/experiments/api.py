@@ -523,7 +523,7 @@ def router() -> APIRouter:
 
 def window_of(experiment: Experiment) -> Window:
     """The run's time span on the station clock; a running experiment has no end yet."""
-    return Window(experiment.started, experiment.finished)
+    return Window(experiment.started, experiment.finished, experiment.station, experiment.channel)
 
 
 def _prepend(first: str, rest: Iterator[str]) -> Iterator[str]:

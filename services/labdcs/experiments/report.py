@@ -122,7 +122,11 @@ def dqdv_plot(series: ExperimentSeries, experiment: Experiment, cycles: list[Cyc
     drawn = False
     for cycle in chosen:
         volts, values = dqdv(
-            series.cycle_samples(experiment.id, cycle, Window(experiment.started, experiment.finished))
+            series.cycle_samples(
+                experiment.id,
+                cycle,
+                Window(experiment.started, experiment.finished, experiment.station, experiment.channel),
+            )
         )
         if volts:
             ax.plot(volts, values, lw=1.0, label=f"cycle {cycle}")
@@ -206,7 +210,7 @@ pre{background:#f7f7f7;padding:1em;overflow:auto}img{max-width:100%}.note{color:
 def render_report(store: Store, series: ExperimentSeries, experiment: Experiment) -> str:
     """The report as one HTML string."""
     cycles = store.cycles(experiment.id)
-    window = Window(experiment.started, experiment.finished)
+    window = Window(experiment.started, experiment.finished, experiment.station, experiment.channel)
     overview = series.overview(experiment.id, window, points=2000)
     sections: list[str] = []
     meta = [
