@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labdcs.contract import examples, limits, topics
-from labdcs.contract.codec import ContractError, IdentityError, OversizeError, decode, encode
+from labdcs.contract.codec import ContractError, IdentityError, OversizeError, decode, decode_as, encode
 from labdcs.contract.identity import Declared, foreign_run
 from labdcs.contract.topics import TopicInfo, TopicKind
 
@@ -69,3 +69,11 @@ def test_a_run_is_believed_only_from_its_own_station_channel() -> None:
     reason = foreign_run(info, "exp-1", "station1", "ch1")
     assert reason == "'env1/box' sent stats naming experiment 'exp-1', which runs on 'station1/ch1'"
     assert foreign_run(TopicInfo(TopicKind.STATS, "station1", "ch1"), "exp-1", "station1", "ch1") is None
+
+
+def test_a_command_over_its_budget_is_refused_by_the_device_codec() -> None:
+    """Devices decode commands with decode_as: the same budget applies before parsing."""
+    protocol = "x" * limits.MAX_COMMAND_BYTES
+    body = b'{"id": "a", "ts": 1, "protocol": "' + protocol.encode() + b'"}'
+    with pytest.raises(OversizeError, match="more than the contract's 1,048,576"):
+        decode_as(TopicKind.COMMAND, topics.command("station1", "ch1", "load_protocol"), body)

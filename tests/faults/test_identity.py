@@ -22,7 +22,8 @@ from labdcs.contract import examples, limits, topics
 from labdcs.contract.codec import encode
 from labdcs.contract.models import Ack
 from labdcs.experiments.series import ExperimentSeries, Window
-from tests.experiments.lab import Lab, cycling, lab  # noqa: F401 (the fixture)
+from tests.experiments.browser import needs_chromium
+from tests.experiments.lab import VIEWER, Lab, cycling, lab  # noqa: F401 (the fixture)
 from tests.support import Broker, Influx, LabdcsProcess, Probe, wait_until
 
 FORGED_STATS = 20
@@ -58,9 +59,11 @@ def _health(lab_: Lab) -> dict[str, Any]:
         return result
 
 
+@needs_chromium
 def test_a_device_cannot_forge_another_stations_data_or_registration(
     lab: Callable[..., Lab],  # noqa: F811
     broker: Broker,
+    chromium: Any,
     fault_report: Callable[[str, str], None],
 ) -> None:
     lab_ = lab(speed=100)
@@ -132,6 +135,15 @@ def test_a_device_cannot_forge_another_stations_data_or_registration(
         assert plotted["voltage"] and max(plotted["voltage"]) < 5  # a cell's, even averaged with 99 V
         report = http.get(f"/api/experiments/{experiment}/report.html").text
         assert "<td>7</td>" not in report and "99.0" not in report
+    # The experiment's page says so, in words a person at it can act on.
+    page = chromium.new_page(http_credentials={"username": VIEWER[0], "password": VIEWER[1]})
+    try:
+        page.goto(f"{lab_.url}/experiments/{experiment}")
+        page.wait_for_selector("#forged:not([hidden])", timeout=30_000)
+        warning = page.inner_text("#forged")
+    finally:
+        page.close()
+    assert "'env1/box' sent" in warning and "station1/ch1" in warning, warning
     fault_report(
         "env1 forges station1: its meta republished on env1/meta with 0-60 V, +-500 A; "
         f"{FORGED_STATS} cycle stats (cycle 7, 99 Ah) naming station1's running experiment from an "
@@ -139,7 +151,7 @@ def test_a_device_cannot_forge_another_stations_data_or_registration(
         "it) after declaring itself a cycler",
         f"refused {counts}; station1's registration and limits unchanged; experiment's cycles "
         f"{len(cycles)} (none forged), its export and report without env1's samples; {len(forgeries)} audit "
-        "entry 'forged stats' (one per minute)",
+        "entry 'forged stats' (one per minute), shown on the experiment's page",
     )
 
 
