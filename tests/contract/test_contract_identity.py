@@ -29,11 +29,16 @@ def test_an_ack_or_alarm_naming_another_device_or_alarm_is_refused() -> None:
         decode(topics.alarm("env1", alarm.alarm), encode(alarm))
 
 
-def test_a_meta_declaring_a_channel_twice_is_refused() -> None:
+def test_a_meta_declaring_a_channel_twice_or_too_many_is_refused() -> None:
     meta = examples.hv1_meta()
     doubled = meta.model_copy(update={"channels": [*meta.channels, meta.channels[0]]})
     with pytest.raises(IdentityError, match="twice"):
         decode(topics.meta("hv1"), encode(doubled))
+    many = [
+        meta.channels[0].model_copy(update={"id": f"c{n}"}) for n in range(limits.MAX_CHANNELS_PER_DEVICE + 1)
+    ]
+    with pytest.raises(IdentityError, match="declares 129 channels; the contract allows 128"):
+        decode(topics.meta("hv1"), encode(meta.model_copy(update={"channels": many})))
 
 
 def test_a_payload_over_the_budget_is_refused_before_it_is_parsed() -> None:
