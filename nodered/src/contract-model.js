@@ -11,8 +11,8 @@
 // The topic is the identity, as in every reader of the contract (labdcs.contract.identity): the
 // device, channel and alarm are the topic's; a payload naming others is refused, as is one over the
 // contract's size budget (before parsing), and a state of a channel the device's meta does not
-// declare. A device keeps at most MAX_CHANNELS_PER_DEVICE states before its meta arrives, and there
-// are at most MAX_DEVICES. Refusals are counted (model.refused, by why) and shown in the node's status.
+// declare. A device keeps at most MAX_CHANNELS_PER_DEVICE states before its meta arrives and
+// MAX_ALARMS_PER_DEVICE alarms, and there are at most MAX_DEVICES. Refusals are counted (model.refused, by why) and shown in the node's status.
 // tests/nodered/test_contract_model.py checks these numbers against labdcs.contract.limits.
 
 const PREFIX = 'labdcs/v1/'
@@ -22,6 +22,7 @@ const MAX_COMMANDS = 30
 const MAX_BYTES = { meta: 1048576, online: 16384, ack: 16384, alarm: 16384, state: 131072 }
 const MAX_CHANNELS_PER_DEVICE = 128
 const MAX_DEVICES = 4096
+const MAX_ALARMS_PER_DEVICE = 544
 
 const model = flow.get('model') || { devices: {}, commands: [], malformed: 0 }
 model.refused = model.refused || {}
@@ -157,6 +158,9 @@ function onContract (topic, text) {
         if (why) {
             return refuse('undeclared', `${topic}: ${why}`)
         }
+    }
+    if (kind === 'alarm' && !(alarm in entry.alarms) && Object.keys(entry.alarms).length >= MAX_ALARMS_PER_DEVICE) {
+        return refuse('alarms', `${topic}: '${id}' has ${MAX_ALARMS_PER_DEVICE} alarms already`)
     }
     if (kind === 'meta') {
         entry.meta = message

@@ -17,6 +17,7 @@ from typing import Any
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode, encode
 from labdcs.contract.identity import Declared
+from labdcs.contract.limits import MAX_ALARMS_PER_DEVICE
 from labdcs.contract.models import (
     Ack,
     Alarm,
@@ -53,7 +54,8 @@ class DeviceSnapshot:
     states: dict[str, AnyChannelState] = field(default_factory=dict)
     alarms: dict[str, Alarm] = field(default_factory=dict)
     refused: int = 0
-    """States of channels the meta does not declare (or of a device without a meta), not taken."""
+    """States of channels the meta does not declare (or of a device without a meta), and alarms past
+    the contract's bound per device, not taken."""
 
 
 class ContractClient:
@@ -175,6 +177,9 @@ def snapshot(settings: MqttSettings, *, timeout: float = 3.0) -> dict[str, Devic
             snapshot.online = message
         elif info.kind is TopicKind.ALARM and isinstance(message, Alarm):
             assert info.alarm is not None
+            if info.alarm not in snapshot.alarms and len(snapshot.alarms) >= MAX_ALARMS_PER_DEVICE:
+                snapshot.refused += 1
+                return
             snapshot.alarms[info.alarm] = message
 
     for topic_filter in (topics.ALL_META, topics.ALL_ONLINE, topics.ALL_STATE, topics.ALL_ALARMS):

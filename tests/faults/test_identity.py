@@ -238,8 +238,13 @@ def test_the_cli_takes_acks_and_states_only_from_whom_the_topic_names(
     for n in range(ghosts):
         env1.publish(topics.state("env1", f"ghost{n}"), state, retain=True)
     env1.publish(topics.state("env1", "ch1"), state, retain=True)
+    alarms = limits.MAX_ALARMS_PER_DEVICE + 10
+    for n in range(alarms):
+        alarm = examples.alarm().model_copy(update={"device": "env1", "alarm": f"a{n}"})
+        env1.publish(topics.alarm("env1", f"a{n}"), encode(alarm), retain=True)
     seen = snapshot(broker.mqtt("cli"), timeout=10)["env1"]
-    assert set(seen.states) == {"ch1"} and seen.refused == ghosts
+    assert set(seen.states) == {"ch1"} and len(seen.alarms) == limits.MAX_ALARMS_PER_DEVICE
+    assert seen.refused == ghosts + 10
 
     # An ack for a command to hv1 that env1 sends on its own topic (naming itself) is not taken.
     hv1 = Probe(broker.port, username="hv1").start(topics.commands_of("hv1"))
@@ -255,13 +260,15 @@ def test_the_cli_takes_acks_and_states_only_from_whom_the_topic_names(
     assert [(a.device, a.result.value) for a in answered] == [("hv1", "rejected")]
     for n in range(ghosts):
         env1.publish(topics.state("env1", f"ghost{n}"), b"", retain=True)
+    for n in range(alarms):
+        env1.publish(topics.alarm("env1", f"a{n}"), b"", retain=True)
     env1.stop()
     hv1.stop()
     fault_report(
-        f"env1: {ghosts} retained states of undeclared channels; an ack (accepted) on its own topic for "
-        "a CLI command sent to hv1",
-        f"labdcs status shows env1's 1 declared channel, {ghosts} counted as refused; the CLI waited for "
-        "hv1's own ack (rejected) and ignored env1's",
+        f"env1: {ghosts} retained states of undeclared channels, {alarms} retained alarms; an ack "
+        "(accepted) on its own topic for a CLI command sent to hv1",
+        f"labdcs status shows env1's 1 declared channel and {limits.MAX_ALARMS_PER_DEVICE} alarms, "
+        f"{ghosts + 10} counted as refused; the CLI waited for hv1's own ack (rejected) and ignored env1's",
     )
 
 

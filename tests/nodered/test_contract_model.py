@@ -55,6 +55,7 @@ def test_the_bounds_are_the_contracts() -> None:
     assert set(budgets) == {"meta", "online", "ack", "alarm", "state"}
     assert f"const MAX_CHANNELS_PER_DEVICE = {limits.MAX_CHANNELS_PER_DEVICE}\n" in code
     assert f"const MAX_DEVICES = {identity.MAX_DEVICES}\n" in code
+    assert f"const MAX_ALARMS_PER_DEVICE = {limits.MAX_ALARMS_PER_DEVICE}\n" in code
 
 
 def test_forged_undeclared_and_oversize_messages_are_refused_and_counted() -> None:
@@ -71,15 +72,20 @@ def test_forged_undeclared_and_oversize_messages_are_refused_and_counted() -> No
         *[(topics.state("hv1", f"ghost{n}"), state) for n in range(50)],
         *[(topics.state("env2", f"c{n}"), state) for n in range(limits.MAX_CHANNELS_PER_DEVICE + 20)],
         (topics.state("hv1", "ch1"), big),
+        *[
+            (topics.alarm("hv1", f"a{n}"), encode(examples.alarm().model_copy(update={"alarm": f"a{n}"})))
+            for n in range(limits.MAX_ALARMS_PER_DEVICE + 5)
+        ],
     ]
     out = run_model(messages)
     model = out["model"]
-    assert model["refused"] == {"identity": 2, "undeclared": 50 + 20, "oversize": 1}
+    assert model["refused"] == {"identity": 2, "undeclared": 50 + 20, "oversize": 1, "alarms": 5}
+    assert len(model["devices"]["hv1"]["alarms"]) == limits.MAX_ALARMS_PER_DEVICE
     assert set(model["devices"]["hv1"]["states"]) == {"ch1"}
     assert model["devices"]["hv1"]["meta"]["description"] == meta.description
     assert "env1" not in model["devices"]
     assert len(model["devices"]["env2"]["states"]) == limits.MAX_CHANNELS_PER_DEVICE
-    assert len(out["warnings"]) <= 3 * 10  # a flood is counted, not logged line by line
+    assert len(out["warnings"]) <= 4 * 10  # a flood is counted, not logged line by line
 
     # env2's meta arrives: only what it declares stays.
     env2_meta = meta.model_copy(
