@@ -7,13 +7,70 @@
 //   tick                checks for commands whose ack is overdue
 // Output: { payload: snapshot } at most every SNAPSHOT_MS, to the control UI (ui-template).
 // Nothing about devices is configured here: a device appears when its retained meta arrives.
+//
+// The topic is the identity, as in every reader of the contract (labdcs.contract.identity): the
+// device, channel and alarm are the topic's; a payload naming others is refused, as is one over the
+// contract's size budget (before parsing), and a state of a channel the device's meta does not
+// declare. A device keeps at most MAX_CHANNELS_PER_DEVICE states before its meta arrives and
+// MAX_ALARMS_PER_DEVICE alarms, and there are at most MAX_DEVICES. Refusals are counted (model.refused, by why) and shown in the node's status.
+// tests/nodered/test_contract_model.py checks these numbers against labdcs.contract.limits.
 
 const PREFIX = 'labdcs/v1/'
 const SNAPSHOT_MS = 250
 const ACK_TIMEOUT_MS = 10000
 const MAX_COMMANDS = 30
+const MAX_BYTES = { meta: 1048576, online: 16384, ack: 16384, alarm: 16384, state: 131072 }
+const MAX_CHANNELS_PER_DEVICE = 128
+const MAX_DEVICES = 4096
+const MAX_ALARMS_PER_DEVICE = 544
 
 const model = flow.get('model') || { devices: {}, commands: [], malformed: 0 }
+model.refused = model.refused || {}
+
+/** Count a refusal by why; the first ones (and every thousandth) are logged, a flood is not. */
+function refuse (why, text) {
+    model.refused[why] = (model.refused[why] || 0) + 1
+    const count = model.refused[why]
+    if (count <= 10 || count % 1000 === 0) {
+        node.warn(`refused (${why}, ${count} so far): ${text}`)
+    }
+    return false
+}
+
+/** Why a payload names another device, alarm or channel than its topic (or declares one twice). */
+function mismatch (kind, id, alarm, message) {
+    if (['meta', 'ack', 'alarm'].includes(kind) && message.device !== id) {
+        return `the ${kind} names device '${message.device}' but came on the topic of device '${id}'`
+    }
+    if (kind === 'alarm' && message.alarm !== alarm) {
+        return `the alarm names alarm '${message.alarm}' but came on the topic of alarm '${alarm}'`
+    }
+    if (kind === 'meta') {
+        const ids = (Array.isArray(message.channels) ? message.channels : []).map((c) => c && c.id)
+        if (new Set(ids).size !== ids.length || ids.length > MAX_CHANNELS_PER_DEVICE) {
+            return `the meta of '${id}' declares a channel twice or more than ${MAX_CHANNELS_PER_DEVICE} channels`
+        }
+    }
+    return null
+}
+
+/** Why a state is not taken: its channel is not in the device's meta (of that kind), or too many. */
+function undeclared (entry, channel, message) {
+    if (entry.meta) {
+        const declared = (entry.meta.channels || []).find((c) => c.id === channel)
+        if (!declared) {
+            return `'${entry.id}' does not declare a channel '${channel}' in its meta`
+        }
+        if (declared.kind !== message.kind) {
+            return `'${entry.id}/${channel}' is a ${declared.kind} channel in its meta, not a ${message.kind} one`
+        }
+        return null
+    }
+    if (!(channel in entry.states) && Object.keys(entry.states).length >= MAX_CHANNELS_PER_DEVICE) {
+        return `'${entry.id}' has no meta and ${MAX_CHANNELS_PER_DEVICE} channels already`
+    }
+    return null
+}
 
 function device (id) {
     if (!model.devices[id]) {
@@ -63,6 +120,10 @@ function onContract (topic, text) {
         forget(id, kind, channel, alarm)
         return true
     }
+    const size = typeof Buffer === 'undefined' ? text.length : Buffer.byteLength(text, 'utf8')
+    if (size > MAX_BYTES[kind]) {
+        return refuse('oversize', `${topic}: ${size} bytes, more than the contract's ${MAX_BYTES[kind]}`)
+    }
     let message
     try {
         message = JSON.parse(text)
@@ -74,6 +135,10 @@ function onContract (topic, text) {
         node.warn(`malformed message on ${topic}: ${err.message}`)
         return false
     }
+    const forged = mismatch(kind, id, alarm, message)
+    if (forged) {
+        return refuse('identity', `${topic}: ${forged}`)
+    }
     if (kind === 'ack') {
         const record = model.commands.find((c) => c.id === message.id && c.device === id)
         if (!record || record.result === 'accepted' || record.result === 'rejected' || record.result === 'failed') {
@@ -84,9 +149,26 @@ function onContract (topic, text) {
         record.answered = message.ts || Date.now()
         return true
     }
+    if (!model.devices[id] && Object.keys(model.devices).length >= MAX_DEVICES) {
+        return refuse('devices', `${topic}: ${MAX_DEVICES} devices known already`)
+    }
     const entry = device(id)
+    if (kind === 'state') {
+        const why = undeclared(entry, channel, message)
+        if (why) {
+            return refuse('undeclared', `${topic}: ${why}`)
+        }
+    }
+    if (kind === 'alarm' && !(alarm in entry.alarms) && Object.keys(entry.alarms).length >= MAX_ALARMS_PER_DEVICE) {
+        return refuse('alarms', `${topic}: '${id}' has ${MAX_ALARMS_PER_DEVICE} alarms already`)
+    }
     if (kind === 'meta') {
         entry.meta = message
+        for (const known of Object.keys(entry.states)) {
+            if (undeclared(entry, known, entry.states[known])) {
+                delete entry.states[known] // no longer declared: its state goes with it
+            }
+        }
     } else if (kind === 'online') {
         entry.online = message.online === true
         entry.reason = message.reason || (message.online === false && message.ts === undefined ? 'connection lost' : null)
@@ -245,7 +327,7 @@ function snapshot () {
         .flatMap((entry) => Object.values(entry.alarms))
         .filter((alarm) => alarm.active)
         .sort((a, b) => (severity[a.severity] ?? 9) - (severity[b.severity] ?? 9) || a.raised - b.raised)
-    return { devices, alarms, commands: model.commands, malformed: model.malformed, ts: Date.now() }
+    return { devices, alarms, commands: model.commands, malformed: model.malformed, refused: model.refused, ts: Date.now() }
 }
 
 let changed
@@ -266,10 +348,12 @@ if (changed && Date.now() - scheduled > 4 * SNAPSHOT_MS) {
         context.set('scheduled', 0)
         node.send({ payload: JSON.parse(JSON.stringify(snapshot())) })
         const devices = Object.values(model.devices)
+        const refused = Object.values(model.refused).reduce((sum, n) => sum + n, 0)
         node.status({
-            fill: 'green',
+            fill: refused ? 'yellow' : 'green',
             shape: 'dot',
-            text: `${devices.filter((d) => d.online).length}/${devices.length} devices online`
+            text: `${devices.filter((d) => d.online).length}/${devices.length} devices online` +
+                (refused ? `, ${refused} messages refused (see the log)` : '')
         })
     }, SNAPSHOT_MS)
 }

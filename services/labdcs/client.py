@@ -1,5 +1,9 @@
 """A contract client for scripts, the CLI and tests: send commands and wait for their acks,
-and take a snapshot of every device's retained meta, online status, states and alarms."""
+and take a snapshot of every device's retained meta, online status, states and alarms.
+
+The topic is the identity (:mod:`labdcs.contract.identity`): an ack counts only for a command this
+client is waiting for, from the device it was sent to; a snapshot takes states only for the channels
+each device's meta declares (``DeviceSnapshot.refused`` counts the others)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from typing import Any
 
 from labdcs.contract import topics
 from labdcs.contract.codec import ContractError, decode, encode
+from labdcs.contract.identity import Declared
+from labdcs.contract.limits import MAX_ALARMS_PER_DEVICE
 from labdcs.contract.models import (
     Ack,
     Alarm,
@@ -47,6 +53,9 @@ class DeviceSnapshot:
     online: Online | None = None
     states: dict[str, AnyChannelState] = field(default_factory=dict)
     alarms: dict[str, Alarm] = field(default_factory=dict)
+    refused: int = 0
+    """States of channels the meta does not declare (or of a device without a meta), and alarms past
+    the contract's bound per device, not taken."""
 
 
 class ContractClient:
@@ -66,6 +75,8 @@ class ContractClient:
             settings, client_id=owned_id(settings, f"{name}-{secrets.token_hex(4)}")
         )
         self._acks: dict[str, Ack] = {}
+        #: Command id -> the device it went to: only its ack is taken (bounded by what is in flight).
+        self._pending: dict[str, str] = {}
         self._ack_arrived = threading.Condition()
         self.connection.subscribe(topics.ALL_ACKS, self._on_ack)
 
@@ -94,6 +105,8 @@ class ContractClient:
             return
         if isinstance(ack, Ack) and ack.id is not None:
             with self._ack_arrived:
+                if self._pending.get(ack.id) != ack.device:
+                    return  # not ours, or from another device than the command went to
                 self._acks[ack.id] = ack
                 self._ack_arrived.notify_all()
 
@@ -122,18 +135,25 @@ class ContractClient:
     def _send(self, topic: str, fields: dict[str, Any], timeout: float, user: str | None) -> Ack:
         command_id = f"cli-{secrets.token_hex(6)}"
         body = Command(id=command_id, user=user, ts=now_ms(), **fields)
+        info = topics.parse(topic)
+        assert info is not None
+        with self._ack_arrived:
+            self._pending[command_id] = info.device
         self.connection.publish(topic, encode(body), qos=1)
         return self.wait_ack(command_id, timeout)
 
     def wait_ack(self, command_id: str, timeout: float) -> Ack:
         deadline = time.monotonic() + timeout
         with self._ack_arrived:
-            while command_id not in self._acks:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise NoAck(f"no ack for command {command_id} within {timeout:g} s")
-                self._ack_arrived.wait(remaining)
-            return self._acks.pop(command_id)
+            try:
+                while command_id not in self._acks:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise NoAck(f"no ack for command {command_id} within {timeout:g} s")
+                    self._ack_arrived.wait(remaining)
+                return self._acks.pop(command_id)
+            finally:
+                self._pending.pop(command_id, None)
 
 
 def snapshot(settings: MqttSettings, *, timeout: float = 3.0) -> dict[str, DeviceSnapshot]:
@@ -146,6 +166,7 @@ def snapshot(settings: MqttSettings, *, timeout: float = 3.0) -> dict[str, Devic
         settings, client_id=owned_id(settings, f"status-{secrets.token_hex(4)}"), sync=True
     )
     devices: dict[str, DeviceSnapshot] = {}
+    declared = Declared()
 
     def on_message(topic: str, payload: bytes, retained: bool) -> None:
         if not payload:
@@ -155,9 +176,14 @@ def snapshot(settings: MqttSettings, *, timeout: float = 3.0) -> dict[str, Devic
         except ContractError as exc:
             log.warning("%s", exc)
             return
+        if info.kind is TopicKind.STATE and declared.undeclared(info, message) is not None:
+            if info.device in devices:  # a device without a meta gets no entry of its own
+                devices[info.device].refused += 1
+            return
         snapshot = devices.setdefault(info.device, DeviceSnapshot(info.device))
         if info.kind is TopicKind.META and isinstance(message, DeviceMeta):
             snapshot.meta = message
+            declared.update(info.device, message)
         elif info.kind is TopicKind.STATE and isinstance(message, AnyChannelState):
             assert info.channel is not None
             snapshot.states[info.channel] = message
@@ -165,6 +191,9 @@ def snapshot(settings: MqttSettings, *, timeout: float = 3.0) -> dict[str, Devic
             snapshot.online = message
         elif info.kind is TopicKind.ALARM and isinstance(message, Alarm):
             assert info.alarm is not None
+            if info.alarm not in snapshot.alarms and len(snapshot.alarms) >= MAX_ALARMS_PER_DEVICE:
+                snapshot.refused += 1
+                return
             snapshot.alarms[info.alarm] = message
 
     for topic_filter in (topics.ALL_META, topics.ALL_ONLINE, topics.ALL_STATE, topics.ALL_ALARMS):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labdcs.contract import examples, limits, topics
-from labdcs.contract.codec import ContractError, IdentityError, OversizeError, decode, encode
+from labdcs.contract.codec import ContractError, IdentityError, OversizeError, decode, decode_as, encode
 from labdcs.contract.identity import Declared, foreign_run
 from labdcs.contract.topics import TopicInfo, TopicKind
 
@@ -29,11 +29,16 @@ def test_an_ack_or_alarm_naming_another_device_or_alarm_is_refused() -> None:
         decode(topics.alarm("env1", alarm.alarm), encode(alarm))
 
 
-def test_a_meta_declaring_a_channel_twice_is_refused() -> None:
+def test_a_meta_declaring_a_channel_twice_or_too_many_is_refused() -> None:
     meta = examples.hv1_meta()
     doubled = meta.model_copy(update={"channels": [*meta.channels, meta.channels[0]]})
     with pytest.raises(IdentityError, match="twice"):
         decode(topics.meta("hv1"), encode(doubled))
+    many = [
+        meta.channels[0].model_copy(update={"id": f"c{n}"}) for n in range(limits.MAX_CHANNELS_PER_DEVICE + 1)
+    ]
+    with pytest.raises(IdentityError, match="declares 129 channels; the contract allows 128"):
+        decode(topics.meta("hv1"), encode(meta.model_copy(update={"channels": many})))
 
 
 def test_a_payload_over_the_budget_is_refused_before_it_is_parsed() -> None:
@@ -69,3 +74,11 @@ def test_a_run_is_believed_only_from_its_own_station_channel() -> None:
     reason = foreign_run(info, "exp-1", "station1", "ch1")
     assert reason == "'env1/box' sent stats naming experiment 'exp-1', which runs on 'station1/ch1'"
     assert foreign_run(TopicInfo(TopicKind.STATS, "station1", "ch1"), "exp-1", "station1", "ch1") is None
+
+
+def test_a_command_over_its_budget_is_refused_by_the_device_codec() -> None:
+    """Devices decode commands with decode_as: the same budget applies before parsing."""
+    protocol = "x" * limits.MAX_COMMAND_BYTES
+    body = b'{"id": "a", "ts": 1, "protocol": "' + protocol.encode() + b'"}'
+    with pytest.raises(OversizeError, match="more than the contract's 1,048,576"):
+        decode_as(TopicKind.COMMAND, topics.command("station1", "ch1", "load_protocol"), body)

@@ -13,6 +13,7 @@ import pytest
 
 from labdcs.clock import SteppedClock
 from labdcs.contract import CyclerStats, StatsScope, now_ms, topics
+from labdcs.contract.limits import MAX_PROTOCOL_BYTES
 from labdcs.devices.cycler.config import CyclerChannelConfig
 from labdcs.devices.cycler.service import CyclerChannel
 from labdcs.drivers.registry import DriverSettings, create_source_driver
@@ -232,3 +233,16 @@ def test_pause_and_resume_keep_counters_and_cycle_index(
     assert [c["cycle_index"] for c in cycles] == [1, 2, 3]
     assert done["discharge_capacity"] == pytest.approx(sum(c["discharge_capacity"] for c in cycles), rel=1e-6)
     assert _command(watcher, "resume")["result"] == "rejected"
+
+
+def test_a_protocol_over_the_contracts_bound_is_refused_in_words(
+    device_process: Callable[..., DeviceProcess], probe: Callable[..., Probe]
+) -> None:
+    """The bound the message budgets assume (labdcs.contract.limits.MAX_PROTOCOL_BYTES) holds."""
+    device_process(station_config())
+    watcher = probe("labdcs/v1/station1/#")
+    watcher.wait_for(topics.online("station1"), lambda m: m["online"], timeout=30)
+    text = "Protocol: long\n" + "Rest for 1 second\n" * (MAX_PROTOCOL_BYTES // 17)
+    refused = _command(watcher, "load_protocol", protocol=text)
+    assert refused["result"] == "rejected", refused
+    assert refused["reason"] == f"the protocol is {len(text):,} bytes; a station takes at most 262,144"

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from labdcs.clock import ClockJumpDetector
 from labdcs.contract import topics
-from labdcs.contract.models import now_ms
+from labdcs.contract.codec import encode
+from labdcs.contract.models import ChannelKind, ChannelMeta, DeviceKind, DeviceMeta, QuantityMeta, now_ms
 from labdcs.ingest.influx import InfluxError
 from labdcs.ingest.mapping import MAPPINGS
 from tests.devices.conftest import hv_config
@@ -167,6 +168,17 @@ def test_timestamps_far_in_the_past_or_future_are_refused_and_flagged(
     )
 
 
+def declare_box(publisher: Probe, device: str) -> None:
+    """The retained meta of a sensor device with one channel ``box``: the ingester takes states only
+    for channels a meta declares (after a grace of 30 s from its connection, for a meta-less device)."""
+    box = ChannelMeta(id="box", kind=ChannelKind.SENSOR, quantities=[QuantityMeta(name="t", unit="")])
+    meta = DeviceMeta(
+        device=device, kind=DeviceKind.ENV, model="test", driver="test", software="test", boot="b1",
+        started=now_ms(), publish_period=1.0, channels=[box],
+    )  # fmt: skip
+    publisher.publish(topics.meta(device), encode(meta), retain=True)
+
+
 def publish_states(publisher: Probe, device: str, seqs: range, base_ms: int) -> None:
     for seq in seqs:
         state = {"ts": base_ms + seq, "seq": seq, "boot": "b1", "kind": "sensor", "status": "ok"}
@@ -183,6 +195,7 @@ def test_sigkill_of_the_ingester_mid_batch_loses_nothing_and_keeps_no_duplicate(
     first = ingester(LABDCS_BATCH_SIZE="200", LABDCS_BATCH_INTERVAL_S="0.5")
     wait_until(lambda: stats(watcher), 30, "the ingester's first report")
     publisher = probe()
+    declare_box(publisher, "env7")
     total, base = 3000, now_ms() - 60_000
     publish_states(publisher, "env7", range(0, 1500), base)
     wait_until(lambda: stats(watcher).get("written", 0) >= 200, 30, "a first batch written")
@@ -262,6 +275,7 @@ def test_influxdb_down_for_a_minute_buffers_then_counts_and_alarms_the_loss(
     ).start()
     try:
         wait_until(lambda: stats(watcher), 30, "the ingester's first report")
+        declare_box(publisher, "env8")
         influx.stop()
         down_at = time.monotonic()
         sent, base = 0, now_ms()

@@ -82,6 +82,10 @@ class IdentityError(ContractError):
     """A payload that names another device, alarm or channel than its topic (a forgery or a bug)."""
 
 
+class UndeclaredError(ContractError):
+    """A state or stats for a channel its device's retained meta does not declare (of that kind)."""
+
+
 _TYPE_ERRORS = frozenset(
     {
         "float_type",

@@ -53,6 +53,11 @@ def mismatch(info: TopicInfo, message: BaseModel) -> str | None:
         ids = [channel.id for channel in message.channels]
         if len(set(ids)) != len(ids):
             return f"the meta of '{info.device}' declares a channel twice"
+        if len(ids) > MAX_CHANNELS_PER_DEVICE:
+            return (
+                f"the meta of '{info.device}' declares {len(ids)} channels; the contract allows "
+                f"{MAX_CHANNELS_PER_DEVICE}"
+            )
     elif isinstance(message, Ack):
         named.append(("device", message.device, info.device))
     elif isinstance(message, Alarm):

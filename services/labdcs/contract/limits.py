@@ -30,6 +30,8 @@ MAX_IDENT_LENGTH: Final = 63
 MAX_CHANNELS_PER_DEVICE: Final = 128
 #: Free text a config carries into messages: channel labels, descriptions, model names.
 MAX_LABEL_LENGTH: Final = 200
+#: Retained alarms one device keeps (a few per channel: trip, order, safety, limits; and its own).
+MAX_ALARMS_PER_DEVICE: Final = 4 * MAX_CHANNELS_PER_DEVICE + 32
 #: Channels one interlock rule names (ramp_down, switch_off, inhibit and hold together).
 MAX_RULE_TARGETS: Final = 128
 #: A ``load_protocol`` command's protocol, as JSON or text.

@@ -576,7 +576,7 @@ def readable_experiment(request: Request, experiment_id: str) -> Experiment:
 
 def window_of(experiment: Experiment) -> Window:
     """The run's time span on the station clock; a running experiment has no end yet."""
-    return Window(experiment.started, experiment.finished)
+    return Window(experiment.started, experiment.finished, experiment.station, experiment.channel)
 
 
 def _prepend(first: str, rest: Iterator[str]) -> Iterator[str]:

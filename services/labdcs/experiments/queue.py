@@ -126,6 +126,11 @@ class QueueWorker:
         """Station channels followed now (declared by a retained meta, see the module docstring)."""
         return len(self._channels)
 
+    @property
+    def inbox_size(self) -> int:
+        """Messages received and not handled yet."""
+        return self._inbox.qsize()
+
     # --- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> None:

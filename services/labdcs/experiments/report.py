@@ -126,7 +126,11 @@ def dqdv_plot(series: ExperimentSeries, experiment: Experiment, cycles: list[Cyc
     drawn = False
     for cycle in chosen:
         volts, values = dqdv(
-            series.cycle_samples(experiment.id, cycle, Window(experiment.started, experiment.finished))
+            series.cycle_samples(
+                experiment.id,
+                cycle,
+                Window(experiment.started, experiment.finished, experiment.station, experiment.channel),
+            )
         )
         if volts:
             ax.plot(volts, values, lw=1.0, label=f"cycle {cycle}")
@@ -212,7 +216,7 @@ def render_report(
 ) -> str:
     """The report as one HTML string; ``lab``: the lab around the run (:mod:`.labcontext`)."""
     cycles = store.cycles(experiment.id)
-    window = Window(experiment.started, experiment.finished)
+    window = Window(experiment.started, experiment.finished, experiment.station, experiment.channel)
     overview = series.overview(experiment.id, window, points=2000)
     sections: list[str] = []
     meta = [

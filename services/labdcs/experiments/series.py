@@ -70,8 +70,14 @@ def quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def where(experiment: str, start_ms: int | None = None, end_ms: int | None = None) -> str:
+def where(
+    experiment: str, start_ms: int | None = None, end_ms: int | None = None, window: Window | None = None
+) -> str:
     clauses = [f'"experiment" = {quote(experiment)}']
+    if window is not None and window.station is not None and window.channel is not None:
+        # The topic is the identity: the samples the run's own station channel sent (the device and
+        # channel tags come from the topic), not those of another device naming the experiment.
+        clauses += [f'"device" = {quote(window.station)}', f'"channel" = {quote(window.channel)}']
     if start_ms is not None:
         clauses.append(f"time >= {int(start_ms)}ms")
     if end_ms is not None:
@@ -86,6 +92,9 @@ class Window:
 
     start_ms: int | None
     end_ms: int | None
+    station: str | None = None
+    """With ``channel``: the station channel the run is on (imports: ``import``/``file``)."""
+    channel: str | None = None
 
 
 class ExperimentSeries:
@@ -141,17 +150,18 @@ class ExperimentSeries:
     def rows(self, experiment: str, window: Window, fields: list[str]) -> Iterator[list[Any]]:
         """``[time_ms, *fields]`` for every sample of the run, in time order."""
         columns = ", ".join(f'"{f}"' for f in fields)
-        q = f"SELECT {columns} FROM {SOURCES} WHERE {where(experiment, window.start_ms, window.end_ms)}"
+        clause = where(experiment, window.start_ms, window.end_ms, window)
+        q = f"SELECT {columns} FROM {SOURCES} WHERE {clause}"
         return self.stream(q)
 
     def count(self, experiment: str, window: Window | None = None) -> int:
         w = window or Window(None, None)
-        q = f'SELECT count("voltage") FROM {SOURCES} WHERE {where(experiment, w.start_ms, w.end_ms)}'
+        q = f'SELECT count("voltage") FROM {SOURCES} WHERE {where(experiment, w.start_ms, w.end_ms, w)}'
         return sum(int(row[1]) for row in self._values(q))
 
-    def extent(self, experiment: str) -> Window:
-        """First and last sample time of an experiment."""
-        base = f"FROM {SOURCES} WHERE {where(experiment)}"
+    def extent(self, experiment: str, window: Window | None = None) -> Window:
+        """First and last sample time of an experiment (of ``window``'s station channel, if named)."""
+        base = f"FROM {SOURCES} WHERE {where(experiment, window=window)}"
         first = [int(row[0]) for row in self._values(f'SELECT first("voltage") {base}')]
         last = [int(row[0]) for row in self._values(f'SELECT last("voltage") {base}')]
         return Window(min(first) if first else None, max(last) if last else None)
@@ -167,7 +177,7 @@ class ExperimentSeries:
         ``{"t": [ms...], "voltage": [...], ...}``."""
         start, end = window.start_ms, window.end_ms
         if start is None or end is None:
-            found = self.extent(experiment)
+            found = self.extent(experiment, window)
             start = start if start is not None else found.start_ms
             end = end if end is not None else found.end_ms
         result: dict[str, list[Any]] = {"t": [], **{f: [] for f in fields}}
@@ -176,7 +186,7 @@ class ExperimentSeries:
         bucket = max(1, math.ceil((end - start + 1) / points))
         columns = ", ".join(f'mean("{f}") AS "{f}"' for f in fields)
         q = (
-            f"SELECT {columns} FROM {SOURCES} WHERE {where(experiment, start, end)} "
+            f"SELECT {columns} FROM {SOURCES} WHERE {where(experiment, start, end, window)} "
             f"GROUP BY time({bucket}ms) fill(none)"
         )
         for row in self._values(q):
@@ -189,7 +199,7 @@ class ExperimentSeries:
         """Voltage, current and capacities of one cycle (for dQ/dV)."""
         q = (
             'SELECT "voltage", "current", "charge_capacity", "discharge_capacity" '
-            f"FROM {SOURCES} WHERE {where(experiment, window.start_ms, window.end_ms)} "
+            f"FROM {SOURCES} WHERE {where(experiment, window.start_ms, window.end_ms, window)} "
             f'AND "cycle_index" = {int(cycle)}'
         )
         return list(self.stream(q))

@@ -110,6 +110,7 @@ def create_app(
         return {
             "queue": True,
             "dropped": queue.dropped,
+            "inbox": queue.inbox_size,
             "refused": dict(queue.refused),
             "stations": len(queue.declared),
             "channels": queue.channel_count,

@@ -221,7 +221,8 @@ def experiment_page(experiment_id: str, grafana_url: str | None) -> HTMLResponse
     grafana = " · <a id='grafana' target='_blank'>Grafana station dashboard</a>" if grafana_url else ""
     body = f"""
 <div class="cards">
- <section class="card panel"><h2>Experiment</h2><table id="meta" class="kv"></table><p class="nodata" hidden></p></section>
+ <section class="card panel"><h2>Experiment</h2><table id="meta" class="kv"></table><p class="nodata" hidden></p>
+  <p id="forged" class="error" hidden></p></section>
  <section class="card panel"><h2>Live</h2><table id="live" class="kv"></table><p class="nodata" hidden></p>
   <p><button id="pause" class="secondary">Pause</button> <button id="resume" class="secondary">Resume</button>
   <button id="stop" class="secondary">Stop</button></p><p id="message"></p>
@@ -256,6 +257,7 @@ async function refresh() {
     row('cell', `${esc(e.cell)} (${esc(e.technology)})`) +
     row('station', `<a href="/stations/${esc(e.station)}">${esc(e.station)}</a> / ${esc(e.channel)}`) +
     row('protocol', esc(e.protocol)) + row('created', fmtTime(e.created)) + row('source', esc(e.source));
+  forgeries();
   const p = e.progress;
   $('#live').innerHTML = row('status', badge(e.status)) + row('started', fmtTime(e.started)) +
     row('finished', fmtTime(e.finished)) + row('end reason', esc(e.end_reason)) + row('cycle', p.cycle_index) +
@@ -270,6 +272,15 @@ async function refresh() {
     return;
   }
   if (active(e.status) || changed || retry) { retry = false; await Promise.all([plots(e), cycles(e)]); }
+}
+// Data another device sent naming this experiment were refused (the audit keeps one entry a minute).
+async function forgeries() {
+  let audit;
+  try { audit = await api('/api/audit?target=' + encodeURIComponent(ID)); } catch (err) { return; }
+  const forged = audit.filter(a => a.action.startsWith('forged '));
+  $('#forged').hidden = !forged.length;
+  if (forged.length) $('#forged').textContent = `Refused: ${forged[0].detail} (${forged.length} audit ` +
+    `entr${forged.length === 1 ? 'y' : 'ies'}, the latest ${fmtTime(forged[0].ts)}). Check who holds that device's password.`;
 }
 async function plots(e) {
   if (!explorer) { explorer = plotsFor(ID, e.started, () => noData(e.status)); if (!await explorer.whole()) retry = true; }

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any, Literal, get_args, get_origin
@@ -33,9 +33,9 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 
 from labdcs.contract import topics
-from labdcs.contract.codec import ContractError, decode
+from labdcs.contract.codec import ContractError, UndeclaredError, decode
 from labdcs.contract.models import CHANNEL_STATE, Ack, Alarm, CyclerStats, Online
-from labdcs.contract.topics import TopicKind
+from labdcs.contract.topics import TopicInfo, TopicKind
 from labdcs.ingest.lineprotocol import FieldValue, Point
 
 DATABASE = "labdcs"
@@ -289,12 +289,22 @@ def _coerce(value: Any, kind: FieldType) -> FieldValue:
     return str(value)
 
 
-def to_points(topic: str, payload: bytes, received_ms: int) -> list[Point]:
+def to_points(
+    topic: str,
+    payload: bytes,
+    received_ms: int,
+    undeclared: Callable[[TopicInfo, BaseModel], str | None] | None = None,
+) -> list[Point]:
     """Points for one message. Raises ContractError for anything outside the contract (its
-    ``is_type_conflict`` tells a wrong value type from other breakage) and EmptyPayload."""
+    ``is_type_conflict`` tells a wrong value type from other breakage; OversizeError, IdentityError
+    and UndeclaredError, when ``undeclared`` says why, name the other refusals) and EmptyPayload."""
     if not payload:
         raise EmptyPayload(topic)
     info, message = decode(topic, payload)
+    if undeclared is not None:
+        reason = undeclared(info, message)
+        if reason is not None:
+            raise UndeclaredError(topic, reason)
     mapping = _BY_KIND.get(info.kind)
     if mapping is None:
         return []  # meta and commands are not time series

@@ -13,11 +13,19 @@ session queue overflowed while the ingester was away or held back). Beyond the c
 raises the ingester's ``data_loss`` alarm and bad input its ``bad_messages`` warning, so nothing is
 lost silently. Points stamped too far from the ingester's clock (a device's clock jumped, or a
 broken timestamp) are refused like bad input: they would land where nobody looks for them.
+
+The topic is the identity (:mod:`labdcs.contract.identity`): a payload naming another device is
+refused (``forged``), as is one over the contract's size budget (``oversize``, before parsing), and
+a state or stats for a channel that the device's retained meta does not declare (``undeclared``;
+for ``meta_grace_s`` after each connection a device whose meta has not arrived yet is believed, so
+the session's backlog is not lost to the order the broker delivers it in). Rejected messages are kept
+in ``rejected.jsonl`` as a bounded prefix with their size and SHA-256; the file is rotated.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import secrets
@@ -25,23 +33,27 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import paho.mqtt.client as paho
-import yaml
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel
 
 from labdcs import __version__
 from labdcs.contract import topics
-from labdcs.contract.codec import ContractError, describe_validation_error, encode
+from labdcs.contract.codec import (
+    ContractError,
+    IdentityError,
+    OversizeError,
+    UndeclaredError,
+    decode,
+    encode,
+)
+from labdcs.contract.identity import Declared
 from labdcs.contract.models import (
     ChannelKind,
     ChannelMeta,
     DeviceKind,
     DeviceMeta,
-    Ident,
     Online,
     QuantityMeta,
     SensorChannelState,
@@ -49,76 +61,21 @@ from labdcs.contract.models import (
     Severity,
     now_ms,
 )
+from labdcs.contract.topics import TopicInfo
 from labdcs.devices.alarms import DeviceAlarms
 from labdcs.ingest import retention
-from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
+from labdcs.ingest.influx import InfluxClient, InfluxError
 from labdcs.ingest.mapping import MAPPINGS, EmptyPayload, to_points
-from labdcs.ingest.retention import RetentionSettings
+from labdcs.ingest.settings import IngestSettings as IngestSettings  # re-exported: its old home
 from labdcs.ingest.spool import Spool
 from labdcs.mqtt import MqttConnection, Will, owned_id
-from labdcs.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 
 BROKER_DROPPED = "$SYS/broker/publish/messages/dropped"
 STATS_CHANNEL = "stats"
-
-
-class IngestSettings(BaseSettings):
-    """Configuration of the ingester (YAML file and/or ``LABDCS_*`` environment variables)."""
-
-    model_config = SettingsConfigDict(env_prefix="LABDCS_", env_nested_delimiter="__", extra="ignore")
-
-    mqtt: MqttSettings = Field(default_factory=MqttSettings)
-    influx: InfluxSettings = Field(default_factory=InfluxSettings)
-    retention: RetentionSettings = Field(default_factory=RetentionSettings)
-    apply_retention: bool = Field(default=True, description="Create database and policies at start")
-    client_id: str = Field(
-        default="ingest",
-        description="Fixed: the broker keeps its session; sent as <user>:<client_id>, which the broker "
-        "gives to this login alone",
-    )
-    device: Ident = Field(default="ingest", description="Id under which it reports on the contract")
-    spool_dir: Path = Field(default=Path(".labdcs/ingest"), description="On-disk buffer")
-    spool_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0, description="Size limit of the buffer")
-    batch_size: int = Field(default=5000, gt=0, le=100_000)
-    batch_interval_s: float = Field(default=1.0, gt=0)
-    stats_period_s: float = Field(default=5.0, gt=0)
-    retry_max_s: float = Field(default=10.0, gt=0)
-    max_clock_skew_s: float | None = Field(
-        default=1800.0,
-        gt=0,
-        description="s; refuse points stamped further than this from the ingester's clock (None: any)",
-    )
-    health_file: Path | None = None
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return env_settings, init_settings
-
-    @classmethod
-    def load(cls, path: Path | None) -> IngestSettings:
-        data: dict[str, Any] = {}
-        if path is not None:
-            try:
-                loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise ValueError(f"cannot read {path}: {exc}") from None
-            if not isinstance(loaded, dict):
-                raise ValueError(f"{path}: expected a mapping at the top level")
-            data = loaded
-        try:
-            return cls(**data)
-        except ValidationError as exc:
-            raise ValueError(f"{path or 'environment'}: {describe_validation_error(exc)}") from None
+#: Bytes of a rejected payload (and characters of its topic and reason) kept in rejected.jsonl.
+REJECTED_PREFIX = 1024
 
 
 @dataclass
@@ -135,6 +92,9 @@ class Counters:
     write_errors: int = 0
     broker_dropped: int = 0
     clock_skew: int = 0
+    forged: int = 0
+    oversize: int = 0
+    undeclared: int = 0
 
     def as_values(self) -> dict[str, float]:
         return {key: float(value) for key, value in asdict(self).items()}
@@ -151,6 +111,9 @@ _QUANTITIES = [
     ("write_errors", "", "failed write attempts (retried)"),
     ("broker_dropped", "", "messages the broker dropped (all clients, from $SYS)"),
     ("clock_skew", "", "messages stamped too far from the ingester's clock (kept in rejected.jsonl)"),
+    ("forged", "", "messages naming another device than their topic (kept in rejected.jsonl)"),
+    ("oversize", "", "messages over the contract's size budget (a prefix kept in rejected.jsonl)"),
+    ("undeclared", "", "states/stats of channels the device's meta does not declare (rejected.jsonl)"),
     ("buffered", "", "points waiting in the spool"),
     ("buffer_bytes", "B", "size of the spool"),
     ("buffer_fill", "%", "spool size as a share of its limit"),
@@ -179,6 +142,7 @@ class Ingester:
         self._dropped_seen_file = settings.spool_dir / "broker-dropped-seen"
         self._dropped_seen = self._read_dropped_seen()
         self._lost_at_broker = 0
+        self._rejections = 0
         device = settings.device
         will = Online(online=False, boot=self.boot, reason="connection lost")
         self.connection = MqttConnection(
@@ -190,6 +154,10 @@ class Ingester:
         )
         self.alarms = DeviceAlarms(self.connection, device)
         self.connection.add_on_connect(self._on_connect)
+        self.declared = Declared()
+        self._grace_until = time.monotonic() + settings.meta_grace_s
+        # Before the mappings: plain subscriptions go first, so the retained metas arrive first.
+        self.connection.subscribe(topics.ALL_META, self._on_meta)
         for mapping in MAPPINGS:
             self.connection.subscribe_acking(mapping.topic_filter, self._on_message)
         self.connection.subscribe(BROKER_DROPPED, self._on_broker_dropped, qos=0)
@@ -197,6 +165,8 @@ class Ingester:
     # --- network thread -----------------------------------------------------------------------------
 
     def _on_connect(self) -> None:
+        with self._lock:
+            self._grace_until = time.monotonic() + self.settings.meta_grace_s
         device = self.settings.device
         self.connection.publish(topics.meta(device), encode(self._meta()), retain=True)
         online = Online(online=True, boot=self.boot, ts=now_ms())
@@ -208,14 +178,20 @@ class Ingester:
         with self._lock:
             self.counters.received += 1
         try:
-            points = to_points(message.topic, payload, now_ms())
+            points = to_points(message.topic, payload, now_ms(), self._undeclared)
         except EmptyPayload:
             with self._lock:
                 self.counters.removals += 1
             return True
         except ContractError as exc:
             with self._lock:
-                if exc.is_type_conflict:
+                if isinstance(exc, IdentityError):
+                    self.counters.forged += 1
+                elif isinstance(exc, OversizeError):
+                    self.counters.oversize += 1
+                elif isinstance(exc, UndeclaredError):
+                    self.counters.undeclared += 1
+                elif exc.is_type_conflict:
                     self.counters.type_conflicts += 1
                 else:
                     self.counters.parse_errors += 1
@@ -236,6 +212,37 @@ class Ingester:
         if self.spool.pending_lines >= self.settings.batch_size:
             self._wake.set()
         return True
+
+    def _on_meta(self, topic: str, payload: bytes, retained: bool) -> None:
+        """A device's meta: the channels whose states and stats are taken from it (none once cleared)."""
+        info = topics.parse(topic)
+        if info is None:
+            return
+        if not payload:
+            with self._lock:
+                self.declared.update(info.device, None)
+            return
+        try:
+            _, meta = decode(topic, payload)
+        except ContractError as exc:
+            with self._lock:
+                if isinstance(exc, IdentityError):
+                    self.counters.forged += 1
+                elif isinstance(exc, OversizeError):
+                    self.counters.oversize += 1
+                else:
+                    self.counters.parse_errors += 1
+            self._reject(topic, payload, exc.problem)
+            return
+        if isinstance(meta, DeviceMeta):
+            with self._lock:
+                self.declared.update(info.device, meta)
+
+    def _undeclared(self, info: TopicInfo, message: BaseModel) -> str | None:
+        with self._lock:
+            if info.device not in self.declared and time.monotonic() < self._grace_until:
+                return None
+            return self.declared.undeclared(info, message)
 
     def _clock_skew(self, points: list[Any]) -> str | None:
         """Why the points' time is not believable (too far from this clock), or None."""
@@ -264,16 +271,24 @@ class Ingester:
             self.counters.broker_dropped = value
 
     def _reject(self, topic: str, payload: bytes, reason: str) -> None:
-        """Keep what could not be stored, with the reason, for a person to look at (bounded file)."""
-        log.warning("rejected message on %s: %s", topic, reason)
+        """Keep what could not be stored, with the reason, for a person to look at: a bounded prefix
+        of the payload with its size and SHA-256, in a file rotated past ``rejected_max_bytes``."""
+        with self._lock:
+            self._rejections += 1
+            count = self._rejections
+        if count <= 10 or count % 1000 == 0:  # a flood is counted and recorded, not logged line by line
+            log.warning("rejected message on %s (%d so far): %s", topic, count, reason[:REJECTED_PREFIX])
         record = {
             "ts": now_ms(),
-            "topic": topic,
-            "reason": reason,
-            "payload": payload.decode(errors="replace"),
+            "topic": topic[:REJECTED_PREFIX],
+            "reason": reason[:REJECTED_PREFIX],
+            "size": len(payload),
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "payload": payload[:REJECTED_PREFIX].decode(errors="replace"),
         }
         try:
-            if self._rejected.exists() and self._rejected.stat().st_size > 10 * 1024 * 1024:
+            limit = self.settings.rejected_max_bytes
+            if self._rejected.exists() and self._rejected.stat().st_size > limit:
                 self._rejected.replace(self._rejected.with_suffix(".jsonl.1"))
             with self._rejected.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
@@ -457,14 +472,18 @@ class Ingester:
                 f"data lost: {lost} messages dropped by the broker (queue full while the ingester "
                 f"could not take them), {int(values['refused'])} points refused by InfluxDB",
             )
-        bad = int(values["parse_errors"] + values["type_conflicts"] + values["clock_skew"])
+        names = ("parse_errors", "type_conflicts", "clock_skew", "forged", "oversize", "undeclared")
+        bad = int(sum(values[name] for name in names))
         if bad:
             self.alarms.raise_alarm(
                 "bad_messages",
                 Severity.WARNING,
                 f"{bad} messages refused: {int(values['parse_errors'])} outside the contract, "
                 f"{int(values['type_conflicts'])} with values of the wrong type, "
-                f"{int(values['clock_skew'])} with timestamps too far from the clock; see "
+                f"{int(values['clock_skew'])} with timestamps too far from the clock, "
+                f"{int(values['forged'])} naming another device than their topic, "
+                f"{int(values['oversize'])} over the contract's size limit, "
+                f"{int(values['undeclared'])} for channels their device does not declare; see "
                 f"{self._rejected}",
             )
 

@@ -4,15 +4,22 @@ device and channel, with how old each one is.
 Ages are measured on the interlock's own monotonic clock from the arrival of a message, so clocks
 of other hosts do not matter for live data. A retained message delivered at subscription is as old
 as its timestamp says (its publisher's clock: the only information there is).
+
+Device and channel come from the topic (:mod:`labdcs.contract.identity`); a device gets at most
+:data:`~labdcs.contract.limits.MAX_CHANNELS_PER_DEVICE` channels here (what its config can declare),
+a cleared retained state removes the channel, and every refusal is counted in :attr:`Inputs.refused`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
-from labdcs.contract.codec import ContractError, decode
+from labdcs.contract import topics
+from labdcs.contract.codec import ContractError, IdentityError, OversizeError, decode
+from labdcs.contract.limits import MAX_CHANNELS_PER_DEVICE
 from labdcs.contract.models import Online, PowerChannelState, SensorChannelState, now_ms
 from labdcs.contract.topics import TopicKind
 
@@ -44,27 +51,53 @@ class Inputs:
 
     states: dict[tuple[str, str], Known] = field(default_factory=dict)
     online: dict[str, Known] = field(default_factory=dict)
+    #: Inputs refused, by why: malformed, oversize, identity, channels (over a device's bound).
+    refused: Counter[str] = field(default_factory=Counter)
+    _channels: Counter[str] = field(default_factory=Counter)
 
     def update(self, topic: str, payload: bytes, retained: bool, arrived: float) -> bool:
-        """Store a state or online message; False when it is not one (or malformed)."""
+        """Store a state or online message; False when it is not one (or malformed, or refused)."""
         if not payload:
+            cleared = topics.parse(topic)
+            if cleared is not None and cleared.kind is TopicKind.STATE and cleared.channel is not None:
+                self._forget(cleared.device, cleared.channel)
             return False
         try:
             info, message = decode(topic, payload)
         except ContractError as exc:
-            log.warning("ignoring malformed input: %s", exc)
+            why = "oversize" if isinstance(exc, OversizeError) else "malformed"
+            self._refuse("identity" if isinstance(exc, IdentityError) else why, f"ignoring input: {exc}")
             return False
         at = arrived
         if retained and isinstance(message, PowerChannelState | SensorChannelState):
             at = arrived - max(0.0, (now_ms() - message.ts) / 1000.0)
         if info.kind is TopicKind.STATE and isinstance(message, PowerChannelState | SensorChannelState):
             assert info.channel is not None
-            self.states[(info.device, info.channel)] = Known(message, at)
+            key = (info.device, info.channel)
+            if key not in self.states:
+                if self._channels[info.device] >= MAX_CHANNELS_PER_DEVICE:
+                    self._refuse(
+                        "channels", f"ignoring {topic}: {info.device} has {MAX_CHANNELS_PER_DEVICE} already"
+                    )
+                    return False
+                self._channels[info.device] += 1
+            self.states[key] = Known(message, at)
             return True
         if info.kind is TopicKind.ONLINE and isinstance(message, Online):
             self.online[info.device] = Known(message, at)
             return True
         return False
+
+    def _forget(self, device: str, channel: str) -> None:
+        if self.states.pop((device, channel), None) is not None:
+            self._channels[device] -= 1
+            if self._channels[device] <= 0:
+                del self._channels[device]
+
+    def _refuse(self, why: str, text: str) -> None:
+        self.refused[why] += 1
+        if self.refused[why] <= 10 or self.refused[why] % 1000 == 0:  # a flood is counted, not logged
+            log.warning("%s (%d %s refusals so far)", text, self.refused[why], why)
 
     # --- lookups ----------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ acknowledgement every ``BACKPRESSURE_EVERY`` messages so the outgoing queue neve
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -28,6 +29,7 @@ import time
 from labdcs.clock import Clock, SteppedClock
 from labdcs.contract import topics
 from labdcs.contract.codec import encode
+from labdcs.contract.limits import MAX_PROTOCOL_BYTES
 from labdcs.contract.models import (
     AckResult,
     ChannelKind,
@@ -248,6 +250,12 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
         if verb == Verb.LOAD_PROTOCOL:
             if command.protocol is None:
                 raise Rejected("load_protocol needs 'protocol': a protocol document or its text form")
+            protocol = command.protocol
+            size = len((protocol if isinstance(protocol, str) else json.dumps(protocol)).encode())
+            if size > MAX_PROTOCOL_BYTES:
+                raise Rejected(
+                    f"the protocol is {size:,} bytes; a station takes at most {MAX_PROTOCOL_BYTES:,}"
+                )
             channel.load(command.protocol, command.experiment)
         elif not self.instrument_ok and verb in (Verb.START, Verb.RESUME):
             raise Rejected(f"device offline: instrument not answering ({self.fault})")
