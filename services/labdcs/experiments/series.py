@@ -201,6 +201,13 @@ class ExperimentSeries:
         if result.dropped or result.written != len(lines):
             raise InfluxError(f"InfluxDB stored {result.written} of {len(lines)} points: {result.error}")
 
+    def write_imported_block(self, text: str, points: int) -> None:
+        """Write ``points`` imported points given as one line-protocol text (ns timestamps);
+        InfluxError when InfluxDB did not store all of them."""
+        result = self.influx.write([text], retention_policy=IMPORT_POLICY, precision="ns")
+        if result.dropped or result.error:
+            raise InfluxError(f"InfluxDB did not store all of {points} points: {result.error}")
+
     def delete(self, experiment: str) -> None:
         """Every point of an experiment (a failed import's rollback, or deleting an experiment)."""
         for measurement in (MEASUREMENT, STATS_MEASUREMENT):

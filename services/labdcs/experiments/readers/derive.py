@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from labdcs.experiments.cycles import REST_CURRENT
 from labdcs.experiments.documents import CycleStat
@@ -110,33 +111,97 @@ def cycle_stats(experiment: str, table: Table, derived: Derived, ts_ms: Ints) ->
     return stats
 
 
-def lines(prefix: str, table: Table, derived: Derived, start_ns: int, batch: int) -> Iterator[list[str]]:
-    """Line protocol (ns timestamps) in batches of ``batch`` points, from the columns."""
+#: field -> power of ten its value is written with: line protocol takes ``3712300000e-9`` as the float
+#: 3.7123 exactly as ``3.7123``, and Python formats integers ~10x faster than floats. Resolution:
+#: 1 nV, 1 pA, 1 nW, 1 ns, 1 pAh, 1 nWh, 1 µ°C, far below any cycler's.
+EXPONENT = {
+    "voltage": 9,
+    "current": 12,
+    "power": 9,
+    "test_time": 9,
+    "charge_capacity": 12,
+    "discharge_capacity": 12,
+    "charge_energy": 9,
+    "discharge_energy": 9,
+    "temperature": 6,
+}
+_LIMIT = 2**62
+
+
+def blocks(
+    prefix: str, table: Table, derived: Derived, start_ns: int, batch: int
+) -> Iterator[tuple[str, int]]:
+    """Line protocol (ns timestamps) in blocks of ``batch`` points: (text, points)."""
     n = len(table)
-    ts = (start_ns + table.time_ns).tolist()
-    test_time = ((table.time_ns - table.time_ns[0]).astype(np.float64) / NS).tolist() if n else []
-    volts, amps = table.voltage.tolist(), table.current.tolist()
-    power = (table.voltage * table.current).tolist()
-    cycles = derived.cycle.tolist()
-    c_ah, d_ah = derived.charge_ah.tolist(), derived.discharge_ah.tolist()
-    c_wh, d_wh = derived.charge_wh.tolist(), derived.discharge_wh.tolist()
-    temps = table.temperature.tolist() if table.temperature is not None else None
-    steps = table.step.tolist() if table.step is not None else None
+    if n == 0:
+        return
+    columns: list[tuple[str, npt.NDArray[np.float64] | Ints]] = [
+        ("voltage", table.voltage), ("current", table.current), ("power", table.voltage * table.current),
+        ("test_time", (table.time_ns - table.time_ns[0]).astype(np.float64) / NS),
+        ("cycle_index", derived.cycle),
+        ("charge_capacity", derived.charge_ah), ("discharge_capacity", derived.discharge_ah),
+        ("charge_energy", derived.charge_wh), ("discharge_energy", derived.discharge_wh),
+    ]  # fmt: skip
+    temperature = table.temperature
+    if temperature is not None and not np.isnan(temperature).any():
+        columns.append(("temperature", temperature))
+    if table.step is not None:
+        columns.append(("step_index", table.step))
+    parts: list[str] = []
+    values: list[npt.NDArray[np.float64] | Ints] = []
+    for name, column in columns:
+        if name == "test_time":  # exact: the ns the file said
+            parts.append("test_time=%de-9")
+            values.append(table.time_ns - table.time_ns[0])
+        elif name in EXPONENT:
+            parts.append(f"{name}=%de-{EXPONENT[name]}")
+            values.append(np.rint(column * 10.0 ** EXPONENT[name]))
+        else:
+            parts.append(f"{name}=%di")
+            values.append(column)
+    grid = np.empty((n, len(columns) + 1), dtype=np.int64)
+    for k, column in enumerate(values):
+        if column.dtype.kind == "f" and (not np.isfinite(column).all() or np.abs(column).max() >= _LIMIT):
+            yield from _slow(prefix, table, derived, start_ns, batch)
+            return
+        grid[:, k] = column
+    grid[:, -1] = start_ns + table.time_ns
+    line = prefix.replace("%", "%%") + ",".join(parts) + ',run_state="finished" %d\n'
+    nan_temperature = temperature is not None and "temperature" not in {c[0] for c in columns}
     for first in range(0, n, batch):
-        last = min(n, first + batch)
-        out = [
-            f"{prefix}voltage={volts[k]!r},current={amps[k]!r},power={power[k]!r},test_time={test_time[k]!r},"
-            f"cycle_index={cycles[k]}i,charge_capacity={c_ah[k]!r},discharge_capacity={d_ah[k]!r},"
-            f'charge_energy={c_wh[k]!r},discharge_energy={d_wh[k]!r},run_state="finished"'
-            for k in range(first, last)
-        ]
-        if temps is not None:
-            for j, k in enumerate(range(first, last)):
-                if temps[k] == temps[k]:  # not NaN
-                    out[j] += f",temperature={temps[k]!r}"
-        if steps is not None:
-            for j, k in enumerate(range(first, last)):
-                out[j] += f",step_index={steps[k]}i"
-        for j, k in enumerate(range(first, last)):
-            out[j] += f" {ts[k]}"
-        yield out
+        rows = grid[first : first + batch]
+        if nan_temperature:  # some rows without a temperature: those rows are written without it
+            yield "\n".join(_slow_rows(prefix, table, derived, start_ns, first, first + len(rows))), len(rows)
+            continue
+        yield (line * len(rows)) % tuple(rows.ravel().tolist()), len(rows)
+
+
+def _slow(
+    prefix: str, table: Table, derived: Derived, start_ns: int, batch: int
+) -> Iterator[tuple[str, int]]:
+    for first in range(0, len(table), batch):
+        last = min(len(table), first + batch)
+        yield "\n".join(_slow_rows(prefix, table, derived, start_ns, first, last)), last - first
+
+
+def _slow_rows(
+    prefix: str, table: Table, derived: Derived, start_ns: int, first: int, last: int
+) -> list[str]:
+    """Row by row, floats as repr: values beyond the integer form, or a temperature now and then."""
+    out = []
+    t0 = int(table.time_ns[0])
+    for k in range(first, last):
+        v, i = float(table.voltage[k]), float(table.current[k])
+        line = (
+            f"{prefix}voltage={v!r},current={i!r},power={v * i!r},"
+            f"test_time={(int(table.time_ns[k]) - t0) / NS!r},"
+            f"cycle_index={int(derived.cycle[k])}i,charge_capacity={float(derived.charge_ah[k])!r},"
+            f"discharge_capacity={float(derived.discharge_ah[k])!r},charge_energy={float(derived.charge_wh[k])!r},"
+            f'discharge_energy={float(derived.discharge_wh[k])!r},run_state="finished"'
+        )
+        if table.temperature is not None and not np.isnan(table.temperature[k]):
+            line += f",temperature={float(table.temperature[k])!r}"
+        if table.step is not None:
+            line += f",step_index={int(table.step[k])}i"
+        out.append(f"{line} {start_ns + int(table.time_ns[k])}")
+    return out

@@ -9,6 +9,7 @@ every cell that is not a number becomes a problem naming its row (the line in th
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +122,8 @@ def read_text(path: Path, layout: Layout, progress: Callable[[float], None] | No
             usecols=indices,
             dtype=dtypes,
             decimal="," if layout.decimal_comma else ".",
-            encoding="latin-1",
+            encoding="utf-8",
+            encoding_errors="replace",
             skip_blank_lines=False,
             chunksize=CHUNK,
             engine="c",
@@ -210,9 +212,12 @@ def _chunk(
                 values * factor(column) if factor(column) != 1 else values
             )
         elif kinds[quantity] == "duration":
-            if layout.decimal_comma:
-                series = series.str.replace(",", ".", regex=False)
-            parts.values.setdefault(quantity, []).append(_durations(series, rows, column, problems))
+            fast = _durations_fast(series, layout.decimal_comma)
+            if fast is None:
+                if layout.decimal_comma:
+                    series = series.str.replace(",", ".", regex=False)
+                fast = _durations(series, rows, column, problems)
+            parts.values.setdefault(quantity, []).append(fast)
         else:
             parts.texts.setdefault(quantity, []).append(series.to_numpy(dtype=object))
 
@@ -242,6 +247,37 @@ def _numbers(
     for k in np.flatnonzero(infinite)[: max(0, MAX_PROBLEMS - len(problems))]:
         problems.append(f"row {rows[k]}, column '{column.name}': {values[k]!r} is not a number")
     result: Floats = values
+    return result
+
+
+def _durations_fast(series: pd.Series, decimal_comma: bool) -> Floats | None:
+    """Durations of one shape (``Dd hh:mm:ss.f``, ``hh:mm:ss.f`` or plain numbers on every row)
+    parsed by pandas' C reader: the cells joined into one text whose separators become commas.
+    None when the shapes are mixed (then :func:`_durations`, by regular expression)."""
+    n = len(series)
+    if n == 0:
+        return np.zeros(0)
+    text = "\n".join(series.fillna("").tolist())
+    if decimal_comma:
+        text = text.replace(",", ".")
+    elif "," in text:
+        return None
+    colons, days = text.count(":"), text.count("d")
+    blanks = int(series.isna().sum())
+    if colons not in (0, 2 * (n - blanks)) or days not in (0, n - blanks):
+        return None
+    text = text.replace(" ", "").replace("d", ",").replace(":", ",")
+    width = (1 if colons == 0 else 3) + (1 if days else 0)
+    try:
+        frame = pd.read_csv(io.StringIO(text + "\n"), header=None, names=list(range(width)), dtype=np.float64,
+                            skip_blank_lines=False, engine="c")  # fmt: skip
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if len(frame) != n:
+        return None
+    weights = [86400.0, 3600.0, 60.0, 1.0][-width:] if colons else [1.0]
+    seconds = sum(frame[k].to_numpy(dtype=np.float64) * w for k, w in enumerate(weights))
+    result: Floats = np.asarray(seconds, dtype=np.float64)
     return result
 
 
