@@ -290,3 +290,34 @@ def test_layouts_are_detected_from_content(tmp_path: Path) -> None:
         preamble, mapping={"Time[h]": "time/h", "U[V]": "voltage/V", "I[A]": "current/A"}
     ).read()
     assert len(table) == 100 and table.time_ns[-1] == pytest.approx(99e9, abs=2e6)
+
+
+def test_the_upload_api_and_page_carry_the_warnings(
+    tmp_path: Path, lab: tuple[Store, ExperimentSeries]
+) -> None:
+    """The import result names what was changed: the API's job and the data file record."""
+    from fastapi.testclient import TestClient
+
+    from labdcs.experiments.api import Services
+    from labdcs.experiments.server import create_app
+    from tests.experiments.lab import ADMIN, accounts, basic
+
+    store, series = lab
+    app = create_app(Services(store=store, series=series, work_dir=tmp_path / "work"), accounts=accounts())
+    path = VENDOR / "neware/neware_uio.csv"
+    with TestClient(app, headers=basic(ADMIN)) as http:
+        job = http.post(
+            "/api/imports", params={"wait": "true"},
+            files={"file": ("neware_uio.csv", path.read_bytes(), "text/csv")},
+        ).json()  # fmt: skip
+        assert job["state"] == "done" and job["rows"] == 9065, job
+        assert any(w.startswith("98 rows have the same time as the row before") for w in job["warnings"]), job
+        assert "j.warnings" in http.get("/import").text  # the page shows them under the result
+        nda = (VENDOR / "neware/TestFile.nda").read_bytes()
+        binary = http.post(
+            "/api/imports", params={"wait": "true"},
+            files={"file": ("TestFile.nda", nda, "application/octet-stream")},
+        ).json()  # fmt: skip
+        assert binary["state"] == "failed" and binary["problems"][0].startswith("Neware .nda (binary)"), (
+            binary
+        )

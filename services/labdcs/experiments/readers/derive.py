@@ -131,49 +131,56 @@ _LIMIT = 2**62
 def blocks(
     prefix: str, table: Table, derived: Derived, start_ns: int, batch: int
 ) -> Iterator[tuple[str, int]]:
-    """Line protocol (ns timestamps) in blocks of ``batch`` points: (text, points)."""
+    """Line protocol (ns timestamps) in blocks of ``batch`` points: (text, points). Each block is
+    computed from its slice of the columns: memory stays one block's, whatever the file's length."""
     n = len(table)
     if n == 0:
         return
-    columns: list[tuple[str, npt.NDArray[np.float64] | Ints]] = [
-        ("voltage", table.voltage), ("current", table.current), ("power", table.voltage * table.current),
-        ("test_time", (table.time_ns - table.time_ns[0]).astype(np.float64) / NS),
-        ("cycle_index", derived.cycle),
+    power = None  # computed per block
+    columns: list[tuple[str, npt.NDArray[np.float64] | Ints | None]] = [
+        ("voltage", table.voltage), ("current", table.current), ("power", power),
+        ("test_time", table.time_ns), ("cycle_index", derived.cycle),
         ("charge_capacity", derived.charge_ah), ("discharge_capacity", derived.discharge_ah),
         ("charge_energy", derived.charge_wh), ("discharge_energy", derived.discharge_wh),
     ]  # fmt: skip
     temperature = table.temperature
-    if temperature is not None and not np.isnan(temperature).any():
+    nan_temperature = temperature is not None and bool(np.isnan(temperature).any())
+    if temperature is not None and not nan_temperature:
         columns.append(("temperature", temperature))
     if table.step is not None:
         columns.append(("step_index", table.step))
-    parts: list[str] = []
-    values: list[npt.NDArray[np.float64] | Ints] = []
+    limits = {"voltage": float(np.abs(table.voltage).max()), "current": float(np.abs(table.current).max())}
+    limits["power"] = limits["voltage"] * limits["current"]
     for name, column in columns:
-        if name == "test_time":  # exact: the ns the file said
-            parts.append("test_time=%de-9")
-            values.append(table.time_ns - table.time_ns[0])
-        elif name in EXPONENT:
-            parts.append(f"{name}=%de-{EXPONENT[name]}")
-            values.append(np.rint(column * 10.0 ** EXPONENT[name]))
-        else:
-            parts.append(f"{name}=%di")
-            values.append(column)
-    grid = np.empty((n, len(columns) + 1), dtype=np.int64)
-    for k, column in enumerate(values):
-        if column.dtype.kind == "f" and (not np.isfinite(column).all() or np.abs(column).max() >= _LIMIT):
-            yield from _slow(prefix, table, derived, start_ns, batch)
-            return
-        grid[:, k] = column
-    grid[:, -1] = start_ns + table.time_ns
+        if column is not None and column.dtype.kind == "f" and name not in limits:
+            limits[name] = float(np.abs(column).max())
+    if any(not np.isfinite(v) or v * 10.0 ** EXPONENT.get(k, 0) >= _LIMIT for k, v in limits.items()):
+        yield from _slow(prefix, table, derived, start_ns, batch)
+        return
+    parts = [f"{name}=%di" if name not in EXPONENT else f"{name}=%de-{EXPONENT[name]}" for name, _ in columns]
     line = prefix.replace("%", "%%") + ",".join(parts) + ',run_state="finished" %d\n'
-    nan_temperature = temperature is not None and "temperature" not in {c[0] for c in columns}
+    t0 = int(table.time_ns[0])
     for first in range(0, n, batch):
-        rows = grid[first : first + batch]
+        last = min(n, first + batch)
         if nan_temperature:  # some rows without a temperature: those rows are written without it
-            yield "\n".join(_slow_rows(prefix, table, derived, start_ns, first, first + len(rows))), len(rows)
+            yield "\n".join(_slow_rows(prefix, table, derived, start_ns, first, last)), last - first
             continue
-        yield (line * len(rows)) % tuple(rows.ravel().tolist()), len(rows)
+        grid = np.empty((last - first, len(columns) + 1), dtype=np.int64)
+        for k, (name, column) in enumerate(columns):
+            if name == "power":
+                grid[:, k] = np.rint(
+                    table.voltage[first:last] * table.current[first:last] * 10.0 ** EXPONENT[name]
+                )
+            elif name == "test_time":  # exact: the ns the file said
+                grid[:, k] = table.time_ns[first:last] - t0
+            elif name in EXPONENT:
+                assert column is not None
+                grid[:, k] = np.rint(column[first:last] * 10.0 ** EXPONENT[name])
+            else:
+                assert column is not None
+                grid[:, k] = column[first:last]
+        grid[:, -1] = start_ns + table.time_ns[first:last]
+        yield (line * (last - first)) % tuple(grid.ravel().tolist()), last - first
 
 
 def _slow(
