@@ -276,6 +276,11 @@ def test_layouts_are_detected_from_content(tmp_path: Path) -> None:
     commas, EC-Lab without header, Neware's nested export; a Basytec-style preamble before a
     semicolon table read with a mapping; a comma-separated Maccor export."""
     assert open_file(VENDOR / "bdf/batmo_bdf.csv").layout.format == "bdf"
+    bare = tmp_path / "no_header.mpt"  # EC-Lab exported without its header: the column names first
+    bare.write_bytes(
+        b"".join((VENDOR / "biologic/gcpl.pr_182.1.mpt").read_bytes().splitlines(keepends=True)[2:])
+    )
+    assert open_file(bare).layout.format == "biologic" and len(open_file(bare).read()) == 2533
     two = open_file(VENDOR / "maccor/maccor_two.txt")
     assert two.layout.decimal_comma and two.layout.channel == "81"
     comma = tmp_path / "maccor_comma.csv"
