@@ -19,6 +19,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped]
 
+try:  # optional: the fast path (pandas' C reader does everything without it)
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+except ImportError:  # pragma: no cover
+    pa = pacsv = None
+
 from labdcs.experiments.formats import (
     MAX_LINE,
     MAX_PROBLEMS,
@@ -31,6 +37,8 @@ from labdcs.experiments.formats import (
 )
 from labdcs.experiments.readers.table import NS, Floats, Ints, Meta, RowWarning, Table, row_warning
 
+ARROW_WHOLE = 256 << 20
+"""Files up to this size are parsed at once by pyarrow (all cores), larger ones block by block."""
 CHUNK = 500_000
 """Rows parsed at once: bounds the parser's intermediate memory, and gives progress."""
 
@@ -121,9 +129,84 @@ def read_text(path: Path, layout: Layout, progress: Callable[[float], None] | No
     indices = sorted({c.index for c in columns.values()} | set(layout.filter_columns))
     dtypes = {c.index: str for q, c in columns.items() if kinds[q] != "number"}
     dtypes.update({i: str for i in layout.filter_columns})
-    size = max(1, path.stat().st_size)
     parts = _Parts()
     problems: list[str] = []
+    if not _read_arrow(path, layout, columns, kinds, indices, parts, problems, progress):
+        parts, problems = _Parts(), []
+        _read_pandas(path, layout, columns, kinds, indices, dtypes, parts, problems, progress)
+    if problems:
+        raise ImportFailed(problems)
+    table = _assemble(parts, columns, kinds, layout)
+    _missing(table, columns)
+    if len(table) == 0:
+        raise ImportFailed([f"row {layout.header_line + 2}: no data rows after the header"])
+    return table
+
+
+def _read_arrow(
+    path: Path,
+    layout: Layout,
+    columns: dict[str, Column],
+    kinds: dict[str, str],
+    indices: list[int],
+    parts: _Parts,
+    problems: list[str],
+    progress: Callable[[float], None] | None,
+) -> bool:
+    """The fast path: pyarrow's multi-threaded CSV reader, for files whose every row is complete and
+    every number a number. False on anything else (blank or short rows, a cell that is not a number,
+    a byte that is not UTF-8): then pandas reads the file and names the rows."""
+    if pacsv is None or layout.filter_columns:
+        return False
+    names = {c.index for q, c in columns.items() if kinds[q] == "number"}
+    read = pacsv.ReadOptions(skip_rows=layout.data_line, autogenerate_column_names=True, block_size=1 << 23)
+    parse = pacsv.ParseOptions(delimiter=layout.delimiter, ignore_empty_lines=False)
+    convert = pacsv.ConvertOptions(
+        include_columns=[f"f{i}" for i in indices],
+        column_types={f"f{i}": (pa.float64() if i in names else pa.string()) for i in indices},
+        decimal_point="," if layout.decimal_comma else ".",
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    try:
+        # Whole (multi-threaded) up to ARROW_WHOLE bytes, beyond that in blocks (bounded memory).
+        if path.stat().st_size <= ARROW_WHOLE:
+            batches = [pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)]
+        else:
+            batches = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        first_line = layout.data_line + 1
+        size = max(1, path.stat().st_size)
+        done = 0
+        for batch in batches:
+            chunk = batch.to_pandas()
+            chunk.columns = indices
+            rows = np.arange(first_line, first_line + len(chunk), dtype=np.int64)
+            first_line += len(chunk)
+            done += batch.nbytes
+            _chunk(chunk, rows, columns, kinds, layout, parts, problems)
+            if problems:
+                return False
+            if progress is not None:
+                progress(min(0.99, done / size))
+    except (pa.ArrowException, ValueError, KeyError, OSError):
+        return False
+    return True
+
+
+def _read_pandas(
+    path: Path,
+    layout: Layout,
+    columns: dict[str, Column],
+    kinds: dict[str, str],
+    indices: list[int],
+    dtypes: dict[int, type[str]],
+    parts: _Parts,
+    problems: list[str],
+    progress: Callable[[float], None] | None,
+) -> None:
+    """pandas' C reader, in chunks: every row read, every problem named."""
+    size = max(1, path.stat().st_size)
     try:
         handle = path.open("rb")
         reader = pd.read_csv(
@@ -159,13 +242,6 @@ def read_text(path: Path, layout: Layout, progress: Callable[[float], None] | No
         pass
     except (pd.errors.ParserError, ValueError, UnicodeError) as exc:
         problems.append(f"not readable as a table: {_short(exc)}")
-    if problems:
-        raise ImportFailed(problems)
-    table = _assemble(parts, columns, kinds, layout)
-    _missing(table, columns)
-    if len(table) == 0:
-        raise ImportFailed([f"row {layout.header_line + 2}: no data rows after the header"])
-    return table
 
 
 def _missing(table: Table, columns: dict[str, Column]) -> None:
