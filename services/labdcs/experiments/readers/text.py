@@ -37,7 +37,7 @@ from labdcs.experiments.formats import (
 )
 from labdcs.experiments.readers.table import NS, Floats, Ints, Meta, RowWarning, Table, row_warning
 
-ARROW_WHOLE = 256 << 20
+ARROW_WHOLE = 64 << 20
 """Files up to this size are parsed at once by pyarrow (all cores), larger ones block by block."""
 CHUNK = 500_000
 """Rows parsed at once: bounds the parser's intermediate memory, and gives progress."""
