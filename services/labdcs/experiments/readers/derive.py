@@ -26,24 +26,29 @@ class Derived:
     cycle: Ints
 
 
+STRIDE = 1 << 20
+"""Rows derived at once: the temporaries stay a few MB whatever the file's length."""
+
+
 def derive(table: Table) -> Derived:
     n = len(table)
-    zeros = np.zeros(1)
-    if n < 2:
-        z = np.zeros(n)
-        return Derived(z, z.copy(), z.copy(), z.copy(), _cycles(table))
-    dt = np.diff(table.time_ns).astype(np.float64) / NS / 3600
-    amps = (table.current[1:] + table.current[:-1]) / 2
-    p = table.current * table.voltage
-    watts = (p[1:] + p[:-1]) / 2
-    ah, wh = amps * dt, watts * dt
-    return Derived(
-        charge_ah=np.concatenate((zeros, np.cumsum(np.where(amps >= 0, ah, 0.0)))),
-        discharge_ah=np.concatenate((zeros, np.cumsum(np.where(amps < 0, -ah, 0.0)))),
-        charge_wh=np.concatenate((zeros, np.cumsum(np.where(watts >= 0, wh, 0.0)))),
-        discharge_wh=np.concatenate((zeros, np.cumsum(np.where(watts < 0, -wh, 0.0)))),
-        cycle=_cycles(table),
-    )
+    totals = [np.zeros(n) for _ in range(4)]  # charge Ah, discharge Ah, charge Wh, discharge Wh
+    carry = [0.0, 0.0, 0.0, 0.0]
+    for first in range(1, n, STRIDE):
+        last = min(n, first + STRIDE)
+        dt = np.diff(table.time_ns[first - 1 : last]).astype(np.float64) / NS / 3600
+        i, v = table.current[first - 1 : last], table.voltage[first - 1 : last]
+        amps = (i[1:] + i[:-1]) / 2
+        p = i * v
+        watts = (p[1:] + p[:-1]) / 2
+        ah, wh = amps * dt, watts * dt
+        parts = (np.where(amps >= 0, ah, 0.0), np.where(amps < 0, -ah, 0.0),
+                 np.where(watts >= 0, wh, 0.0), np.where(watts < 0, -wh, 0.0))  # fmt: skip
+        for k, part in enumerate(parts):
+            np.cumsum(part, out=totals[k][first:last])
+            totals[k][first:last] += carry[k]
+            carry[k] = float(totals[k][last - 1])
+    return Derived(totals[0], totals[1], totals[2], totals[3], _cycles(table))
 
 
 def _cycles(table: Table) -> Ints:

@@ -394,10 +394,14 @@ def _durations(series: pd.Series, rows: Ints, column: Column, problems: list[str
 
 def _assemble(parts: _Parts, columns: dict[str, Column], kinds: dict[str, str], layout: Layout) -> Table:
     rows = np.concatenate(parts.rows) if parts.rows else np.zeros(0, dtype=np.int64)
+    parts.rows.clear()
 
     def values(quantity: str) -> Floats:
+        """A column joined from its chunks, which are let go (the peak memory is one copy)."""
         chunks = parts.values.get(quantity, [])
-        return np.concatenate(chunks) if chunks else np.zeros(0)
+        joined = np.concatenate(chunks) if chunks else np.zeros(0)
+        chunks.clear()
+        return joined
 
     seconds = values("time")
     meta = Meta(source_format=layout.format, vendor=layout.vendor, header=dict(layout.header))

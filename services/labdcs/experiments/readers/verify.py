@@ -273,22 +273,25 @@ def decide_sign(table: Table, layout: Layout, direction_name: str) -> None:
 
 def throughput(table: Table, rule: str = "trapezoid") -> tuple[float, float, float, float]:
     """Our (charge Ah, discharge Ah, charge Wh, discharge Wh), split by the current's sign: the
-    trapezoid, or ``right`` (each row's current over the interval before it: EC-Lab's own dq)."""
-    if len(table) < 2:
-        return 0.0, 0.0, 0.0, 0.0
-    dt = np.diff(table.time_ns).astype(np.float64) / NS / 3600
-    power = table.current * table.voltage
-    if rule == "right":
-        amps, watts = table.current[1:], power[1:]
-    else:
-        amps, watts = (table.current[1:] + table.current[:-1]) / 2, (power[1:] + power[:-1]) / 2
-    ah, wh = amps * dt, np.abs(watts * dt)
-    return (
-        float(ah[amps > 0].sum()),
-        float(-ah[amps < 0].sum()),
-        float(wh[amps > 0].sum()),
-        float(wh[amps < 0].sum()),
-    )
+    trapezoid, or ``right`` (each row's current over the interval before it: EC-Lab's own dq).
+    Summed a million rows at a time: the temporaries stay small whatever the file's length."""
+    sums = [0.0, 0.0, 0.0, 0.0]
+    n = len(table)
+    for first in range(1, n, 1 << 20):
+        last = min(n, first + (1 << 20))
+        dt = np.diff(table.time_ns[first - 1 : last]).astype(np.float64) / NS / 3600
+        i, v = table.current[first - 1 : last], table.voltage[first - 1 : last]
+        power = i * v
+        if rule == "right":
+            amps, watts = i[1:], power[1:]
+        else:
+            amps, watts = (i[1:] + i[:-1]) / 2, (power[1:] + power[:-1]) / 2
+        ah, wh = amps * dt, np.abs(watts * dt)
+        sums[0] += float(ah[amps > 0].sum())
+        sums[1] -= float(ah[amps < 0].sum())
+        sums[2] += float(wh[amps > 0].sum())
+        sums[3] += float(wh[amps < 0].sum())
+    return sums[0], sums[1], sums[2], sums[3]
 
 
 def resolution_ah(table: Table) -> tuple[float, float]:
