@@ -169,6 +169,11 @@ class ImportJobOut(BaseModel):
     experiment: str | None = None
     error: str | None = None
     problems: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the import changed or noticed (duplicates dropped, ties, resets, the current's "
+        "sign, the file's own capacities compared), each naming its rows",
+    )
 
 
 class TechnologyField(BaseModel):

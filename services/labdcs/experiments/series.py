@@ -206,11 +206,19 @@ class ExperimentSeries:
 
     # --- writing and deleting ---------------------------------------------------------------------
 
-    def write_imported(self, lines: list[str]) -> None:
-        """Write imported points (line protocol); InfluxError when InfluxDB did not store all of them."""
-        result = self.influx.write(lines, retention_policy=IMPORT_POLICY)
+    def write_imported(self, lines: list[str], precision: str = "ms") -> None:
+        """Write imported points (line protocol, timestamps in ``precision``: the importer writes ns);
+        InfluxError when InfluxDB did not store all of them."""
+        result = self.influx.write(lines, retention_policy=IMPORT_POLICY, precision=precision)
         if result.dropped or result.written != len(lines):
             raise InfluxError(f"InfluxDB stored {result.written} of {len(lines)} points: {result.error}")
+
+    def write_imported_block(self, text: str, points: int) -> None:
+        """Write ``points`` imported points given as one line-protocol text (ns timestamps);
+        InfluxError when InfluxDB did not store all of them."""
+        result = self.influx.write([text], retention_policy=IMPORT_POLICY, precision="ns")
+        if result.dropped or result.error:
+            raise InfluxError(f"InfluxDB did not store all of {points} points: {result.error}")
 
     def delete(self, experiment: str) -> None:
         """Every point of an experiment (a failed import's rollback, or deleting an experiment)."""

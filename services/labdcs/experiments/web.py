@@ -390,7 +390,8 @@ $('#go').onclick = () => {
       const j = await api('/api/imports/' + job.id);
       $('#progress').value = j.progress; $('#phase').textContent = `${j.state}: ${j.rows} rows (${j.format || ''})`;
       if (j.state === 'done') { $('#result').className = 'ok';
-        $('#result').innerHTML = `imported as <a href="/experiments/${esc(j.experiment)}">${esc(j.experiment)}</a>`; }
+        $('#result').innerHTML = `imported as <a href="/experiments/${esc(j.experiment)}">${esc(j.experiment)}</a>`
+          + (j.warnings && j.warnings.length ? '<br>' + j.warnings.map(esc).join('<br>') : ''); }
       else if (j.state === 'failed') { $('#result').className = 'error'; $('#result').textContent = j.problems.join('\n'); }
       else setTimeout(poll, 500);
     };
