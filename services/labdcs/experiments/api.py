@@ -436,6 +436,43 @@ def router() -> APIRouter:
         )
 
     @api.get(
+        "/experiments/{experiment_id}/export.parquet",
+        response_model=None,
+        responses={
+            200: {
+                "content": {"application/vnd.apache.parquet": {"schema": {"type": "string"}}},
+                "description": "BDF Parquet",
+            }
+        },
+        tags=["data"],
+    )
+    def export_parquet(request: Request, experiment_id: str) -> Response:
+        """The experiment's full-resolution data as Parquet with the Battery Data Format's column names
+        (written to a temporary file one row group at a time, then sent)."""
+        from labdcs.experiments.export import parquet_file
+
+        svc = services(request)
+        experiment = svc.store.experiment(experiment_id)
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the response once sent)
+        try:
+            parquet_file(svc.need_series(), experiment_id, window_of(experiment), spool)
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+
+        def chunks() -> Iterator[bytes]:
+            with spool:
+                while block := spool.read(1 << 20):
+                    yield block
+
+        return StreamingResponse(
+            chunks(),
+            media_type="application/vnd.apache.parquet",
+            headers={"Content-Disposition": f'attachment; filename="{experiment_id}.bdf.parquet"'},
+        )
+
+    @api.get(
         "/experiments/{experiment_id}/report.html",
         response_model=None,
         responses={
