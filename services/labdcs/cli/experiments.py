@@ -97,7 +97,9 @@ def harvest(
             while time.monotonic() < deadline:
                 harvester.scan()
                 time.sleep(min(interval, 0.5))
-            click.echo(f"imported {harvester.imported}, failed {harvester.failed}")
+            click.echo(
+                f"imported {harvester.imported}, failed {harvester.failed}, skipped {harvester.skipped}"
+            )
         else:
             harvester.run()
     finally:

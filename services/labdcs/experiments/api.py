@@ -31,6 +31,7 @@ from labdcs.experiments.documents import (
     DataFile,
     Experiment,
     ExperimentIn,
+    HarvestedFile,
     ProtocolDoc,
     Station,
     Status,
@@ -546,6 +547,19 @@ def router() -> APIRouter:
     ) -> Page[DataFile]:
         """Every file offered for import (upload or harvester), with its result."""
         items, total = services(request).store.data_files(status, None, offset, limit)
+        return Page(items=items, total=total, offset=offset, limit=limit)
+
+    @api.get("/harvested-files", response_model=Page[HarvestedFile], tags=["data"])
+    def list_harvested_files(
+        request: Request,
+        status: Literal["imported", "failed", "skipped", "waiting", "live"] | None = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> Page[HarvestedFile]:
+        """Every file the harvester saw in its watched folders, by path: imported (with the experiment),
+        failed or skipped (with the reason), waiting (still being written, a service away) or live
+        (imported while the cycler writes it)."""
+        items, total = services(request).store.harvested_files(status, offset, limit)
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     @api.get("/audit", response_model=list[AuditEntry], tags=["meta"])

@@ -180,7 +180,8 @@ function plot(canvas, xs, series, opts) {
 
 NAV = (
     "<nav><a href='/'>Experiments</a><a href='/experiments/new'>New experiment</a>"
-    "<a href='/cells/new'>Register cell</a><a href='/import'>Import</a><a href='/stations'>Stations</a>"
+    "<a href='/cells/new'>Register cell</a><a href='/import'>Import</a><a href='/harvest'>Harvest</a>"
+    "<a href='/stations'>Stations</a>"
     "<a href='/docs'>API</a></nav>"
 )
 
