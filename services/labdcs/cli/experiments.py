@@ -69,6 +69,12 @@ def experiments_serve(
 @click.option("--cell", default=None, help="Cell id the imported experiments belong to")
 @click.option("--database", "database_url", default=None, help="mongodb://... or montydb:///folder")
 @click.option("--once", is_flag=True, help="Scan until every file present is handled, then exit")
+@click.option(
+    "--live/--no-live",
+    default=True,
+    show_default=True,
+    help="Import a file that grows while watched as it grows (the experiment running); else wait",
+)
 def harvest(
     folders: tuple[Path, ...],
     stable: float,
@@ -76,6 +82,7 @@ def harvest(
     cell: str | None,
     database_url: str | None,
     once: bool,
+    live: bool,
 ) -> None:
     """Import the data files cyclers write into folders, once each file has stopped growing."""
     from labdcs.experiments.harvester import Harvester
@@ -88,7 +95,7 @@ def harvest(
     store.prepare()
     harvester = Harvester(
         store, ExperimentSeries(InfluxClient(settings.influx)), list(folders), stable_s=stable,
-        interval=interval, cell=cell,
+        interval=interval, cell=cell, live=live,
     )  # fmt: skip
     stop_on_signals(harvester.stop)
     try:

@@ -12,8 +12,12 @@ never marked failed for it.
 document (``harvested_files``: ``GET /api/harvested-files``, the ``/harvest`` page) saying
 ``imported`` (with the experiment), ``failed`` (with the reason), ``skipped`` (with the reason: a
 name none of the patterns matches, a hidden or lock file, content imported already), ``waiting``
-(still being written, a service away) or ``live`` (imported while it grows, see
-:mod:`labdcs.experiments.live`); every change of it is one log line.
+(still being written, a service away) or ``live``; every change of it is one log line.
+
+**Growing files are imported live**: a file seen to grow between two scans is handed to
+:class:`~labdcs.experiments.live.LiveImport`: its new rows are imported at each scan that finds it
+grown, the experiment runs, and it is finished once the file has not changed for ``stable_s``. The
+checkpoint lives in the file's ``harvested_files`` document, so a restarted harvester resumes.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from labdcs.experiments.documents import FileStatus, HarvestedFile, HarvestStatus
 from labdcs.experiments.importers import ImportFailed
 from labdcs.experiments.importing import ImportDeferred, ImportRequest, file_hash, import_file, transient
+from labdcs.experiments.live import LiveImport, Rewritten
 from labdcs.experiments.series import ExperimentSeries
 from labdcs.experiments.store import Store
 
@@ -76,11 +81,15 @@ class Harvester:
     patterns: tuple[str, ...] = DEFAULT_PATTERNS
     cell: str | None = None
     retry_s: float = 10.0
+    live: bool = True
+    """Import a file that grows while watched as it grows (the experiment running); else wait."""
     imported: int = 0
     failed: int = 0
     skipped: int = 0
     _seen: dict[Path, _Seen] = field(default_factory=dict)
     _accounts: dict[Path, tuple[HarvestStatus, str]] = field(default_factory=dict)
+    _live: dict[Path, LiveImport] = field(default_factory=dict)
+    _checked: set[Path] = field(default_factory=set)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -161,8 +170,12 @@ class Harvester:
         except OSError:
             return  # gone between the listing and now
         seen = self._seen.get(path)
+        live = self._live.get(path) or self._resume(path)
         if seen is None or (seen.size, seen.mtime) != (stat.st_size, stat.st_mtime):
             self._seen[path] = _Seen(stat.st_size, stat.st_mtime, now, seen.digest if seen else None)
+            if self.live and (live is not None or seen is not None):  # grew while watched
+                self._grow(folder, path, live or self._reopen(path))
+                return
             self.account(
                 folder, path, HarvestStatus.WAITING,
                 f"being written: imported once unchanged for {self.stable_s:g} s",
@@ -171,7 +184,97 @@ class Harvester:
             return
         if now - seen.since < self.stable_s or now < seen.retry_at:
             return
+        if path in self._live:
+            self._finish(folder, path, self._live[path], seen)
+            return
         self._consider(folder, path, seen, stat.st_size, stat.st_mtime)
+
+    # --- files imported while they grow (labdcs.experiments.live) ------------------------------------
+
+    def _resume(self, path: Path) -> LiveImport | None:
+        """A live import this harvester (or one before a restart) left a checkpoint for."""
+        if path in self._checked:
+            return None
+        self._checked.add(path)
+        point = self.store.harvested_file(file_id(path))
+        if point is None or point.status is not HarvestStatus.LIVE or point.experiment is None:
+            return None
+        live = LiveImport(self.store, self.series, point, self.cell)
+        log.info("harvest %s: live import resumed at row %d (%s)", path, point.rows, point.experiment)
+        self._live[path] = live
+        self._accounts[path] = (point.status, point.reason)
+        return live
+
+    def _reopen(self, path: Path) -> LiveImport | None:
+        """A file imported live and finished that grows again: its experiment goes on (from its
+        checkpoint) rather than a second experiment with the same rows."""
+        point = self.store.harvested_file(file_id(path))
+        if point is None or point.status is not HarvestStatus.IMPORTED or point.experiment is None:
+            return None
+        if not point.read_hash or not point.offset:
+            return None  # imported whole: new content is a new import
+        return LiveImport(self.store, self.series, point, self.cell)
+
+    def _grow(self, folder: Path, path: Path, live: LiveImport | None) -> None:
+        """Rows were appended: import them now, the experiment running."""
+        if live is None:
+            point = HarvestedFile(
+                id=file_id(path), path=str(path), folder=str(folder), status=HarvestStatus.LIVE
+            )
+            live = LiveImport(self.store, self.series, point, self.cell)
+        try:
+            written = live.update()
+        except Rewritten as exc:
+            self._restart(folder, path, live, str(exc))
+            return
+        except ImportFailed as exc:  # not readable yet (a partial block, a header being written)
+            self.account(folder, path, HarvestStatus.WAITING, f"being written; not readable yet: {exc}")
+            return
+        except Exception as exc:
+            if not transient(exc):
+                raise
+            self.account(folder, path, HarvestStatus.WAITING, f"a service is not reachable ({exc})")
+            return
+        if live.experiment is not None:
+            self._live[path] = live
+            self._accounts[path] = (HarvestStatus.LIVE, live.checkpoint.reason)
+            if written:
+                log.info("harvest %s: live, %d new rows (%s)", path, written, live.experiment)
+
+    def _restart(self, folder: Path, path: Path, live: LiveImport, why: str) -> None:
+        old = live.experiment
+        live.abandon(f"the file was rewritten while imported live: {why}")
+        self._live.pop(path, None)
+        log.warning("harvest %s: %s; live experiment %s aborted, imported anew", path, why, old)
+        self._grow(folder, path, None)
+
+    def _finish(self, folder: Path, path: Path, live: LiveImport, seen: _Seen) -> None:
+        """The file stopped growing: the live experiment is finished."""
+        try:
+            live.finish(self.stable_s)
+        except Rewritten as exc:
+            self._restart(folder, path, live, str(exc))
+            return
+        except ImportFailed as exc:
+            self._live.pop(path, None)
+            if live.experiment is not None:
+                self.store.update_experiment(
+                    live.experiment, {"status": "error", "end_reason": f"the file's rows: {exc}"}
+                )
+            self.failed += 1
+            self.account(folder, path, HarvestStatus.FAILED, str(exc), experiment=live.experiment)
+            return
+        except Exception as exc:
+            if not transient(exc):
+                raise
+            self.account(folder, path, HarvestStatus.WAITING, f"a service is not reachable ({exc})")
+            return
+        self._live.pop(path, None)
+        seen.digest = live.checkpoint.read_hash
+        self.imported += 1
+        point = live.checkpoint
+        self._accounts[path] = (HarvestStatus.IMPORTED, "")
+        log.info("harvest %s: imported (live; %s, %d rows)", path, point.experiment, point.rows)
 
     def _consider(self, folder: Path, path: Path, seen: _Seen, size: int, mtime: float) -> None:
         """Import one stable file if its content is new, and say what became of it."""

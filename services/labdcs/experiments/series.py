@@ -194,9 +194,10 @@ class ExperimentSeries:
 
     # --- writing and deleting ---------------------------------------------------------------------
 
-    def write_imported(self, lines: list[str]) -> None:
-        """Write imported points (line protocol); InfluxError when InfluxDB did not store all of them."""
-        result = self.influx.write(lines, retention_policy=IMPORT_POLICY)
+    def write_imported(self, lines: list[str], precision: str = "ms") -> None:
+        """Write imported points (line protocol, timestamps in ``precision``: the importer writes ns);
+        InfluxError when InfluxDB did not store all of them."""
+        result = self.influx.write(lines, retention_policy=IMPORT_POLICY, precision=precision)
         if result.dropped or result.written != len(lines):
             raise InfluxError(f"InfluxDB stored {result.written} of {len(lines)} points: {result.error}")
 
