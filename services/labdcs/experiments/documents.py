@@ -395,6 +395,11 @@ class DataFile(_Document):
     rows: int | None = None
     error: str | None = None
     problems: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the import changed or noticed (duplicate rows dropped, ties, resets, the current's "
+        "sign, the file's own capacities compared), each naming its rows",
+    )
     created: int = Field(default_factory=now_ms)
 
 

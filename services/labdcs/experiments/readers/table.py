@@ -72,14 +72,19 @@ class Meta:
     vendor: str = ""
     """The instrument maker or tool, for people (``Maccor``, ``BioLogic EC-Lab``)."""
     start_ns: int | None = None
-    """Unix time (ns) of test time 0, from the file's header or its wall-clock column; None when the
-    file does not say (the importer then uses the upload time and says so)."""
+    """Unix time (ns) of test time 0 (a row's time is ``start_ns + time_ns``), from the file's header
+    or its wall-clock column; None when the file does not say (the importer then uses the upload
+    time and says so)."""
     start_source: str = ""
     """Where ``start_ns`` came from (``header 'Acquisition started on'``, ``column 'Unix Time / s'``)."""
     channel: str | None = None
     cell_id: str | None = None
     header: dict[str, str] = field(default_factory=dict)
     """Preamble key/values kept verbatim (the procedure, the comment, ...)."""
+    clock_span_s: float | None = None
+    """Seconds between the first and last wall-clock cells, when the file has a clock column (checks
+    the time column's unit)."""
+    clock_rows: tuple[int, int] = (0, 0)
     current_sign: str = ""
     """How the sign of the current was decided, for the import result (``signed in the file``,
     ``from column 'Md' (D = discharge)``, ...)."""
@@ -103,7 +108,15 @@ class Table:
     discharge_capacity: Floats | None = None
     charge_energy: Floats | None = None
     discharge_energy: Floats | None = None
+    capacity: Floats | None = None
+    """One accumulator for both directions (Maccor ``Amp-hr``, Neware ``Capacity(Ah)``), Ah."""
+    energy: Floats | None = None
+    direction: npt.NDArray[np.object_] | None = None
+    """The file's own state/direction codes as written (Maccor ``State``/``Md``, Neware ``Step
+    Type``), used to decide the current's sign; not stored."""
     warnings: list[RowWarning] = field(default_factory=list)
+    checks: list[tuple[str, float, float]] = field(default_factory=list)
+    """(quantity, recomputed, the file's own) for each accumulator compared, for the import result."""
 
     def __len__(self) -> int:
         return int(self.time_ns.shape[0])
@@ -118,8 +131,23 @@ class Table:
 
     def columns(self) -> dict[str, npt.NDArray[Any]]:
         """The columns present, by attribute name (for masks and exports)."""
-        names = ("row", "time_ns", "voltage", "current", "temperature", "step", "cycle", "segment",
-                 "charge_capacity", "discharge_capacity", "charge_energy", "discharge_energy")  # fmt: skip
+        names = (
+            "row",
+            "time_ns",
+            "voltage",
+            "current",
+            "temperature",
+            "step",
+            "cycle",
+            "segment",
+            "charge_capacity",
+            "discharge_capacity",
+            "charge_energy",
+            "discharge_energy",
+            "capacity",
+            "energy",
+            "direction",
+        )
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def take(self, keep: npt.NDArray[np.bool_] | Ints) -> None:
