@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from labdcs.experiments.formats import ImportFailed
+from labdcs.experiments.harvester import Harvester
+from labdcs.experiments.importing import ImportRequest, import_file
 from labdcs.experiments.readers import binary
 from labdcs.experiments.readers.table import Floats, Table
+from labdcs.experiments.series import ExperimentSeries
+from labdcs.experiments.store import Store
+from labdcs.ingest import retention
+from labdcs.security import influx as influx_auth
+from tests.support import Influx, wait_until
 
 VENDOR = Path(__file__).resolve().parents[2].parent / "shared" / "vendor-files"
 needs_vendor = pytest.mark.skipif(
@@ -153,3 +161,56 @@ def test_other_binary_files_are_named_not_printed(tmp_path: Path, content: bytes
         binary.read_binary(path)
     message = str(refused.value)
     assert said in message and "\\x" not in message and "\x00" not in message
+
+
+@pytest.fixture
+def lab_store(embedded: Store, influx: Influx) -> Iterator[tuple[Store, ExperimentSeries]]:
+    retention.apply(influx.client, retention.RetentionSettings(raw="7d"))
+    yield embedded, ExperimentSeries(influx.login(influx_auth.EXPERIMENTS), chunk_size=20_000)
+
+
+@needs_vendor
+@needs_mdbtools
+@pytest.mark.parametrize(("name", "fmt", "records", "cycles", "start"), BINARY)
+def test_binary_file_imports_end_to_end(
+    name: str, fmt: str, records: int, cycles: int, start: str, lab_store: tuple[Store, ExperimentSeries]
+) -> None:
+    """Through the importer every upload and the harvester use: every record stored (exact duplicates
+    dropped, counted in a warning), its start from the file, and the file's own accumulators
+    reproduced (no mismatch warning; the figures compared are in the import's checks)."""
+    store, series = lab_store
+    path = VENDOR / name
+    record = import_file(store, series, ImportRequest(path=path, name=path.name))
+    dropped = sum(int(w.split(" rows repeat", 1)[0]) for w in record.warnings if "repeat the row" in w)
+    assert record.status == "imported" and record.format == fmt and record.rows == records - dropped
+    assert not [w for w in record.warnings if "differs from the file's own" in w], record.warnings
+    experiment = store.experiment(record.experiment or "")
+    first_ns = int(np.datetime64(start, "ns").astype(np.int64)) + int(binary.read_binary(path).time_ns[0])
+    assert experiment.started == first_ns // 1_000_000  # the first record, on the file's own clock
+    assert series.count(experiment.id) == record.rows
+    assert experiment.cycles == len(store.cycles(experiment.id)) >= 1
+
+
+@needs_vendor
+@needs_mdbtools
+def test_the_harvester_imports_binary_files(
+    tmp_path: Path, lab_store: tuple[Store, ExperimentSeries]
+) -> None:
+    store, series = lab_store
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("neware/test_2.ndax", "arbin/20160805_test001_45_cc_01.res", "biologic/GCPL-0.mpr"):
+        shutil.copy(VENDOR / name, inbox)
+    (inbox / "book.xlsx").write_bytes(b"PK\x03\x04" + bytes(60))
+    harvester = Harvester(store, series, [inbox], stable_s=0.2, interval=0.05)
+
+    def settled() -> dict[str, tuple[str, str]] | None:
+        harvester.scan()
+        files = {Path(f.path).name: (f.status.value, f.reason) for f in store.harvested_files(limit=0)[0]}
+        return files if len(files) == 4 and "waiting" not in {s for s, _ in files.values()} else None
+
+    files = wait_until(settled, 120, "the binary files to be harvested", interval=0.1)
+    assert files["test_2.ndax"][0] == files["20160805_test001_45_cc_01.res"][0] == "imported"
+    assert files["GCPL-0.mpr"][0] == "imported"
+    assert files["book.xlsx"][0] == "skipped" and "harvest patterns" in files["book.xlsx"][1]
+    assert harvester.imported == 3 and store.experiments()[1] == 3

@@ -2,8 +2,8 @@
 2767 rows) is appended to in steps while the harvester watches it; the experiment's points grow
 with every step, it is running (its page the live page of our stations) and finished once the file
 stops growing; no point is written twice; a harvester restarted mid-way resumes from the checkpoint;
-a file rewritten from the start is detected. In the end the points are the rows of the finished
-file read whole."""
+a file rewritten from the start is detected. In the end the points are those of importing the
+finished file in one go."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from labdcs.experiments.api import Services
 from labdcs.experiments.documents import Status
 from labdcs.experiments.harvester import Harvester, file_id
-from labdcs.experiments.live import read_upto
+from labdcs.experiments.importing import ImportRequest, import_file
 from labdcs.experiments.series import ExperimentSeries, Window
 from labdcs.experiments.store import Store
 from labdcs.ingest import retention
@@ -106,13 +106,15 @@ def test_appended_rows_are_imported_live_and_resumed_after_a_restart(
     assert done.cycles == len(store.cycles(experiment)) >= 4
     assert store.harvested_file(file_id(path)).status == "imported"  # type: ignore[union-attr]
 
-    # the points are the finished file's rows, read whole: times to the ns, values exact
-    whole = read_upto(path, path.stat().st_size, inbox.parent / "work")
-    points = list(series.rows(experiment, Window(None, None), ["voltage", "current", "test_time"]))
-    assert len(points) == len(whole) == ROWS
-    assert [p[1] for p in points] == whole.voltage.tolist()
-    assert [p[2] for p in points] == whole.current.tolist()
-    assert [p[3] for p in points] == whole.test_time_s.tolist()
+    # the same points as importing the finished file in one go (one more line end: new content)
+    whole = inbox.parent / "whole.mpt"
+    whole.write_bytes(path.read_bytes() + b"\r\n")
+    record = import_file(store, series, ImportRequest(path=whole, name=whole.name))
+    fields = ["voltage", "current", "test_time", "cycle_index", "charge_capacity", "discharge_energy"]
+    live_points = list(series.rows(experiment, Window(None, None), fields))
+    whole_points = list(series.rows(record.experiment or "", Window(None, None), fields))
+    assert len(live_points) == ROWS and live_points == whole_points
+    assert done.started == store.experiment(record.experiment or "").started
 
 
 @needs_vendor

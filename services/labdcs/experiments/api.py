@@ -219,9 +219,11 @@ def router() -> APIRouter:
     def formats() -> Formats:
         """Vocabulary for forms: import formats, technology-specific fields, sortable columns."""
         from labdcs.experiments.formats import FORMATS
+        from labdcs.experiments.readers.binary import FORMATS as BINARY
 
         return Formats(
-            formats={name: f.description for name, f in FORMATS.items()},
+            formats={name: f.description for name, f in FORMATS.items()}
+            | {name: f.label for name, f in BINARY.items()},
             technologies={
                 t.value: [TechnologyField(name=n, label=label) for n, label in fields]
                 for t, fields in TECHNOLOGY_FIELDS.items()

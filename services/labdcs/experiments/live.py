@@ -25,7 +25,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labdcs.experiments.cycles import Accumulator
+import numpy as np
+
 from labdcs.experiments.documents import (
     DataFile,
     Experiment,
@@ -37,11 +38,11 @@ from labdcs.experiments.documents import (
     new_experiment_id,
     now_ms,
 )
-from labdcs.experiments.formats import ImportFailed
 from labdcs.experiments.importers import open_file
 from labdcs.experiments.importing import file_hash
 from labdcs.experiments.readers import binary
-from labdcs.experiments.readers.table import Meta, Table, from_samples
+from labdcs.experiments.readers.derive import cycle_stats, derive, lines
+from labdcs.experiments.readers.table import Table
 from labdcs.experiments.series import MEASUREMENT, ExperimentSeries
 from labdcs.experiments.store import Store
 from labdcs.ingest.lineprotocol import Point
@@ -82,11 +83,11 @@ def prefix_hash(path: Path, length: int) -> str:
 
 
 def read_upto(path: Path, length: int, work_dir: Path) -> Table:
-    """The rows in the first ``length`` bytes of ``path`` as a :class:`Table`; ImportFailed when they
-    cannot be read (yet: a binary file written in blocks may not be readable between them)."""
-    found = binary.sniff(path)
-    if found is not None:
-        return found.read(path)
+    """The rows in the first ``length`` bytes of ``path`` as the importer reads them (every policy
+    of :mod:`labdcs.experiments.readers.verify` applied); ImportFailed when they cannot be read
+    (yet: a binary file written in blocks may not be readable between them)."""
+    if binary.sniff(path) is not None:
+        return open_file(path).read()
     work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work_dir) as folder:
         part = Path(folder) / path.name
@@ -98,11 +99,7 @@ def read_upto(path: Path, length: int, work_dir: Path) -> Table:
                     break
                 target.write(block)
                 left -= len(block)
-        reader = open_file(part)
-        table = from_samples(reader, Meta(source_format=reader.layout.format))
-        if reader.problems:
-            raise ImportFailed(reader.problems)
-        return table
+        return open_file(part).read()
 
 
 class Rewritten(Exception):
@@ -118,7 +115,6 @@ class LiveImport:
     checkpoint: HarvestedFile
     cell: str | None = None
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "labdcs-live")
-    _accumulator: Accumulator | None = None
 
     @property
     def path(self) -> Path:
@@ -156,8 +152,10 @@ class LiveImport:
 
     def _start(self, table: Table) -> None:
         """The running experiment, from the first rows (its start: the file's own, else now)."""
-        start_ms = table.meta.start_ns // 1_000_000 if table.meta.start_ns is not None else now_ms()
-        experiment_id = new_experiment_id(start_ms)
+        zero = int(table.time_ns[0])
+        start_ns = table.meta.start_ns if table.meta.start_ns is not None else now_ms() * 1_000_000 - zero
+        started = (start_ns + zero) // 1_000_000
+        experiment_id = new_experiment_id(started)
         cell_doc = self.store.cell(self.cell) if self.cell else None
         self.store.insert_experiment(
             Experiment(
@@ -171,73 +169,52 @@ class LiveImport:
                 status=Status.RUNNING,
                 source="import",
                 technology=cell_doc.technology if cell_doc else None,
-                started=start_ms,
+                started=started,
                 operator="harvester",
             )
         )
-        self.store.audit(
-            "import", experiment_id, "harvester", detail=f"{self.path.name}: live import started"
-        )
+        detail = f"{self.path.name}: live import started"
+        self.store.audit("import", experiment_id, "harvester", detail=detail)
         self.checkpoint.experiment = experiment_id
 
-    def _write(self, table: Table, first: int) -> int:
-        """Points for rows ``first:`` (the accumulators run over every row, so they continue)."""
+    def _start_ns(self, table: Table, experiment: Experiment) -> int:
+        """Unix ns of test time 0, the same at every update and after a restart: the file's own, else
+        the experiment's start (the time the harvester first read it)."""
+        if table.meta.start_ns is not None:
+            return table.meta.start_ns
+        return (experiment.started or 0) * 1_000_000 - int(table.time_ns[0])
+
+    def _write(self, table: Table, first: int, *, final: bool = False) -> int:
+        """Points for rows ``first:`` (the running totals are derived from every row, so they go on),
+        the experiment's progress and its cycles (the open one only when ``final``)."""
         experiment_id = self.checkpoint.experiment
         assert experiment_id is not None
         experiment = self.store.experiment(experiment_id)
-        start_ns = (experiment.started or 0) * 1_000_000
-        zero_ns = int(table.time_ns[0])
+        start_ns = self._start_ns(table, experiment)
         tags = {"device": "import", "channel": "file", "kind": MEASUREMENT, "experiment": experiment_id}
         prefix = Point(MEASUREMENT, tags, {"x": 0.0}, 0).line().split(" ", 1)[0] + " "
-        seconds = table.test_time_s
-        accumulator = Accumulator(experiment_id)
-        batch: list[str] = []
+        derived = derive(table)
         written = 0
-        last_ns = -1
-        progress = Progress()
-        for k in range(len(table)):
-            t = float(seconds[k])
-            ts = start_ns + int(table.time_ns[k]) - zero_ns  # ns, as the file says it (sub-ms kept)
-            if ts <= last_ns:
-                raise ImportFailed([f"row {int(table.row[k])}: time does not increase"])
-            last_ns = ts
-            ts_ms = ts // 1_000_000
-            voltage, current = float(table.voltage[k]), float(table.current[k])
-            temperature = None if table.temperature is None else float(table.temperature[k])
-            cycle = accumulator.add(
-                ts_ms, t, voltage, current, temperature, None if table.cycle is None else int(table.cycle[k])
-            )
-            if k < first:
-                continue
-            line = (
-                f"{prefix}voltage={voltage!r},current={current!r},power={voltage * current!r},"
-                f"test_time={t!r},cycle_index={cycle}i,charge_capacity={accumulator.charge_ah!r},"
-                f"discharge_capacity={accumulator.discharge_ah!r},charge_energy={accumulator.charge_wh!r},"
-                f'discharge_energy={accumulator.discharge_wh!r},run_state="running"'
-            )
-            if temperature is not None and temperature == temperature:
-                line += f",temperature={temperature!r}"
-            if table.step is not None:
-                line += f",step_index={int(table.step[k])}i"
-            batch.append(f"{line} {ts}")
-            if len(batch) >= BATCH:
-                self.series.write_imported(batch, precision="ns")
-                written += len(batch)
-                batch = []
-            progress = Progress(
-                ts=ts_ms, cycle_index=cycle, step_index=0 if table.step is None else int(table.step[k]),
-                test_time=t, voltage=voltage, current=current, temperature=temperature,
-                charge_capacity=accumulator.charge_ah, discharge_capacity=accumulator.discharge_ah,
-            )  # fmt: skip
-        if batch:
+        new = next(lines(prefix, table, derived, start_ns, len(table)), [])[first:]
+        for at in range(0, len(new), BATCH):
+            batch = new[at : at + BATCH]
             self.series.write_imported(batch, precision="ns")
             written += len(batch)
-        for stat in accumulator.stats:  # the cycles completed so far (the open one at finish)
+        ts_ms = (start_ns + table.time_ns) // 1_000_000
+        stats = cycle_stats(experiment_id, table, derived, ts_ms)
+        for stat in stats if final else stats[:-1]:  # the last cycle is open while the file grows
             self.store.put_cycle(stat)
-        self.store.update_experiment(
-            experiment_id, {"progress": progress.model_dump(), "rows": len(table)}, expect=[Status.RUNNING]
-        )
-        self._accumulator = accumulator
+        k = len(table) - 1
+        progress = Progress(
+            ts=int(ts_ms[k]), cycle_index=int(derived.cycle[k]),
+            step_index=0 if table.step is None else int(table.step[k]),
+            test_time=float(table.time_ns[k] - table.time_ns[0]) / 1e9, voltage=float(table.voltage[k]),
+            current=float(table.current[k]),
+            temperature=None if table.temperature is None or np.isnan(table.temperature[k])
+            else float(table.temperature[k]),
+            charge_capacity=float(derived.charge_ah[k]), discharge_capacity=float(derived.discharge_ah[k]),
+        )  # fmt: skip
+        self.store.update_experiment(experiment_id, {"progress": progress.model_dump(), "rows": len(table)})
         return written
 
     def finish(self, quiet_s: float) -> None:
@@ -250,13 +227,9 @@ class LiveImport:
         table = read_upto(path, size, self.work_dir)
         if point.experiment is None:
             self._start(table)
-        self._write(table, point.rows)
+        self._write(table, point.rows, final=True)
         experiment_id = point.experiment
         assert experiment_id is not None
-        assert self._accumulator is not None  # set by _write
-        stats = self._accumulator.finish()
-        for stat in stats:
-            self.store.put_cycle(stat)
         last = self.store.experiment(experiment_id).progress.ts
         self.store.update_experiment(
             experiment_id,
@@ -273,7 +246,7 @@ class LiveImport:
             DataFile(
                 id=digest, path=str(path), name=path.name, size=size, mtime=path.stat().st_mtime,
                 format=table.meta.source_format, status=FileStatus.IMPORTED, experiment=experiment_id,
-                rows=len(table),
+                rows=len(table), warnings=[w.text() for w in table.warnings],
             )
         )  # fmt: skip
         self.store.audit("import", experiment_id, "harvester", detail=f"{path.name}: {len(table)} rows, live")

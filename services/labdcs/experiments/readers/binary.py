@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from labdcs.experiments.formats import ImportFailed
+from labdcs.experiments.formats import ImportFailed, Layout
+from labdcs.experiments.readers import verify
 from labdcs.experiments.readers.table import Table
+
+if TYPE_CHECKING:
+    from labdcs.experiments.importers import Plausible
 
 SNIFF_BYTES = 4096
 
@@ -102,3 +107,38 @@ def read_binary(path: Path, name: str | None = None) -> Table:
         what = unsupported(path, head) or "not a binary cycler file we read"
         raise ImportFailed([f"{path.name}: {what}"])
     return fmt.read(path)
+
+
+@dataclass
+class BinaryReader:
+    """A binary file for the importer, as :class:`~labdcs.experiments.importers.Reader` is for text:
+    :meth:`read` gives the verified :class:`Table` (the same policies: exact duplicates dropped,
+    ties and resets, the span, plausible values, the file's own accumulators against ours; the
+    current is the cycler's own signed current, so swapped accumulators refuse the file)."""
+
+    path: Path
+    format: BinaryFormat
+    plausible: Plausible
+    layout: Layout = field(init=False)
+    progress: float = 0.0
+    rows: int = 0
+    on_progress: Callable[[float], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.layout = Layout(format=self.format.name, delimiter="", vendor=self.format.label)
+
+    def read(self) -> Table:
+        table = self.format.read(self.path)
+        if len(table) == 0:
+            raise ImportFailed([f"{self.format.label}: the file holds no data records"])
+        if self.on_progress is not None:
+            self.on_progress(0.5)
+        verify.drop_duplicates(table)
+        verify.fix_time(table)
+        verify.check_span(table)
+        p = self.plausible
+        verify.plausible(table, self.layout, (p.v_min, p.v_max), p.i_abs, (p.t_min, p.t_max))
+        verify.verify_accumulators(table, has_direction=True)
+        table.check()
+        self.rows, self.progress = len(table), 1.0
+        return table

@@ -13,9 +13,6 @@ while discharging); they become the file's charge/discharge accumulators of the 
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,8 +21,6 @@ import numpy as np
 
 from labdcs.experiments.formats import ImportFailed
 from labdcs.experiments.readers.table import NS, Floats, Meta, Table
-
-log = logging.getLogger(__name__)
 
 
 def _column(frame: Any, name: str) -> Floats:
@@ -38,13 +33,9 @@ def read_nda(path: Path) -> Table:
     import fastnda  # imported here: polars is loaded only when a Neware binary is read
 
     try:
-        notes = io.StringIO()  # fastnda prints its remarks; they go to our log instead
-        with warnings.catch_warnings(), contextlib.redirect_stdout(notes):
+        with warnings.catch_warnings():  # its remarks go to its logger ("fastnda.ndax"), as they should
             warnings.simplefilter("ignore")
             frame = fastnda.read(str(path))
-        for note in notes.getvalue().splitlines():
-            if note.strip():
-                log.info("fastnda on %s: %s", path.name, note.strip())
     except Exception as exc:  # fastnda's errors are plain exceptions with its own words
         raise ImportFailed(
             [f"Neware {path.suffix or '.nda'} (binary) could not be read by fastnda: {exc}"]
