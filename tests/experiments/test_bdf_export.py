@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from labdcs.experiments.api import Services
 from labdcs.experiments.documents import CellIn
 from labdcs.experiments.export import csv_chunks, parquet_file, read_table, write_table
 from labdcs.experiments.importing import ImportRequest, import_file
@@ -27,6 +28,7 @@ from labdcs.experiments.store import Store
 from labdcs.ingest import retention
 from labdcs.security import influx as influx_auth
 from tests.experiments.conftest import NMC
+from tests.experiments.harvest_app import client, served
 from tests.experiments.test_binary_readers import VENDOR, needs_mdbtools, needs_vendor
 from tests.support import Influx
 
@@ -125,3 +127,21 @@ def test_parquet_export_is_written_in_row_groups(
     assert parquet_file(series, record.experiment or "", Window(None, None), sink) == record.rows
     sink.seek(0)
     assert pq.ParquetFile(sink).metadata.num_row_groups == -(-(record.rows or 0) // 100)
+
+
+@needs_vendor
+@needs_mdbtools
+def test_the_api_serves_bdf_parquet(tmp_path: Path, lab_store: tuple[Store, ExperimentSeries]) -> None:
+    """``GET /api/experiments/{id}/export.parquet`` of an imported Arbin .res: batterydf validates it,
+    and it holds every point."""
+    store, series = lab_store
+    source = VENDOR / "arbin/20160805_test001_45_cc_01.res"
+    record = import_file(store, series, ImportRequest(path=source, name=source.name))
+    with served(Services(store=store, series=series)) as url, client(url) as http:
+        answer = http.get(f"/api/experiments/{record.experiment}/export.parquet")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/vnd.apache.parquet"
+    path = tmp_path / "served.bdf.parquet"
+    path.write_bytes(answer.content)
+    validated(path)
+    assert pq.ParquetFile(path).metadata.num_rows == record.rows == 10261

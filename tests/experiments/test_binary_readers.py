@@ -147,10 +147,10 @@ def test_an_unknown_mpr_column_is_refused_by_number(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "said"),
     [
-        (b"PK\x03\x04" + bytes(40), "zip archive"),
+        (b"PK\x03\x04" + bytes(40), "ZIP archive"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "Excel"),
-        (b"\x89HDF\r\n\x1a\n" + bytes(100), "HDF5"),
-        (bytes(range(256)) * 4, "binary file of a format not recognised"),
+        (b"\x89HDF\r\n\x1a\n" + bytes(100), "a binary file of an unknown format"),
+        (bytes(range(256)) * 4, "a binary file of an unknown format"),
     ],
 )
 def test_other_binary_files_are_named_not_printed(tmp_path: Path, content: bytes, said: str) -> None:

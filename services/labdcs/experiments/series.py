@@ -72,8 +72,8 @@ def where(experiment: str, start_ms: int | None = None, end_ms: int | None = Non
     clauses = [f'"experiment" = {quote(experiment)}']
     if start_ms is not None:
         clauses.append(f"time >= {int(start_ms)}ms")
-    if end_ms is not None:
-        clauses.append(f"time <= {int(end_ms)}ms")
+    if end_ms is not None:  # the whole last millisecond: imported points keep their ns
+        clauses.append(f"time < {int(end_ms) + 1}ms")
     return " AND ".join(clauses)
 
 

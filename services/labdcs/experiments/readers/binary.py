@@ -1,7 +1,8 @@
-"""Binary cycler files: recognised from their first bytes, read into a :class:`Table`, or named.
+"""Binary cycler files we read: recognised from their first bytes, read into a :class:`Table`.
 
 A binary file is never shown as its bytes: it is either one we read (BioLogic ``.mpr``, Arbin
-``.res``, Neware ``.nda``/``.ndax``) or named for what it is with what to do instead.
+``.res``, Neware ``.nda``/``.ndax``) or named for what it is with what to do instead
+(:mod:`labdcs.experiments.readers.sniff`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from labdcs.experiments.formats import ImportFailed, Layout
 from labdcs.experiments.readers import verify
+from labdcs.experiments.readers.sniff import binary_kind
 from labdcs.experiments.readers.table import Table
 
 if TYPE_CHECKING:
@@ -80,31 +82,12 @@ def sniff(path: Path, head: bytes | None = None) -> BinaryFormat | None:
     return None
 
 
-def unsupported(path: Path, head: bytes) -> str | None:
-    """A sentence naming a binary file we do not read and what to do; None when ``head`` is text."""
-    if head.startswith(b"PK\x03\x04"):
-        members = _zip_members(path)
-        if any(m.startswith("xl/") for m in members):
-            return "an Excel workbook (.xlsx, binary): save the sheet with the data as CSV and import that"
-        return "a zip archive (binary): unpack it and import the data file inside"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return "an old Excel or Office file (.xls, binary): save the data sheet as CSV and import that"
-    if head.startswith(b"\x89HDF"):
-        return "an HDF5 file (binary, e.g. cellpy or Arbin .h5): export it as CSV and import that"
-    if head.startswith(b"PAR1"):
-        return "a Parquet file (binary): import BDF Parquet via its CSV form"
-    if b"\x00" in head[:1024]:
-        return "a binary file of a format not recognised: export the test as CSV or text from its software"
-    return None
-
-
 def read_binary(path: Path, name: str | None = None) -> Table:
     """Read ``path`` as the binary format named (or recognised); ImportFailed with words otherwise."""
     fmt = FORMATS.get(name) if name else sniff(path)
     if fmt is None:
-        with path.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-        what = unsupported(path, head) or "not a binary cycler file we read"
+        kind = binary_kind(path)
+        what = f"{kind[0]}: {kind[1]}" if kind else "a text file, not a binary cycler file"
         raise ImportFailed([f"{path.name}: {what}"])
     return fmt.read(path)
 
