@@ -44,7 +44,7 @@ UNITS: dict[str, dict[str, float]] = {
     "temperature": {"degC": 1.0, "C": 1.0, "°C": 1.0},
     "cycle": {"1": 1.0},
     "step": {"1": 1.0},
-    "unix_time": {"s": 1.0, "ms": 1e-3},
+    "unix_time": {"s": 1.0, "ms": 1e-3, "date": 0.0},
     "charge_capacity": {"Ah": 1.0, "mAh": 1e-3, "C": 1 / 3600, "As": 1 / 3600},
     "discharge_capacity": {"Ah": 1.0, "mAh": 1e-3, "C": 1 / 3600, "As": 1 / 3600},
     "charge_energy": {"Wh": 1.0, "mWh": 1e-3, "kWh": 1e3, "J": 1 / 3600},
@@ -53,7 +53,8 @@ UNITS: dict[str, dict[str, float]] = {
 }
 """A generic mapping's target is ``quantity/unit``; a current may add its sign convention after a
 space: ``"current/mA +discharge"`` (positive while discharging; the default is ``+charge``, the BDF's).
-``resistance`` columns are accepted and not stored."""
+``resistance`` columns are accepted and not stored; ``unix_time/date`` is a wall-clock date column
+(``2024-04-30 14:33:19``, ``04/30/2024 14:33:19``, ... taken as UTC)."""
 ACCUMULATORS = ("charge_capacity", "discharge_capacity", "charge_energy", "discharge_energy", "capacity",
                 "energy")  # fmt: skip
 REQUIRED = ("time", "voltage", "current")
@@ -169,6 +170,8 @@ class Layout:
     current_sign: str = "+charge"
     """The mapping's declared convention: ``+charge`` (BDF) or ``+discharge``."""
     extra: dict[str, Column] = field(default_factory=dict)
+    integration: str = "trapezoid"
+    """How the cycler integrates its own accumulators (for the check only): EC-Lab's ``right``."""
     data_line: int = 1
     """Index (0-based) of the first line after the header that is not blank (Maccor leaves one)."""
 
@@ -442,6 +445,7 @@ class BiologicMpt(Format):
                     break
                 except ValueError:
                     continue
+        layout.integration = "right"
         channel = _header_value(layout, "Run on channel")
         layout.channel = channel.split("(")[0].strip() if channel else None
         found = _pick(header, {"freq/Hz": number()})
@@ -583,7 +587,8 @@ class GenericCsv(Format):
         layout = Layout(format=self.name, delimiter=delimiter, header_line=line, current_sign=sign)
         for quantity, (column, factor) in targets.items():
             index = header.index(column)
-            layout.columns[quantity] = Column(quantity, column, index, scaled(factor))
+            parse = date_time if quantity == "unix_time" and factor == 0.0 else scaled(factor)
+            layout.columns[quantity] = Column(quantity, column, index, parse)
         _data_line(layout, head)
         layout.header = _preamble(head[:line])
         return layout

@@ -85,7 +85,7 @@ class Reader:
         verify.check_span(table)
         p = self.plausible
         verify.plausible(table, layout, (p.v_min, p.v_max), p.i_abs, (p.t_min, p.t_max))
-        verify.verify_accumulators(table, has_direction)
+        verify.verify_accumulators(table, has_direction, layout.integration)
         table.check()
         self.rows, self.progress = len(table), 1.0
         return table

@@ -271,13 +271,17 @@ def decide_sign(table: Table, layout: Layout, direction_name: str) -> None:
     table.direction = None
 
 
-def throughput(table: Table) -> tuple[float, float, float, float]:
-    """Our (charge Ah, discharge Ah, charge Wh, discharge Wh): trapezoid, split by sign."""
+def throughput(table: Table, rule: str = "trapezoid") -> tuple[float, float, float, float]:
+    """Our (charge Ah, discharge Ah, charge Wh, discharge Wh), split by the current's sign: the
+    trapezoid, or ``right`` (each row's current over the interval before it: EC-Lab's own dq)."""
     if len(table) < 2:
         return 0.0, 0.0, 0.0, 0.0
     dt = np.diff(table.time_ns).astype(np.float64) / NS / 3600
-    amps = (table.current[1:] + table.current[:-1]) / 2
-    watts = (table.current[1:] * table.voltage[1:] + table.current[:-1] * table.voltage[:-1]) / 2
+    power = table.current * table.voltage
+    if rule == "right":
+        amps, watts = table.current[1:], power[1:]
+    else:
+        amps, watts = (table.current[1:] + table.current[:-1]) / 2, (power[1:] + power[:-1]) / 2
     ah, wh = amps * dt, np.abs(watts * dt)
     return (
         float(ah[amps > 0].sum()),
@@ -325,8 +329,8 @@ def _swapped(table: Table) -> bool:
     return against > 10 * max(1, along)
 
 
-def verify_accumulators(table: Table, has_direction: bool) -> None:
-    c_ah, d_ah, c_wh, d_wh = throughput(table)
+def verify_accumulators(table: Table, has_direction: bool, rule: str = "trapezoid") -> None:
+    c_ah, d_ah, c_wh, d_wh = throughput(table, rule)
     pairs: list[tuple[str, float, float]] = []
     if table.charge_capacity is not None and table.discharge_capacity is not None:
         fc, fd = _file_total(table.charge_capacity), _file_total(table.discharge_capacity)
@@ -349,7 +353,7 @@ def verify_accumulators(table: Table, has_direction: bool) -> None:
                     "(its capacity columns say so): negated to the BDF convention",
                 )
             )
-            c_ah, d_ah, c_wh, d_wh = throughput(table)
+            c_ah, d_ah, c_wh, d_wh = throughput(table, rule)
         pairs += [("charge capacity", c_ah, fc), ("discharge capacity", d_ah, fd)]
     if table.charge_energy is not None and table.discharge_energy is not None:
         pairs += [
