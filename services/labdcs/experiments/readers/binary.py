@@ -52,7 +52,7 @@ def _nda(path: Path) -> Table:
 
 
 MPR = BinaryFormat("biologic-mpr", "BioLogic .mpr (binary)", _mpr)
-RES = BinaryFormat("arbin-res", "Arbin .res (binary, Access database)", _res)
+RES = BinaryFormat("arbin-res", "Arbin .res (binary, MS Access)", _res)
 NDA = BinaryFormat("neware-nda", "Neware .nda (binary)", _nda)
 NDAX = BinaryFormat("neware-nda", "Neware .ndax (binary, zip)", _nda)
 FORMATS = {f.name: f for f in (MPR, RES, NDA)}
