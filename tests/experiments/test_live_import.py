@@ -169,3 +169,34 @@ def test_a_live_import_has_the_live_page_of_a_station(
             wait_js(page, f"Number(document.querySelector('#plot-v').dataset.points || 0) > {first}")
         finally:
             page.close()
+
+
+@needs_vendor
+def test_rows_that_read_differently_once_more_arrive_end_the_live_experiment(
+    watched: tuple[Path, Store, ExperimentSeries],
+) -> None:
+    """What was written must stay what the file says: when the rows imported so far no longer read
+    the same (the import's whole-file policies decided a time unit or a sign anew), the live
+    experiment ends as for a rewritten file and the file is imported anew. Simulated here by a
+    checkpoint whose last row disagrees with the file."""
+    inbox, store, series = watched
+    header, rows = _lines()
+    path = inbox / "cell-10.mpt"
+    path.write_bytes(header + b"".join(rows[:200]))
+    harvester = _harvester(store, series, inbox, stable_s=30)
+    harvester.scan()
+    with path.open("ab") as out:
+        out.write(b"".join(rows[200:400]))
+    harvester.scan()
+    point = store.harvested_file(file_id(path))
+    assert point is not None and point.rows == 400 and point.last_row == HEADER_LINES + 400
+    point.last_time_ns = (point.last_time_ns or 0) + 1  # as if row 480 now read 1 ns later
+    store.put_harvested_file(point)
+    harvester = _harvester(store, series, inbox, stable_s=30)  # resumes from that checkpoint
+    with path.open("ab") as out:
+        out.write(b"".join(rows[400:500]))
+    harvester.scan()
+    old = store.experiment(point.experiment or "")
+    assert old.status == Status.ABORTED and "read differently" in (old.end_reason or "")
+    again = store.harvested_file(file_id(path))
+    assert again is not None and again.experiment != point.experiment and again.rows == 500

@@ -431,6 +431,10 @@ class HarvestedFile(_Document):
     """Bytes of the file read so far (live: up to the last complete line)."""
     read_hash: str | None = None
     """sha256 of the file's first ``offset`` bytes: a file rewritten from the start is detected."""
+    last_row: int = 0
+    last_time_ns: int | None = None
+    """The last row written (its line or record number, and its test time): the rows read again at
+    the next update must still end so, or what was written no longer matches the file."""
     updated: int = Field(default_factory=now_ms)
 
 

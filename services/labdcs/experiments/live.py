@@ -135,6 +135,7 @@ class LiveImport:
         if upto <= point.offset:
             return 0
         table = read_upto(path, upto, self.work_dir)
+        self._same_past(table)
         if len(table) <= point.rows:
             return 0
         if point.experiment is None:
@@ -145,10 +146,25 @@ class LiveImport:
             )
         written = self._write(table, point.rows)
         point.offset, point.read_hash, point.rows = upto, prefix_hash(path, upto), len(table)
+        point.last_row, point.last_time_ns = int(table.row[-1]), int(table.time_ns[-1])
         point.size, point.format, point.updated = size, table.meta.source_format, now_ms()
         point.status, point.reason = HarvestStatus.LIVE, "being written by the cycler: imported as it grows"
         self.store.put_harvested_file(point)
         return written
+
+    def _same_past(self, table: Table) -> None:
+        """The rows written so far read the same with the rows appended since (the import's policies
+        look at the whole file: a time unit or a current sign decided anew would move them)."""
+        point = self.checkpoint
+        if point.rows == 0 or point.last_time_ns is None:
+            return
+        k = point.rows - 1
+        now = (int(table.row[k]), int(table.time_ns[k])) if k < len(table) else None
+        if now != (point.last_row, point.last_time_ns):
+            raise Rewritten(
+                f"the rows imported so far (to row {point.last_row}) read differently with the rows "
+                "appended since"
+            )
 
     def _start(self, table: Table) -> None:
         """The running experiment, from the first rows (its start: the file's own, else now)."""
@@ -225,6 +241,7 @@ class LiveImport:
         if point.offset and prefix_hash(path, point.offset) != point.read_hash:
             raise Rewritten(f"its first {point.offset} bytes changed (the file was rewritten)")
         table = read_upto(path, size, self.work_dir)
+        self._same_past(table)
         if point.experiment is None:
             self._start(table)
         self._write(table, point.rows, final=True)
@@ -264,4 +281,4 @@ class LiveImport:
                 {"status": Status.ABORTED.value, "finished": now_ms(), "end_reason": reason},
             )
         self.checkpoint.experiment, self.checkpoint.offset, self.checkpoint.rows = None, 0, 0
-        self.checkpoint.read_hash = None
+        self.checkpoint.read_hash, self.checkpoint.last_time_ns = None, None
