@@ -32,6 +32,7 @@ from labdcs.experiments.documents import (
     DataFile,
     Experiment,
     ExperimentIn,
+    HarvestedFile,
     ProtocolDoc,
     Station,
     Status,
@@ -228,9 +229,11 @@ def router() -> APIRouter:
     def formats() -> Formats:
         """Vocabulary for forms: import formats, technology-specific fields, sortable columns."""
         from labdcs.experiments.formats import FORMATS
+        from labdcs.experiments.readers.binary import FORMATS as BINARY
 
         return Formats(
-            formats={name: f.description for name, f in FORMATS.items()},
+            formats={name: f.description for name, f in FORMATS.items()}
+            | {name: f.label for name, f in BINARY.items()},
             technologies={
                 t.value: [TechnologyField(name=n, label=label) for n, label in fields]
                 for t, fields in TECHNOLOGY_FIELDS.items()
@@ -462,6 +465,43 @@ def router() -> APIRouter:
         )
 
     @api.get(
+        "/experiments/{experiment_id}/export.parquet",
+        response_model=None,
+        responses={
+            200: {
+                "content": {"application/vnd.apache.parquet": {"schema": {"type": "string"}}},
+                "description": "BDF Parquet",
+            }
+        },
+        tags=["data"],
+    )
+    def export_parquet(request: Request, experiment_id: str) -> Response:
+        """The experiment's full-resolution data as Parquet with the Battery Data Format's column names
+        (written to a temporary file one row group at a time, then sent)."""
+        from labdcs.experiments.export import parquet_file
+
+        svc = services(request)
+        experiment = svc.store.experiment(experiment_id)
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the response once sent)
+        try:
+            parquet_file(svc.need_series(), experiment_id, window_of(experiment), spool)
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+
+        def chunks() -> Iterator[bytes]:
+            with spool:
+                while block := spool.read(1 << 20):
+                    yield block
+
+        return StreamingResponse(
+            chunks(),
+            media_type="application/vnd.apache.parquet",
+            headers={"Content-Disposition": f'attachment; filename="{experiment_id}.bdf.parquet"'},
+        )
+
+    @api.get(
         "/experiments/{experiment_id}/report.html",
         response_model=None,
         responses={
@@ -544,6 +584,19 @@ def router() -> APIRouter:
     ) -> Page[DataFile]:
         """Every file offered for import (upload or harvester), with its result."""
         items, total = services(request).store.data_files(status, None, offset, limit)
+        return Page(items=items, total=total, offset=offset, limit=limit)
+
+    @api.get("/harvested-files", response_model=Page[HarvestedFile], tags=["data"])
+    def list_harvested_files(
+        request: Request,
+        status: Literal["imported", "failed", "skipped", "waiting", "live"] | None = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> Page[HarvestedFile]:
+        """Every file the harvester saw in its watched folders, by path: imported (with the experiment),
+        failed or skipped (with the reason), waiting (still being written, a service away) or live
+        (imported while the cycler writes it)."""
+        items, total = services(request).store.harvested_files(status, offset, limit)
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     @api.get("/audit", response_model=list[AuditEntry], tags=["meta"])

@@ -22,6 +22,8 @@ from labdcs.experiments.formats import (
     read_head,
 )
 from labdcs.experiments.readers import verify
+from labdcs.experiments.readers.binary import FORMATS as BINARY_FORMATS
+from labdcs.experiments.readers.binary import BinaryReader, sniff
 from labdcs.experiments.readers.sniff import binary_kind, unrecognised
 from labdcs.experiments.readers.table import Table
 from labdcs.experiments.readers.text import read_text
@@ -100,8 +102,14 @@ def open_file(
     mapping: dict[str, str] | None = None,
     limits: Limits | None = None,
     on_progress: Callable[[float], None] | None = None,
-) -> Reader:
+) -> Reader | BinaryReader:
     """A reader for ``path``: format detected unless named; ImportFailed when it is not readable."""
+    plausible = Plausible.for_cell(limits) if limits is not None else Plausible()
+    readable = sniff(path) if format is None or format in BINARY_FORMATS else None
+    if format in BINARY_FORMATS and readable is None:
+        raise ImportFailed([f"{path.name} is not a {BINARY_FORMATS[format].label} file"])
+    if readable is not None:
+        return BinaryReader(path, readable, plausible, on_progress=on_progress)
     binary = binary_kind(path)
     if binary is not None:
         name, advice = binary
@@ -125,5 +133,4 @@ def open_file(
             raise ImportFailed([unrecognised(path, head)])
         fmt = detected
     layout = fmt.layout(head, mapping)
-    plausible = Plausible.for_cell(limits) if limits is not None else Plausible()
     return Reader(path, layout, plausible, on_progress=on_progress)

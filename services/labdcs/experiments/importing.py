@@ -16,6 +16,7 @@ import logging
 import queue
 import re
 import secrets
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -202,18 +203,39 @@ def import_file(
         if not isinstance(exc, Exception):
             raise
         problems = _problems(exc, request.name)
-        if request.record_failure:
+        deferred = transient(exc)
+        if request.record_failure and not deferred:
             record.status, record.error, record.problems = FileStatus.FAILED, problems[0], problems
             try:
                 store.put_data_file(record)
             except Exception as unrecorded:
                 log.error("import of %s: cannot record its failure: %s", request.name, unrecorded)
+        if deferred:
+            raise ImportDeferred(problems) from exc
         if isinstance(exc, ImportFailed):
             raise
         raise ImportFailed(problems) from exc
     job.experiment, job.rows, job.progress = experiment_id, len(table), 1.0
     log.info("imported %s as %s: %d rows, %d cycles", request.name, experiment_id, len(table), len(stats))
     return record
+
+
+class ImportDeferred(ImportFailed):
+    """The import could not finish for a reason that passes (InfluxDB or the document store not
+    reachable): nothing was kept, no failure was recorded, and the file is to be tried again."""
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` says a service was briefly away rather than something about the file."""
+    if isinstance(exc, InfluxError):
+        return True
+    try:
+        from pymongo.errors import ConnectionFailure
+    except ImportError:  # pragma: no cover - pymongo is a dependency
+        return False
+    if isinstance(exc, ConnectionFailure):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
 _EXPECTED = (ImportFailed, StoreError, InfluxError, OSError, ValueError)

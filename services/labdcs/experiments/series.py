@@ -80,8 +80,8 @@ def where(
         clauses += [f'"device" = {quote(window.station)}', f'"channel" = {quote(window.channel)}']
     if start_ms is not None:
         clauses.append(f"time >= {int(start_ms)}ms")
-    if end_ms is not None:
-        clauses.append(f"time <= {int(end_ms)}ms")
+    if end_ms is not None:  # the whole last millisecond: imported points keep their ns
+        clauses.append(f"time < {int(end_ms) + 1}ms")
     return " AND ".join(clauses)
 
 

@@ -20,8 +20,8 @@ import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped]
 
 try:  # optional: the fast path (pandas' C reader does everything without it)
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
 except ImportError:  # pragma: no cover
     pa = pacsv = None
 
