@@ -9,6 +9,7 @@ wrong (a protocol, an import), a ``problems`` list naming each.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -547,7 +548,10 @@ def router() -> APIRouter:
             check_write(request, readable_cell(request, cell).team, f"cell '{cell}'")
         jobs = svc.need_imports()
         svc.work_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=svc.work_dir, delete=False, suffix=".upload") as out:
+        # The file's own extension is kept: binary readers (fastnda) go by it.
+        ext = Path(file.filename or "").suffix.lower()
+        suffix = ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".upload"
+        with tempfile.NamedTemporaryFile(dir=svc.work_dir, delete=False, suffix=suffix) as out:
             while chunk := file.file.read(1 << 20):
                 out.write(chunk)
         job = jobs.submit(
@@ -559,7 +563,6 @@ def router() -> APIRouter:
                 cell=cell or None,
                 experiment_name=name or None,
                 delete_after=True,
-                user=login(request),
                 principal=login(request),
                 team=team,
             )
