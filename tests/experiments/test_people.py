@@ -223,6 +223,8 @@ def test_labdcs_users_manages_people_through_the_manager(tmp_path: Path) -> None
         password = (tmp_path / "erin").read_text().strip()
         assert password not in added.stdout and (tmp_path / "erin").stat().st_mode & 0o777 == 0o600
         assert httpx.get(f"{url}/api/me", auth=("erin", password)).json()["account"]["teams"] == ["anodes"]
+        unsaid = users("add", "frank", "--role", "viewer")  # a password is never printed: --out is needed
+        assert unsaid.returncode != 0 and "never printed" in unsaid.stderr, unsaid
         token = users(
             "token", "create", "--scope", "read", "--scope", "control", "--out", str(tmp_path / "tok")
         )

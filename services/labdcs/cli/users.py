@@ -1,8 +1,9 @@
 """``labdcs users``: people, teams and tokens of the experiments manager, through its API (so the
 manager, which owns its database, makes every change and audits it with the admin's name).
 
-A generated password or token secret is printed once, or with ``--out FILE`` written to a file only
-its owner can read (mode 0600) and not printed at all.
+A generated password is never printed: it is written to ``--out FILE``, which only its owner can
+read (mode 0600), for the person to be given. A token's secret goes to ``--out FILE`` too, or, without
+it, to the terminal that made it: the one moment it exists in the clear.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ out_option = click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Write the secret to this file (mode 0600) instead of printing it",
+    help="Write the generated password or token to this file (mode 0600); a password is never printed",
 )
 
 
@@ -42,9 +43,14 @@ def _call(
         raise click.ClickException(str(exc)) from None
 
 
-def _secret(what: str, value: str, out: Path | None) -> None:
+def _need_out(out: Path | None) -> None:
     if out is None:
-        click.echo(f"{what} (shown once, keep it now): {value}")
+        raise click.UsageError("a password is never printed: give --out FILE (written with mode 0600)")
+
+
+def _secret(what: str, value: str, out: Path | None) -> None:
+    if out is None:  # a token: this terminal is its one chance to be seen
+        click.echo(f"{what} (not stored in the clear; keep it now): {value}")
         return
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -89,7 +95,9 @@ def add(
     ctx: click.Context, login: str, role: str, teams: tuple[str, ...], name: str, email: str | None,
     harvester: bool, out: Path | None,
 ) -> None:  # fmt: skip
-    """Add a person (a generated password, shown once) or a harvester."""
+    """Add a person (a generated password, written to --out) or a harvester."""
+    if not harvester:
+        _need_out(out)
     body: dict[str, Any] = {
         "id": login,
         "role": role,
@@ -150,7 +158,8 @@ def set_teams(ctx: click.Context, login: str, teams: tuple[str, ...]) -> None:
 @out_option
 @click.pass_context
 def reset_password(ctx: click.Context, login: str, out: Path | None) -> None:
-    """A new generated password for a person (shown once)."""
+    """A new generated password for a person (written to --out)."""
+    _need_out(out)
     answer = _call(ctx, "POST", f"/api/users/{login}/password")
     _secret(f"new password of {login}", answer["password"], out)
 
