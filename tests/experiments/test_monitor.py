@@ -235,3 +235,19 @@ def test_made_up_stations_cannot_grow_the_monitor_without_bound(
     for n in range(10):
         hub.handle(topics.state(f"station{n}", "ch1"), _state().model_dump_json().encode())
     assert [r.key for r in hub.rows()] == ["station0/ch1", "station1/ch1", "station2/ch1"]
+
+
+def test_a_run_of_a_team_one_may_not_read_shows_its_station_not_its_names() -> None:
+    """Teams with visibility ``team``: the monitor still shows the station and its values to the
+    whole lab (safety), but not the run's experiment, cell, operator or protocol."""
+    from labdcs.experiments.live import RUN_FIELDS, MonitorRow, visible
+
+    row = MonitorRow(
+        key="station1/ch1", station="station1", channel="ch1", experiment="exp-1", name="secret cathode",
+        cell="c-9", operator="alice", protocol="p v1", team="cathodes", voltage=3.7, step="Charge at 1C",
+    ).model_dump_json()  # fmt: skip
+    hidden = MonitorRow.model_validate_json(visible(row, ["lab", "anodes"]))
+    assert hidden.voltage == 3.7 and hidden.station == "station1"
+    assert hidden.name == "a run of another team" and "secret cathode" not in visible(row, ["lab"])
+    assert all(getattr(hidden, f) is None for f in RUN_FIELDS if f != "name")
+    assert visible(row, ["cathodes"]) == row and visible(row, None) == row

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import queue
 import threading
@@ -93,6 +94,7 @@ class MonitorRow(BaseModel):
     cell: str | None = None
     operator: str | None = None
     protocol: str | None = None
+    team: str | None = Field(default=None, description="The team the running experiment belongs to")
     voltage: float | None = None
     current: float | None = None
     power: float | None = None
@@ -122,6 +124,7 @@ class _Context:
     cell: str
     operator: str
     protocol: str
+    team: str
     steps: list[Leaf]
     capacity_ah: float | None
 
@@ -407,8 +410,8 @@ class MonitorHub:
         row.ts, row.received = state.ts, channel.received
         context = self._context(state.experiment) if state.experiment else None
         if context is not None:
-            row.name, row.cell, row.operator, row.protocol = (
-                context.name, context.cell, context.operator, context.protocol,
+            row.name, row.cell, row.operator, row.protocol, row.team = (
+                context.name, context.cell, context.operator, context.protocol, context.team,
             )  # fmt: skip
         if state.step_index and state.run_state.value in ("running", "paused"):
             known = context is not None and state.step_index <= len(context.steps)
@@ -439,6 +442,7 @@ class MonitorHub:
                 cell=experiment.cell,
                 operator=experiment.operator,
                 protocol=f"{doc.name} v{doc.version}",
+                team=experiment.team,
                 steps=leaves(protocol),
                 capacity_ah=capacity,
             )
@@ -455,6 +459,22 @@ class MonitorHub:
 def sse(event: str | None, data: str) -> str:
     """One Server-Sent Event (``data`` is one line of JSON)."""
     return (f"event: {event}\n" if event else "") + f"data: {data}\n\n"
+
+
+#: What a row says about a run, withheld from a login that may not read the run's team.
+RUN_FIELDS = ("experiment", "name", "cell", "operator", "protocol", "step", "end", "end_eta_s", "end_reason")
+
+
+def visible(data: str, teams: list[str] | None) -> str:
+    """A row (JSON) as a login that reads ``teams`` (None: every team) may see it: the station, its
+    values and alarms always; the run's names only when its team is readable."""
+    if teams is None or '"team":null' in data:
+        return data
+    row = json.loads(data)
+    if row.get("team") in teams:
+        return data
+    row.update(dict.fromkeys(RUN_FIELDS), name="a run of another team")
+    return json.dumps(row, separators=(",", ":"))
 
 
 def snapshot(rows: list[str]) -> str:

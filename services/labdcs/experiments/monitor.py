@@ -16,8 +16,17 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from labdcs.experiments.access import readable_teams
 from labdcs.experiments.api import ERRORS
-from labdcs.experiments.live import MonitorHub, MonitorRow, Subscription, TooManyStreams, snapshot, sse
+from labdcs.experiments.live import (
+    MonitorHub,
+    MonitorRow,
+    Subscription,
+    TooManyStreams,
+    snapshot,
+    sse,
+    visible,
+)
 from labdcs.experiments.web_base import page
 
 #: A comment line this often keeps proxies from closing a quiet stream and finds dead clients.
@@ -31,9 +40,11 @@ def _hub(request: Request) -> MonitorHub:
     return hub
 
 
-async def _events(hub: MonitorHub, subscription: Subscription, rows: list[str]) -> AsyncIterator[str]:
+async def _events(
+    hub: MonitorHub, subscription: Subscription, rows: list[str], teams: list[str] | None
+) -> AsyncIterator[str]:
     try:
-        yield "retry: 2000\n\n" + snapshot(rows)
+        yield "retry: 2000\n\n" + snapshot([visible(row, teams) for row in rows])
         while True:
             try:
                 await asyncio.wait_for(subscription.ready.wait(), KEEPALIVE_S)
@@ -43,7 +54,7 @@ async def _events(hub: MonitorHub, subscription: Subscription, rows: list[str]) 
             subscription.ready.clear()
             changed = subscription.take()
             if changed:
-                yield "".join(sse(None, data) for data in changed)
+                yield "".join(sse(None, visible(data, teams)) for data in changed)
     finally:
         hub.close(subscription)
 
@@ -55,7 +66,11 @@ def router() -> APIRouter:
     def rows(request: Request) -> list[MonitorRow]:
         """Every station channel now: run, values, step (as the protocol's text writes it), the end
         expected first, alarms, interlocks and environment of the station."""
-        return _hub(request).rows()
+        teams = readable_teams(request)
+        return [
+            MonitorRow.model_validate_json(visible(row.model_dump_json(), teams))
+            for row in _hub(request).rows()
+        ]
 
     @monitor.get(
         "/api/monitor/stream",
@@ -73,7 +88,7 @@ def router() -> APIRouter:
         except TooManyStreams as exc:
             raise HTTPException(503, str(exc)) from None
         return StreamingResponse(
-            _events(hub, subscription, current),
+            _events(hub, subscription, current, readable_teams(request)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
