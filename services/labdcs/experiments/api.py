@@ -482,7 +482,7 @@ def router() -> APIRouter:
         from labdcs.experiments.export import parquet_file
 
         svc = services(request)
-        experiment = svc.store.experiment(experiment_id)
+        experiment = readable_experiment(request, experiment_id)
         spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the response once sent)
         try:
             parquet_file(svc.need_series(), experiment_id, window_of(experiment), spool)

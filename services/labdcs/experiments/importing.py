@@ -187,7 +187,7 @@ def import_file(
             end_reason="imported",
             data_files=[digest],
             rows=len(table),
-            operator=request.user or "",
+            operator=request.user or request.principal or "",
             team=request.team,
         )
         documents = True
