@@ -31,8 +31,8 @@ extend = "../../../pyproject.toml"
 extend-ignore = ["E501", "RUF036", "SIM108", "W291"]
 """
 GENERATOR_CONFIG = """\
-package_name_override: manager_api
-project_name_override: labdcs-manager-api
+package_name_override: {package}
+project_name_override: {package}
 post_hooks: []
 """
 
@@ -77,18 +77,25 @@ def generate(root: Path) -> None:
     (root / DOCUMENT).parent.mkdir(parents=True, exist_ok=True)
     (root / DOCUMENT).write_text(document, encoding="utf-8")
     target = root / PACKAGE
-    with tempfile.TemporaryDirectory(prefix="labdcs-client-") as folder:
-        work = Path(folder)
-        (work / "config.yaml").write_text(GENERATOR_CONFIG, encoding="utf-8")
-        generator = Path(sys.executable).parent / "openapi-python-client"
-        if not generator.exists():
-            raise GenerationError("openapi-python-client is not installed (a dev dependency)")
-        _run([str(generator), "generate", "--path", str(root / DOCUMENT), "--meta", "none",
-              "--output-path", str(work / "out"), "--config", str(work / "config.yaml")], work)  # fmt: skip
-        (work / "out" / "ruff.toml").write_text(RUFF_TOML, encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(work / "out", target)
+    generate_package(root / DOCUMENT, target, "manager_api", RUFF_TOML)
     ruff = [sys.executable, "-m", "ruff"]
     _run([*ruff, "check", "--fix", "--quiet", "--no-cache", str(target)], root)
     _run([*ruff, "format", "--quiet", "--no-cache", str(target)], root)
+
+
+def generate_package(spec: Path, target: Path, package: str, ruff_toml: str | None = None) -> None:
+    """The generator's client package of the OpenAPI document ``spec`` as folder ``target``
+    (replaced), without post-processing; ``ruff_toml`` written into it when given."""
+    with tempfile.TemporaryDirectory(prefix="labdcs-client-") as folder:
+        work = Path(folder)
+        (work / "config.yaml").write_text(GENERATOR_CONFIG.format(package=package), encoding="utf-8")
+        generator = Path(sys.executable).parent / "openapi-python-client"
+        if not generator.exists():
+            raise GenerationError("openapi-python-client is not installed (a dev dependency)")
+        _run([str(generator), "generate", "--path", str(spec), "--meta", "none",
+              "--output-path", str(work / "out"), "--config", str(work / "config.yaml")], work)  # fmt: skip
+        if ruff_toml is not None:
+            (work / "out" / "ruff.toml").write_text(ruff_toml, encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(work / "out", target)
