@@ -354,6 +354,9 @@ const localEditor = { type: 'credentials', users: [{ username: admin.user, passw
 const editors = new Map([[admin.user, { username: admin.user, permissions: '*' }]])
 const editorAuth = !identityUrl ? localEditor : {
     type: 'credentials',
+    // Node-RED checks a session by user name only: an hour, not its default week, so that an admin
+    // disabled or demoted in the manager loses the editor within it.
+    sessionExpiryTime: 3600,
     users: async (username) => editors.get(username) || null,
     authenticate: async (username, password) => {
         const header = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`
