@@ -71,6 +71,11 @@ ENV PYTHONUNBUFFERED=1 \
     LABDCS_HEALTH_FILE=/tmp/labdcs.health
 
 # A fixed, unprivileged uid/gid (10001) so bind-mounted files can be granted to it on the host.
+# mdbtools: mdb-export reads Arbin .res files (Access databases) for the experiments importer.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends mdbtools \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 labdcs \
  && useradd --system --uid 10001 --gid labdcs --home-dir /app --no-create-home \
             --shell /usr/sbin/nologin labdcs

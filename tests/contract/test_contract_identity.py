@@ -81,4 +81,4 @@ def test_a_command_over_its_budget_is_refused_by_the_device_codec() -> None:
     protocol = "x" * limits.MAX_COMMAND_BYTES
     body = b'{"id": "a", "ts": 1, "protocol": "' + protocol.encode() + b'"}'
     with pytest.raises(OversizeError, match="more than the contract's 1,048,576"):
-        decode_as(TopicKind.COMMAND, topics.command("station1", "ch1", "load_protocol"), body)
+        decode_as(TopicKind.COMMAND, topics.command("station1", "ch1", "load_protocol", "experiments"), body)

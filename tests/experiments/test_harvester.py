@@ -1,7 +1,7 @@
-"""The harvester: files are imported once they stop growing, never twice (content hash, any name),
-failures are recorded with their reason and retried only when the file changes. Plus the command
-``labdcs harvest --once`` as a real process, writing the database or uploading to the manager with a
-harvester's token."""
+"""The harvester without live import (``--no-live``): files are imported once they stop growing,
+never twice (content hash, any name), failures are recorded with their reason and retried only
+when the file changes. Plus the command ``labdcs harvest --once`` as a real process, writing the
+database or uploading to the manager with a harvester's token."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def test_stable_files_are_imported_once_and_failures_retried_on_change(
         [inbox],
         stable_s=0.3,
         interval=0.05,
+        live=False,  # waits for files to stop growing (the default imports them live: test_live_import)
     )
     growing = inbox / "run1.csv"
     source = vendor_files.arbin(tmp_path / "source.csv").read_text().splitlines(keepends=True)

@@ -14,6 +14,7 @@ import pytest
 from labdcs.experiments.documents import CellIn
 from labdcs.experiments.importers import ImportFailed, open_file
 from labdcs.experiments.importing import ImportRequest, import_file
+from labdcs.experiments.readers import text
 from labdcs.experiments.series import FIELD_TYPES, ExperimentSeries, Window
 from labdcs.experiments.store import Store
 from labdcs.ingest import retention
@@ -91,7 +92,9 @@ def _break_bdf(path: Path) -> tuple[int, str]:
 
 def _break_arbin(path: Path) -> tuple[int, str]:
     lines = path.read_text().split("\n")
-    lines[299], lines[300] = lines[300], lines[299]  # time goes backwards at line 301
+    cells = lines[300].split(",")
+    cells[2] = "8970.0.1"  # a time that is not a number at line 301
+    lines[300] = ",".join(cells)
     path.write_text("\n".join(lines))
     return 301, "Test_Time(s)"
 
@@ -148,7 +151,7 @@ def test_missing_columns_bad_mappings_and_unknown_formats_are_named(tmp_path: Pa
         open_file(generic, mapping={"minutes": "time/fortnights", "U": "voltage/V", "Amps": "current/A"})
     assert (
         refused.value.problems[0]
-        == "mapping of column 'minutes': unit 'fortnights' is not one of s, ms, min, h"
+        == "mapping of column 'minutes': unit 'fortnights' is not one of s, ms, us, min, h, d"
     )
     with pytest.raises(ImportFailed, match=r"missing column \['Amps'\]"):
         open_file(generic, mapping={"minutes": "time/s", "U": "voltage/V", "Amps": "current/A"})
@@ -156,19 +159,19 @@ def test_missing_columns_bad_mappings_and_unknown_formats_are_named(tmp_path: Pa
         open_file(generic)
 
 
-def test_progress_is_reported_while_reading(tmp_path: Path) -> None:
+def test_progress_is_reported_while_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "big.bdf.csv"
     with path.open("w") as out:
         out.write("Test Time / s,Voltage / V,Current / A\n")
         for n in range(60_000):
             out.write(f"{n},3.7,1.0\n")
-    reader = open_file(path)
-    seen = []
-    for sample in reader:
-        if sample.row % 5000 == 0:
-            seen.append(reader.progress)
-    assert reader.rows == 60_000 and reader.progress == 1.0
-    assert 0 < seen[0] < seen[-1] < 1 and seen == sorted(seen)
+    monkeypatch.setattr(text, "CHUNK", 5000)  # a progress report per chunk read
+    monkeypatch.setattr(text, "pacsv", None)  # the chunked reader (the fast path reads small files at once)
+    seen: list[float] = []
+    reader = open_file(path, on_progress=seen.append)
+    table = reader.read()
+    assert len(table) == reader.rows == 60_000 and reader.progress == 1.0
+    assert len(seen) >= 10 and 0 < seen[0] < seen[-1] < 1 and seen == sorted(seen)
 
 
 def test_the_upload_api_imports_in_the_background(

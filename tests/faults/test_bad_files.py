@@ -109,8 +109,8 @@ class _BrokenAfterWrite(ExperimentSeries):
         super().__init__(influx)
         self.batches = 0
 
-    def write_imported(self, lines: list[str]) -> None:
-        super().write_imported(lines)
+    def write_imported_block(self, text: str, points: int) -> None:
+        super().write_imported_block(text, points)
         self.batches += 1
         if self.batches == 2:
             raise RuntimeError("injected after 2 batches")

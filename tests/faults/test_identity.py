@@ -252,7 +252,7 @@ def test_the_cli_takes_acks_and_states_only_from_whom_the_topic_names(
         answered: list[Ack] = []
         sender = threading.Thread(target=lambda: answered.append(client.command("hv1", "ch1", "on")))
         sender.start()
-        command = hv1.wait_for(topics.command("hv1", "ch1", "on")).json()
+        command = hv1.wait_for(topics.command("hv1", "ch1", "on", "cli")).json()
         ack = {"id": command["id"], "channel": "ch1", "verb": "on", "ts": int(time.time() * 1000)}
         env1.publish(topics.ack("env1"), json.dumps({**ack, "device": "env1", "result": "accepted"}))
         hv1.publish(topics.ack("hv1"), json.dumps({**ack, "device": "hv1", "result": "rejected"}))

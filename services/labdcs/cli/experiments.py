@@ -82,6 +82,12 @@ def experiments_serve(
     default=None,
     help="The harvester's token",
 )
+@click.option(
+    "--live/--no-live",
+    default=True,
+    show_default=True,
+    help="Import a file that grows while watched as it grows (the experiment running); else wait",
+)
 def harvest(
     folders: tuple[Path, ...],
     stable: float,
@@ -91,8 +97,10 @@ def harvest(
     once: bool,
     manager_url: str | None,
     token_file: Path | None,
+    live: bool,
 ) -> None:
-    """Import the data files cyclers write into folders, once each file has stopped growing."""
+    """Import the data files cyclers write into folders: each once it has stopped growing, or, while
+    it grows (--live, writing the database), its new rows as they arrive."""
     from labdcs.experiments.harvester import Harvester
     from labdcs.experiments.manager_client import ManagerError, find_manager
     from labdcs.experiments.series import ExperimentSeries
@@ -113,7 +121,7 @@ def harvest(
         store.prepare()
         harvester = Harvester(
             store, ExperimentSeries(InfluxClient(settings.influx)), list(folders), stable_s=stable,
-            interval=interval, cell=cell,
+            interval=interval, cell=cell, live=live,
         )  # fmt: skip
     stop_on_signals(harvester.stop)
     try:
@@ -122,7 +130,9 @@ def harvest(
             while time.monotonic() < deadline:
                 harvester.scan()
                 time.sleep(min(interval, 0.5))
-            click.echo(f"imported {harvester.imported}, failed {harvester.failed}")
+            click.echo(
+                f"imported {harvester.imported}, failed {harvester.failed}, skipped {harvester.skipped}"
+            )
         else:
             harvester.run()
     finally:

@@ -10,7 +10,10 @@ One job per module:
   and follows them (states, statistics);
 - :mod:`~labdcs.experiments.series`: an experiment's time series in InfluxDB (read in chunks, write,
   delete);
-- :mod:`~labdcs.experiments.importers`: vendor file formats, detection and verification;
+- :mod:`~labdcs.experiments.formats` and :mod:`~labdcs.experiments.importers`: vendor file layouts,
+  detection from the content, reading; :mod:`~labdcs.experiments.readers`: the normalised columnar
+  form (``table``), the text reader (``text``), binary detection (``sniff``), the time and sign
+  policies (``verify``) and what is stored (``derive``);
 - :mod:`~labdcs.experiments.importing`: atomic import of a file (time series + documents);
 - :mod:`~labdcs.experiments.cycles`: cycle statistics computed from samples;
 - :mod:`~labdcs.experiments.export`: streamed CSV in the Battery Data Format's column names;

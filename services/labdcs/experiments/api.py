@@ -9,6 +9,7 @@ wrong (a protocol, an import), a ``problems`` list naming each.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from labdcs.experiments.documents import (
     DataFile,
     Experiment,
     ExperimentIn,
+    HarvestedFile,
     ProtocolDoc,
     Station,
     Status,
@@ -169,6 +171,11 @@ class ImportJobOut(BaseModel):
     experiment: str | None = None
     error: str | None = None
     problems: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the import changed or noticed (duplicates dropped, ties, resets, the current's "
+        "sign, the file's own capacities compared), each naming its rows",
+    )
 
 
 class TechnologyField(BaseModel):
@@ -177,7 +184,7 @@ class TechnologyField(BaseModel):
 
 
 #: An uploaded file's schema for generated clients (OpenAPI 3.0's way, which they understand).
-BINARY: dict[str, Any] = {"format": "binary"}
+BINARY_SCHEMA: dict[str, Any] = {"format": "binary"}
 
 
 class FormatCatalog(BaseModel):
@@ -229,9 +236,11 @@ def router() -> APIRouter:
     def formats() -> FormatCatalog:
         """Vocabulary for forms: import formats, technology-specific fields, sortable columns."""
         from labdcs.experiments.formats import FORMATS
+        from labdcs.experiments.readers.binary import FORMATS as BINARY
 
         return FormatCatalog(
-            formats={name: f.description for name, f in FORMATS.items()},
+            formats={name: f.description for name, f in FORMATS.items()}
+            | {name: f.label for name, f in BINARY.items()},
             technologies={
                 t.value: [TechnologyField(name=n, label=label) for n, label in fields]
                 for t, fields in TECHNOLOGY_FIELDS.items()
@@ -463,6 +472,43 @@ def router() -> APIRouter:
         )
 
     @api.get(
+        "/experiments/{experiment_id}/export.parquet",
+        response_model=None,
+        responses={
+            200: {
+                "content": {"application/vnd.apache.parquet": {"schema": {"type": "string"}}},
+                "description": "BDF Parquet",
+            }
+        },
+        tags=["data"],
+    )
+    def export_parquet(request: Request, experiment_id: str) -> Response:
+        """The experiment's full-resolution data as Parquet with the Battery Data Format's column names
+        (written to a temporary file one row group at a time, then sent)."""
+        from labdcs.experiments.export import parquet_file
+
+        svc = services(request)
+        experiment = svc.store.experiment(experiment_id)
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the response once sent)
+        try:
+            parquet_file(svc.need_series(), experiment_id, window_of(experiment), spool)
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+
+        def chunks() -> Iterator[bytes]:
+            with spool:
+                while block := spool.read(1 << 20):
+                    yield block
+
+        return StreamingResponse(
+            chunks(),
+            media_type="application/vnd.apache.parquet",
+            headers={"Content-Disposition": f'attachment; filename="{experiment_id}.bdf.parquet"'},
+        )
+
+    @api.get(
         "/experiments/{experiment_id}/report.html",
         response_model=None,
         responses={
@@ -493,7 +539,7 @@ def router() -> APIRouter:
     def create_import(
         request: Request,
         # format: binary beside 3.1's contentMediaType: generated clients (ours) send it as a file.
-        file: Annotated[UploadFile, File(description="The data file", json_schema_extra=BINARY)],
+        file: Annotated[UploadFile, File(description="The data file", json_schema_extra=BINARY_SCHEMA)],
         format: Annotated[str | None, Form(description="Format name; default: detected")] = None,
         mapping: Annotated[str | None, Form(description="Generic CSV: JSON {column: quantity}")] = None,
         cell: Annotated[str | None, Form(max_length=64)] = None,
@@ -509,7 +555,10 @@ def router() -> APIRouter:
             check_write(request, readable_cell(request, cell).team, f"cell '{cell}'")
         jobs = svc.need_imports()
         svc.work_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=svc.work_dir, delete=False, suffix=".upload") as out:
+        # The file's own extension is kept: binary readers (fastnda) go by it.
+        ext = Path(file.filename or "").suffix.lower()
+        suffix = ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".upload"
+        with tempfile.NamedTemporaryFile(dir=svc.work_dir, delete=False, suffix=suffix) as out:
             while chunk := file.file.read(1 << 20):
                 out.write(chunk)
         job = jobs.submit(
@@ -521,7 +570,6 @@ def router() -> APIRouter:
                 cell=cell or None,
                 experiment_name=name or None,
                 delete_after=True,
-                user=login(request),
                 principal=login(request),
                 team=team,
             )
@@ -546,6 +594,19 @@ def router() -> APIRouter:
     ) -> Page[DataFile]:
         """Every file offered for import (upload or harvester), with its result."""
         items, total = services(request).store.data_files(status, None, offset, limit)
+        return Page(items=items, total=total, offset=offset, limit=limit)
+
+    @api.get("/harvested-files", response_model=Page[HarvestedFile], tags=["data"])
+    def list_harvested_files(
+        request: Request,
+        status: Literal["imported", "failed", "skipped", "waiting", "live"] | None = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> Page[HarvestedFile]:
+        """Every file the harvester saw in its watched folders, by path: imported (with the experiment),
+        failed or skipped (with the reason), waiting (still being written, a service away) or live
+        (imported while the cycler writes it)."""
+        items, total = services(request).store.harvested_files(status, offset, limit)
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     @api.get("/audit", response_model=list[AuditEntry], tags=["meta"])

@@ -402,7 +402,47 @@ class DataFile(_Document):
     rows: int | None = None
     error: str | None = None
     problems: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the import changed or noticed (duplicate rows dropped, ties, resets, the current's "
+        "sign, the file's own capacities compared), each naming its rows",
+    )
     created: int = Field(default_factory=now_ms)
+
+
+class HarvestStatus(StrEnum):
+    IMPORTED = "imported"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    WAITING = "waiting"
+    """Not imported yet, for a reason that passes (still being written, InfluxDB not reachable)."""
+    LIVE = "live"
+    """Being written by a cycler and imported as it grows (the experiment is running)."""
+
+
+class HarvestedFile(_Document):
+    """Every file the harvester saw in a watched folder (``_id``: a hash of its path), with what became
+    of it and why; and, for a file imported while it grows, the checkpoint it resumes from."""
+
+    path: str
+    folder: str
+    status: HarvestStatus
+    reason: str = ""
+    experiment: str | None = None
+    format: str | None = None
+    size: int = 0
+    mtime: float | None = None
+    rows: int = 0
+    """Rows imported (of a live file: the checkpoint; the next update writes from here)."""
+    offset: int = 0
+    """Bytes of the file read so far (live: up to the last complete line)."""
+    read_hash: str | None = None
+    """sha256 of the file's first ``offset`` bytes: a file rewritten from the start is detected."""
+    last_row: int = 0
+    last_time_ns: int | None = None
+    """The last row written (its line or record number, and its test time): the rows read again at
+    the next update must still end so, or what was written no longer matches the file."""
+    updated: int = Field(default_factory=now_ms)
 
 
 class AuditEntry(BaseModel):

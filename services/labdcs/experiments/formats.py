@@ -22,11 +22,10 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 MAX_PROBLEMS = 20
 HEAD_LINES = 120
@@ -39,14 +38,25 @@ with a problem instead of being held whole in memory."""
 
 #: quantity -> {unit: factor to SI}; what a generic mapping may name.
 UNITS: dict[str, dict[str, float]] = {
-    "time": {"s": 1.0, "ms": 1e-3, "min": 60.0, "h": 3600.0},
-    "voltage": {"V": 1.0, "mV": 1e-3},
-    "current": {"A": 1.0, "mA": 1e-3, "uA": 1e-6},
+    "time": {"s": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "h": 3600.0, "d": 86400.0},
+    "voltage": {"V": 1.0, "mV": 1e-3, "kV": 1e3},
+    "current": {"A": 1.0, "mA": 1e-3, "uA": 1e-6, "µA": 1e-6},
     "temperature": {"degC": 1.0, "C": 1.0, "°C": 1.0},
     "cycle": {"1": 1.0},
     "step": {"1": 1.0},
-    "unix_time": {"s": 1.0, "ms": 1e-3},
+    "unix_time": {"s": 1.0, "ms": 1e-3, "date": 0.0},
+    "charge_capacity": {"Ah": 1.0, "mAh": 1e-3, "C": 1 / 3600, "As": 1 / 3600},
+    "discharge_capacity": {"Ah": 1.0, "mAh": 1e-3, "C": 1 / 3600, "As": 1 / 3600},
+    "charge_energy": {"Wh": 1.0, "mWh": 1e-3, "kWh": 1e3, "J": 1 / 3600},
+    "discharge_energy": {"Wh": 1.0, "mWh": 1e-3, "kWh": 1e3, "J": 1 / 3600},
+    "resistance": {"Ohm": 1.0, "mOhm": 1e-3, "kOhm": 1e3, "Ω": 1.0, "mΩ": 1e-3, "kΩ": 1e3},
 }
+"""A generic mapping's target is ``quantity/unit``; a current may add its sign convention after a
+space: ``"current/mA +discharge"`` (positive while discharging; the default is ``+charge``, the BDF's).
+``resistance`` columns are accepted and not stored; ``unix_time/date`` is a wall-clock date column
+(``2024-04-30 14:33:19``, ``04/30/2024 14:33:19``, ... taken as UTC)."""
+ACCUMULATORS = ("charge_capacity", "discharge_capacity", "charge_energy", "discharge_energy", "capacity",
+                "energy")  # fmt: skip
 REQUIRED = ("time", "voltage", "current")
 
 
@@ -103,6 +113,8 @@ def duration(text: str) -> float:
 
 
 _DATE_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M:%S.%f %p",
     "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%d %H:%M:%S",
     "%m/%d/%Y %H:%M:%S.%f",
@@ -145,6 +157,23 @@ class Layout:
     columns: dict[str, Column] = field(default_factory=dict)
     sign: Callable[[str], float] | None = None
     sign_column: Column | None = None
+    decimal_comma: bool = False
+    vendor: str = ""
+    header: dict[str, str] = field(default_factory=dict)
+    """The preamble's key/value pairs as written."""
+    start: tuple[float, str] | None = None
+    """(Unix seconds of test time 0, where it was read) when the preamble says it."""
+    channel: str | None = None
+    cell_id: str | None = None
+    filter_columns: list[int] = field(default_factory=list)
+    """Nested exports: a data row has these cells empty (Neware's cycle/step/record rows)."""
+    current_sign: str = "+charge"
+    """The mapping's declared convention: ``+charge`` (BDF) or ``+discharge``."""
+    extra: dict[str, Column] = field(default_factory=dict)
+    integration: str = "trapezoid"
+    """How the cycler integrates its own accumulators (for the check only): EC-Lab's ``right``."""
+    data_line: int = 1
+    """Index (0-based) of the first line after the header that is not blank (Maccor leaves one)."""
 
 
 # --- formats ------------------------------------------------------------------------------------
@@ -161,11 +190,17 @@ def _find_header(head: list[str], delimiter: str, marker: Callable[[list[str]], 
     return None
 
 
+def plain(name: str) -> str:
+    """A header name compared without case, spaces or non-ASCII characters: the ° of
+    ``Temperature/°C`` arrives as ``Â°``, ``\ufffd`` or nothing depending on the export's encoding."""
+    return re.sub(r"[^\x21-\x7e]", "", name).lower()
+
+
 def _pick(header: list[str], candidates: dict[str, Parser]) -> tuple[int, str, Parser] | None:
-    lowered = [h.lower() for h in header]
+    lowered = [plain(h) for h in header]
     for name, parse in candidates.items():
-        if name.lower() in lowered:
-            index = lowered.index(name.lower())
+        if plain(name) in lowered:
+            index = lowered.index(plain(name))
             return index, header[index], parse
     return None
 
@@ -181,9 +216,11 @@ class Format:
     def sniff(self, head: list[str]) -> bool:
         raise NotImplementedError
 
+    vendor = ""
+
     def header_marker(self, cells: list[str]) -> bool:
-        lowered = {c.lower() for c in cells}
-        return all(any(name.lower() in lowered for name in self.candidates[q]) for q in REQUIRED)
+        lowered = {plain(c) for c in cells}
+        return all(any(plain(name) in lowered for name in self.candidates[q]) for q in REQUIRED)
 
     def layout(self, head: list[str], mapping: dict[str, str] | None = None) -> Layout:
         delimiter = self.detect_delimiter(head)
@@ -191,13 +228,15 @@ class Format:
         if line is None:
             raise ImportFailed([self.missing_message(head, delimiter)])
         header = _split(head[line], delimiter)
-        layout = Layout(format=self.name, delimiter=delimiter, header_line=line)
+        layout = Layout(format=self.name, delimiter=delimiter, header_line=line, vendor=self.vendor)
         for quantity, options in self.candidates.items():
             found = _pick(header, options)
             if found is not None:
                 index, name, parse = found
                 optional = quantity in self.optional_quantities
                 layout.columns[quantity] = Column(quantity, name, index, parse, optional)
+        _data_line(layout, head)
+        layout.header = _preamble(head[:line])
         self.adjust(layout, header)
         return layout
 
@@ -213,11 +252,56 @@ class Format:
         return f"row 1: no {self.name} header found (needs {wanted}); first row has {first[:12]}"
 
 
+def _preamble(lines: list[str]) -> dict[str, str]:
+    """``key: value`` / ``key<TAB>value`` pairs of a vendor preamble, as written (first 200)."""
+    found: dict[str, str] = {}
+    for line in lines[:200]:
+        cells = [c.strip() for c in re.split(r"\t|\s:\s|:\t|:\s{2,}|,", line)]
+        cells = [c for c in cells if c]
+        if len(cells) == 1 and ":" in cells[0]:
+            key, _, value = cells[0].partition(":")
+            cells = [key, value.strip()]
+        for key, value in zip(cells[::2], cells[1::2], strict=False):
+            key = key.rstrip(":").strip()
+            if key and key not in found and len(key) < 60 and value.isprintable():
+                found[key] = value[:200]
+    return found
+
+
+def _data_line(layout: Layout, head: list[str]) -> None:
+    """The first data line (blank lines after the header skipped) and its decimal mark."""
+    line = layout.header_line + 1
+    while line < len(head) - 1 and not head[line].strip(layout.delimiter + " \t"):
+        line += 1
+    layout.data_line = line
+    data = head[line] if line < len(head) else ""
+    layout.decimal_comma = layout.delimiter != "," and bool(re.search(r"\d,\d", data))
+
+
+def _header_value(layout: Layout, *keys: str) -> str | None:
+    for key in keys:
+        for name, value in layout.header.items():
+            if plain(name) == plain(key) and value:
+                return value
+    return None
+
+
+_BDF_TIME = {
+    "Test Time / s": number(),
+    "test_time_second": number(),
+    "Test Time / h": scaled(3600.0),
+    "test_time_hour": scaled(3600.0),
+    "Test Time / min": scaled(60.0),
+    "test_time_minute": scaled(60.0),
+}
+
+
 class BdfCsv(Format):
     name = "bdf"
-    description = "Battery Data Format CSV (Test Time / s, Voltage / V, Current / A)"
+    vendor = "Battery Data Format"
+    description = "Battery Data Format CSV (Test Time / s or / h, Voltage / V, Current / A)"
     candidates = {
-        "time": {"Test Time / s": number(), "test_time_second": number()},
+        "time": _BDF_TIME,
         "voltage": {"Voltage / V": number(), "voltage_volt": number()},
         "current": {"Current / A": number(), "current_ampere": number()},
         "temperature": {"Temperature T1 / degC": number(), "temperature_t1_celsius": number(),
@@ -225,15 +309,22 @@ class BdfCsv(Format):
         "cycle": {"Cycle Count / 1": number(), "cycle_count": number()},
         "step": {"Step Index / 1": number(), "step_index": number(), "Step Count / 1": number()},
         "unix_time": {"Unix Time / s": number(), "unix_time_second": number()},
+        "charge_capacity": {"Charging Capacity / Ah": number(), "Charge Capacity / Ah": number(),
+                            "charging_capacity_ah": number(), "charge_capacity_ah": number()},
+        "discharge_capacity": {"Discharging Capacity / Ah": number(), "Discharge Capacity / Ah": number(),
+                               "discharging_capacity_ah": number(), "discharge_capacity_ah": number()},
+        "charge_energy": {"Charging Energy / Wh": number(), "charging_energy_wh": number()},
+        "discharge_energy": {"Discharging Energy / Wh": number(), "discharging_energy_wh": number()},
     }  # fmt: skip
 
     def sniff(self, head: list[str]) -> bool:
-        text = "\n".join(head[:3])
-        return "Test Time / s" in text or "test_time_second" in text
+        first = head[0] if head else ""
+        return any(name in first for name in _BDF_TIME)
 
 
 class ArbinCsv(Format):
     name = "arbin"
+    vendor = "Arbin"
     description = "Arbin MITS CSV export (Test_Time(s), Voltage(V), Current(A), Cycle_Index, ...)"
     candidates = {
         "time": {"Test_Time(s)": number(), "Test Time (s)": number(), "Test_Time": number()},
@@ -247,6 +338,10 @@ class ArbinCsv(Format):
         "cycle": {"Cycle_Index": number(), "Cycle Index": number()},
         "step": {"Step_Index": number(), "Step Index": number()},
         "unix_time": {"Date_Time": date_time, "Date Time": date_time, "DateTime": number()},
+        "charge_capacity": {"Charge_Capacity(Ah)": number(), "Charge Capacity (Ah)": number()},
+        "discharge_capacity": {"Discharge_Capacity(Ah)": number(), "Discharge Capacity (Ah)": number()},
+        "charge_energy": {"Charge_Energy(Wh)": number(), "Charge Energy (Wh)": number()},
+        "discharge_energy": {"Discharge_Energy(Wh)": number(), "Discharge Energy (Wh)": number()},
     }  # fmt: skip
 
     def sniff(self, head: list[str]) -> bool:
@@ -258,33 +353,51 @@ class ArbinCsv(Format):
 
 class MaccorText(Format):
     name = "maccor"
-    description = "Maccor text export (tab-separated, Rec#, Cyc#, Test (Sec), Amps, Volts, State)"
+    vendor = "Maccor"
+    description = (
+        "Maccor text export (Rec#/Rec, Cyc#/Cycle C, Test (Sec)/TestTime, Amps/Current [A], "
+        "Volts/Voltage [V], State/Md; tab or comma separated, decimal point or comma, "
+        "with or without a preamble)"
+    )
     delimiter = "\t"
     candidates = {
         "time": {
             "Test (Sec)": number(),
             "TestTime": duration,
+            "Test Time": duration,
             "Test (Min)": scaled(60.0),
             "Test Time [s]": number(),
         },
-        "voltage": {"Volts": number(), "Voltage [V]": number()},
-        "current": {"Amps": number(), "Current [A]": number()},
+        "voltage": {"Volts": number(), "Voltage [V]": number(), "Voltage": number()},
+        "current": {"Amps": number(), "Current [A]": number(), "Current": number()},
         "temperature": {"Temp 1": number(), "Temperature Cell [°C]": number()},
         "cycle": {"Cyc#": number(), "Cycle C": number()},
         "step": {"Step": number()},
         "unix_time": {"DPt Time": date_time, "DPT Time": date_time},
+        "capacity": {"Amp-hr": number(), "Cap. [Ah]": number(), "Capacity": number()},
+        "energy": {"Watt-hr": number(), "Ener. [Wh]": number(), "Energy": number()},
     }  # fmt: skip
 
     def sniff(self, head: list[str]) -> bool:
-        text = "\n".join(head[:20])
-        return text.startswith("Today's Date") or ("Rec#" in text and "Cyc#" in text)
+        text = "\n".join(head[:40])
+        if text.startswith("Today's Date") or ("Rec#" in text and "Cyc#" in text):
+            return True
+        return bool(re.search(r"^Rec[\t,]", text, re.M)) and bool(re.search(r"[\t,](Md|State)[\t,]", text))
+
+    def detect_delimiter(self, head: list[str]) -> str:
+        for line in head:
+            if re.match(r"Rec#?[\t,]", line):
+                return "\t" if "\t" in line else ","
+        return "\t"
 
     def adjust(self, layout: Layout, header: list[str]) -> None:
-        found = _pick(header, {"State": number()})
-        if found is not None and layout.columns["current"].name == "Amps":
+        found = _pick(header, {"State": number(), "Md": number()})
+        if found is not None:
             index, name, _ = found
             layout.sign_column = Column("state", name, index, number())
             layout.sign = _maccor_sign
+        layout.channel = _header_value(layout, "Channel", "Tester Channel")
+        layout.cell_id = _header_value(layout, "Name", "Filename")
 
 
 def _maccor_sign(state: str) -> float:
@@ -295,50 +408,114 @@ def _maccor_sign(state: str) -> float:
     return -1.0 if code == "D" else 1.0
 
 
+_ECLAB_START = re.compile(r"Acquisition started on\s*:\s*(.+?)\s*$")
+
+
 class BiologicMpt(Format):
     name = "biologic"
-    description = "BioLogic EC-Lab .mpt text export (time/s, Ewe/V, I/mA)"
+    vendor = "BioLogic EC-Lab"
+    description = "BioLogic EC-Lab .mpt text export (time/s, Ewe/V, I/mA), with or without its header"
     delimiter = "\t"
     candidates = {
         "time": {"time/s": number()},
-        "voltage": {"Ewe/V": number(), "Ecell/V": number(), "<Ewe>/V": number()},
-        "current": {"I/mA": scaled(1e-3), "<I>/mA": scaled(1e-3), "I/A": number()},
+        "voltage": {"Ewe/V": number(), "Ecell/V": number(), "<Ewe>/V": number(), "<Ecell>/V": number()},
+        "current": {"I/mA": scaled(1e-3), "<I>/mA": scaled(1e-3), "I/A": number(), "<I>/A": number()},
         "temperature": {"Temperature/°C": number(), "Temperature/C": number()},
         "cycle": {"cycle number": number()},
         "step": {"Ns": number()},
-    }
+        "charge_capacity": {"Q charge/mA.h": scaled(1e-3), "Q charge/A.h": number()},
+        "discharge_capacity": {"Q discharge/mA.h": scaled(1e-3), "Q discharge/A.h": number()},
+        "charge_energy": {"Energy charge/W.h": number(), "Energy we charge/W.h": number()},
+        "discharge_energy": {"Energy discharge/W.h": number(), "Energy we discharge/W.h": number()},
+    }  # fmt: skip
 
     def sniff(self, head: list[str]) -> bool:
         text = "\n".join(head[:5])
-        return "EC-Lab ASCII FILE" in text or "Nb header lines" in text
+        if "EC-Lab ASCII FILE" in text or "Nb header lines" in text:
+            return True
+        first = head[0] if head else ""  # exported without its header: the column names first
+        return first.startswith("mode\t") or ("time/s" in first and "\t" in first and "/V" in first)
 
-    def layout(self, head: list[str], mapping: dict[str, str] | None = None) -> Layout:
-        layout = super().layout(head, mapping)
-        # EC-Lab writes numbers in the operator's locale: a decimal comma is common.
-        data = head[layout.header_line + 1] if len(head) > layout.header_line + 1 else ""
-        if re.search(r"\d,\d", data):
-            for column in layout.columns.values():
-                factor = 1e-3 if column.name in ("I/mA", "<I>/mA") else 1.0
-                column.parse = scaled(factor, decimal_comma=True)
-        return layout
+    def adjust(self, layout: Layout, header: list[str]) -> None:
+        for key in ("Acquisition started on", "Technique started on"):
+            value = _header_value(layout, key)
+            if value:
+                try:
+                    layout.start = (date_time(value), f"header '{key}'")
+                    break
+                except ValueError:
+                    continue
+        layout.integration = "right"
+        channel = _header_value(layout, "Run on channel")
+        layout.channel = channel.split("(")[0].strip() if channel else None
+        found = _pick(header, {"freq/Hz": number()})
+        if found is not None:
+            layout.extra["frequency"] = Column("frequency", found[1], found[0], number())
 
 
 class NewareCsv(Format):
     name = "neware"
+    vendor = "Neware BTS"
     description = "Neware BTS CSV export (Total Time h:mm:ss, Current(A), Voltage(V), Cycle Index, Step Type)"
     candidates = {
         "time": {"Total Time": duration, "Cumulative Time": duration, "Total Time(s)": number()},
         "voltage": {"Voltage(V)": number()},
         "current": {"Current(A)": number(), "Current(mA)": scaled(1e-3)},
-        "temperature": {"Temperature(C)": number(), "T1(℃)": number(), "Temperature(°C)": number()},
+        "temperature": {"Temperature(C)": number(), "T1(℃)": number(), "Temperature(°C)": number(),
+                        "T1(?)": number()},
         "cycle": {"Cycle Index": number(), "Cycle ID": number()},
         "step": {"Step Index": number(), "Step ID": number()},
         "unix_time": {"Date": date_time, "Realtime": date_time},
-    }
+        "charge_capacity": {"Chg. Cap.(Ah)": number(), "Chg. Cap.(mAh)": scaled(1e-3)},
+        "discharge_capacity": {"DChg. Cap.(Ah)": number(), "DChg. Cap.(mAh)": scaled(1e-3)},
+        "charge_energy": {"Chg. Energy(Wh)": number()},
+        "discharge_energy": {"DChg. Energy(Wh)": number()},
+        "capacity": {"Capacity(Ah)": number(), "Capacity(mAh)": scaled(1e-3)},
+        "energy": {"Energy(Wh)": number()},
+    }  # fmt: skip
 
     def sniff(self, head: list[str]) -> bool:
         first = head[0] if head else ""
         return "DataPoint" in first or "Step Type" in first or "Total Time" in first or "Realtime" in first
+
+    def adjust(self, layout: Layout, header: list[str]) -> None:
+        found = _pick(header, {"Step Type": number()})
+        if found is not None:
+            layout.sign_column = Column("state", found[1], found[0], number())
+
+
+class NewareRegular(NewareCsv):
+    """Neware's "regular" export: a cycle row, its step rows (one empty cell first), their record
+    rows (two empty cells first); three header lines, one per level. Only record rows are data."""
+
+    name = "neware-regular"
+    description = "Neware BTS nested 'regular' export (cycle, step and record rows; three header lines)"
+
+    def sniff(self, head: list[str]) -> bool:
+        return (
+            len(head) > 3
+            and head[0].startswith("Cycle Index,")
+            and head[1].startswith(",Step Index")
+            and head[2].startswith(",,DataPoint")
+        )
+
+    def layout(self, head: list[str], mapping: dict[str, str] | None = None) -> Layout:
+        records = _split(head[2], ",")
+        layout = Layout(format=self.name, delimiter=",", header_line=2, vendor=self.vendor)
+        for quantity, options in self.candidates.items():
+            found = _pick(records, options)
+            if found is not None:
+                layout.columns[quantity] = Column(quantity, found[1], found[0], found[2],
+                                                  quantity in self.optional_quantities)  # fmt: skip
+        for quantity in REQUIRED:
+            if quantity not in layout.columns:
+                raise ImportFailed([f"row 3: the record header has no {quantity} column ({records[:12]})"])
+        layout.filter_columns = [0, 1]
+        layout.data_line = 3
+        # The cycle and step of a record are on the rows above it: the index from the step rows.
+        layout.columns.pop("cycle", None)
+        layout.columns.pop("step", None)
+        return layout
 
 
 class GenericCsv(Format):
@@ -349,19 +526,35 @@ class GenericCsv(Format):
         return False
 
     def detect_delimiter(self, head: list[str]) -> str:
-        first = head[0] if head else ""
-        counts = {d: first.count(d) for d in (",", ";", "\t")}
-        return max(counts, key=lambda d: counts[d])
+        """The delimiter that splits the last lines of the head into the same number (>1) of
+        cells: a preamble (Basytec's 12 lines) says nothing about the table below it."""
+        tail = [line for line in head[-10:] if line.strip()] or head[:1]
+        best, best_cells = ",", 0
+        for delimiter in (",", ";", "\t"):
+            counts = {line.count(delimiter) for line in tail}
+            if len(counts) == 1 and (cells := counts.pop()) > best_cells:
+                best, best_cells = delimiter, cells
+        if best_cells == 0:
+            first = head[0] if head else ""
+            return max((",", ";", "\t"), key=first.count)
+        return best
 
     def layout(self, head: list[str], mapping: dict[str, str] | None = None) -> Layout:
         if not mapping:
             raise ImportFailed(['generic CSV needs a column mapping, e.g. {"t": "time/s", "U": "voltage/V"}'])
         problems = []
         targets: dict[str, tuple[str, float]] = {}
+        sign = "+charge"
         for column, target in mapping.items():
+            target, _, convention = target.strip().partition(" ")
             quantity, _, unit = target.partition("/")
             units = UNITS.get(quantity)
-            if units is None:
+            if convention and (quantity != "current" or convention not in ("+charge", "+discharge")):
+                problems.append(
+                    f"mapping of column '{column}': '{convention}' is not a sign convention; "
+                    "only a current takes one, +charge or +discharge"
+                )
+            elif units is None:
                 problems.append(
                     f"mapping of column '{column}': unknown quantity '{quantity}' ({', '.join(UNITS)})"
                 )
@@ -369,8 +562,10 @@ class GenericCsv(Format):
                 problems.append(
                     f"mapping of column '{column}': unit '{unit}' is not one of {', '.join(units)}"
                 )
-            else:
+            elif quantity != "resistance":
                 targets[quantity] = (column, units[unit])
+                if convention:
+                    sign = convention
         for quantity in REQUIRED:
             if quantity not in targets:
                 problems.append(f"mapping: no column mapped to {quantity}")
@@ -389,15 +584,19 @@ class GenericCsv(Format):
                 ]
             )
         header = _split(head[line], delimiter)
-        layout = Layout(format=self.name, delimiter=delimiter, header_line=line)
+        layout = Layout(format=self.name, delimiter=delimiter, header_line=line, current_sign=sign)
         for quantity, (column, factor) in targets.items():
             index = header.index(column)
-            layout.columns[quantity] = Column(quantity, column, index, scaled(factor))
+            parse = date_time if quantity == "unix_time" and factor == 0.0 else scaled(factor)
+            layout.columns[quantity] = Column(quantity, column, index, parse)
+        _data_line(layout, head)
+        layout.header = _preamble(head[:line])
         return layout
 
 
 FORMATS: dict[str, Format] = {
-    f.name: f for f in (BdfCsv(), ArbinCsv(), MaccorText(), BiologicMpt(), NewareCsv(), GenericCsv())
+    f.name: f
+    for f in (BdfCsv(), ArbinCsv(), MaccorText(), BiologicMpt(), NewareRegular(), NewareCsv(), GenericCsv())
 }
 
 
@@ -413,22 +612,6 @@ def read_head(path: Path) -> list[str]:
     if head and head[0].startswith("\ufeff"):
         head[0] = head[0][1:]
     return head
-
-
-class LineTooLong(Exception):
-    def __init__(self, line: int) -> None:
-        super().__init__(f"row {line}: a line longer than {MAX_LINE >> 20} MiB; this is not a data table")
-        self.line = line
-
-
-def bounded_lines(text: IO[str]) -> Iterator[str]:
-    """The file's lines for the csv module, each read with a bound (:data:`MAX_LINE`)."""
-    number = 0
-    while line := text.readline(MAX_LINE + 1):
-        number += 1
-        if len(line) > MAX_LINE:
-            raise LineTooLong(number)
-        yield line
 
 
 def detect(head: list[str]) -> Format | None:

@@ -1,36 +1,34 @@
-"""Reading finished experiments from files: :func:`open_file` detects the format
-(:mod:`labdcs.experiments.formats`), and :class:`Reader` yields verified :class:`Sample` s while it
-reads (constant memory) and raises :class:`ImportFailed` at the end with every problem (up to
-:data:`MAX_PROBLEMS`), each naming the row (the line number in the file) and the column as it is
-written in the file.
+"""Reading finished experiments from files: :func:`open_file` detects the format from the content
+(:mod:`labdcs.experiments.formats`; binary and unsupported files are named as such by
+:mod:`labdcs.experiments.readers.sniff`), and :meth:`Reader.read` returns the verified columnar
+:class:`Table` or raises :class:`ImportFailed` with every problem (up to :data:`MAX_PROBLEMS`), each
+naming the row (the line number in the file) and the column as it is written in the file.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from labdcs.experiments.documents import Limits
 from labdcs.experiments.formats import (
     FORMATS,
     HEAD_BYTES,
     MAX_PROBLEMS,
-    REQUIRED,
     ImportFailed,
     Layout,
-    LineTooLong,
-    Sample,
-    bounded_lines,
     detect,
     read_head,
 )
+from labdcs.experiments.readers import verify
+from labdcs.experiments.readers.binary import FORMATS as BINARY_FORMATS
+from labdcs.experiments.readers.binary import BinaryReader, sniff
+from labdcs.experiments.readers.sniff import binary_kind, unrecognised
+from labdcs.experiments.readers.table import Table
+from labdcs.experiments.readers.text import read_text
 
-__all__ = ["MAX_PROBLEMS", "ImportFailed", "Plausible", "Reader", "Sample", "open_file"]
+__all__ = ["MAX_PROBLEMS", "ImportFailed", "Plausible", "Reader", "Table", "open_file"]
 
 
 # --- reading and verifying ------------------------------------------------------------------------
@@ -60,133 +58,62 @@ class Plausible:
 
 @dataclass
 class Reader:
-    """Verified samples of one file; ``problems`` fill while reading, ``progress`` is 0..1."""
+    """One file's layout, read into the normalised :class:`Table` by :meth:`read`, which applies
+    every policy of :mod:`labdcs.experiments.readers.verify` or raises :class:`ImportFailed` with
+    problems naming rows. ``progress`` is 0..1 while reading."""
 
     path: Path
     layout: Layout
     plausible: Plausible = field(default_factory=Plausible)
-    problems: list[str] = field(default_factory=list)
-    rows: int = 0
     progress: float = 0.0
-    _size: int = 0
+    rows: int = 0
+    on_progress: Callable[[float], None] | None = None
 
-    def problem(self, row: int, column: str, message: str) -> None:
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(f"row {row}, column '{column}': {message}")
-
-    def __iter__(self) -> Iterator[Sample]:
+    def read(self) -> Table:
+        table = read_text(self.path, self.layout, self._progress)
         layout = self.layout
-        self._size = max(1, self.path.stat().st_size)
-        with self.path.open("rb") as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
-            table = csv.reader(bounded_lines(text), delimiter=layout.delimiter)
-            try:
-                yield from self._samples(raw, table, layout)
-            except LineTooLong as exc:
-                self.problems.append(str(exc))
-            except csv.Error as exc:  # reading stops: the csv module's state after an error is unknown
-                limit = csv.field_size_limit()
-                self.problems.append(
-                    f"row {table.line_num}: a field longer than {limit} characters; this is not a data table"
-                    if "field limit" in str(exc)
-                    else f"row {table.line_num}: not readable as CSV ({exc})"
-                )
-        if self.rows == 0 and not self.problems:
-            self.problems.append(f"row {layout.header_line + 2}: no data rows after the header")
-        self.progress = 1.0
-
-    def _samples(self, raw: IO[bytes], reader: Iterator[list[str]], layout: Layout) -> Iterator[Sample]:
-        columns = layout.columns
-        time_c, volt_c, curr_c = columns["time"], columns["voltage"], columns["current"]
-        extra = [c for q, c in columns.items() if q not in REQUIRED]
-        sign_c = layout.sign_column
-        width = max(c.index for c in (*columns.values(), *([sign_c] if sign_c else []))) + 1
-        last_time = -math.inf
+        meta = table.meta
+        meta.channel, meta.cell_id = layout.channel, layout.cell_id
+        if layout.start is not None:  # a header's start wins over a wall-clock column
+            meta.start_ns = round(layout.start[0] * 1e6) * 1000
+            meta.start_source = layout.start[1]
+        has_direction = table.direction is not None
+        verify.drop_duplicates(table)
+        verify.decide_sign(table, layout, layout.sign_column.name if layout.sign_column else "")
+        verify.fix_time(table)
+        verify.check_time_unit(table)
+        verify.check_span(table)
         p = self.plausible
-        for line_number, cells in enumerate(reader, start=1):
-            if line_number <= layout.header_line + 1:
-                continue
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            if len(self.problems) >= MAX_PROBLEMS:
-                return
-            if line_number % 4096 == 0:
-                self.progress = min(0.999, raw.tell() / self._size)
-            if len(cells) < width:
-                self.problem(
-                    line_number, columns["time"].name, f"row has {len(cells)} columns, the header {width}+"
-                )
-                continue
-            values: dict[str, float] = {}
-            bad = False
-            for column in (time_c, volt_c, curr_c, *extra):
-                cell = cells[column.index].strip()
-                if not cell and column.quantity not in REQUIRED:
-                    continue
-                try:
-                    values[column.quantity] = column.parse(cell)
-                except ValueError:
-                    if column.optional:
-                        continue
-                    self.problem(line_number, column.name, f"{cell!r} is not a number")
-                    bad = True
-            if bad:
-                continue
-            current = values["current"]
-            if sign_c is not None and layout.sign is not None:
-                try:
-                    current *= layout.sign(cells[sign_c.index])
-                except ValueError:
-                    self.problem(
-                        line_number, sign_c.name, f"{cells[sign_c.index]!r} is not a state (C, D, R, O, S)"
-                    )
-                    continue
-            t = values["time"]
-            if t <= last_time:
-                self.problem(
-                    line_number, time_c.name, f"time does not increase ({t:g} s after {last_time:g} s)"
-                )
-                continue
-            last_time = t
-            voltage = values["voltage"]
-            if not p.v_min <= voltage <= p.v_max:
-                self.problem(
-                    line_number,
-                    volt_c.name,
-                    f"{voltage:g} V is outside the plausible {p.v_min:g}..{p.v_max:g} V",
-                )
-                continue
-            if abs(current) > p.i_abs:
-                self.problem(
-                    line_number, curr_c.name, f"{current:g} A is beyond the plausible ±{p.i_abs:g} A"
-                )
-                continue
-            temperature = values.get("temperature")
-            if temperature is not None and not p.t_min <= temperature <= p.t_max:
-                name = columns["temperature"].name
-                self.problem(
-                    line_number, name, f"{temperature:g} degC is outside {p.t_min:g}..{p.t_max:g} degC"
-                )
-                continue
-            cycle = values.get("cycle")
-            step = values.get("step")
-            self.rows += 1
-            yield Sample(
-                row=line_number,
-                time=t,
-                voltage=voltage,
-                current=current,
-                temperature=temperature,
-                cycle=int(cycle) if cycle is not None else None,
-                step=int(step) if step is not None else None,
-                unix_time=values.get("unix_time"),
-            )
+        verify.plausible(table, layout, (p.v_min, p.v_max), p.i_abs, (p.t_min, p.t_max))
+        verify.verify_accumulators(table, has_direction, layout.integration)
+        table.check()
+        self.rows, self.progress = len(table), 1.0
+        return table
+
+    def _progress(self, fraction: float) -> None:
+        self.progress = fraction
+        if self.on_progress is not None:
+            self.on_progress(fraction)
 
 
 def open_file(
-    path: Path, format: str | None = None, mapping: dict[str, str] | None = None, limits: Limits | None = None
-) -> Reader:
+    path: Path,
+    format: str | None = None,
+    mapping: dict[str, str] | None = None,
+    limits: Limits | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> Reader | BinaryReader:
     """A reader for ``path``: format detected unless named; ImportFailed when it is not readable."""
+    plausible = Plausible.for_cell(limits) if limits is not None else Plausible()
+    readable = sniff(path) if format is None or format in BINARY_FORMATS else None
+    if format in BINARY_FORMATS and readable is None:
+        raise ImportFailed([f"{path.name} is not a {BINARY_FORMATS[format].label} file"])
+    if readable is not None:
+        return BinaryReader(path, readable, plausible, on_progress=on_progress)
+    binary = binary_kind(path)
+    if binary is not None:
+        name, advice = binary
+        raise ImportFailed([f"{name}: not imported as text; {advice}"])
     head = read_head(path)
     if not head:
         if path.stat().st_size > HEAD_BYTES:
@@ -203,10 +130,7 @@ def open_file(
     else:
         detected = detect(head)
         if detected is None:
-            raise ImportFailed(
-                [f"format not recognised (first row: {head[0][:120]!r}); name it, or give a column mapping"]
-            )
+            raise ImportFailed([unrecognised(path, head)])
         fmt = detected
     layout = fmt.layout(head, mapping)
-    plausible = Plausible.for_cell(limits) if limits is not None else Plausible()
-    return Reader(path, layout, plausible)
+    return Reader(path, layout, plausible, on_progress=on_progress)

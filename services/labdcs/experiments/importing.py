@@ -13,14 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
+import re
 import secrets
+import sqlite3
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from labdcs.experiments.cycles import Accumulator
 from labdcs.experiments.documents import (
     DEFAULT_TEAM,
     DataFile,
@@ -30,7 +33,9 @@ from labdcs.experiments.documents import (
     Status,
     new_experiment_id,
 )
-from labdcs.experiments.importers import ImportFailed, Reader, open_file
+from labdcs.experiments.importers import ImportFailed, open_file
+from labdcs.experiments.readers.derive import Derived, blocks, cycle_stats, derive
+from labdcs.experiments.readers.table import RowWarning, Table
 from labdcs.experiments.series import MEASUREMENT, ExperimentSeries
 from labdcs.experiments.store import Store, StoreError
 from labdcs.ingest.influx import InfluxError
@@ -88,6 +93,7 @@ class ImportJob:
     experiment: str | None = None
     error: str | None = None
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
 
     def view(self) -> dict[str, Any]:
@@ -101,6 +107,7 @@ class ImportJob:
             "experiment": self.experiment,
             "error": self.error,
             "problems": self.problems,
+            "warnings": self.warnings,
         }
 
 
@@ -149,15 +156,20 @@ def import_file(
         limits: Limits | None = None
         if request.cell is not None:
             limits, _ = store.cell_envelope(store.cell(request.cell))
-        reader = open_file(path, request.format, _mapping(request.mapping), limits)
-        record.format = job.format = reader.layout.format
-        written = True
-        accumulator, first_ms, last_ms = _stream(
-            series, reader, experiment_id, int(stat.st_mtime * 1000), job
+        reader = open_file(
+            path, request.format, _mapping(request.mapping), limits, lambda f: setattr(job, "progress", f / 2)
         )
-        if reader.problems:
-            raise ImportFailed(reader.problems)
-        stats = accumulator.finish()
+        record.format = job.format = reader.layout.format
+        table = reader.read()
+        start_ns = _start(table, request.name, int(stat.st_mtime * 1000) * 1_000_000)
+        warnings = [w.text() for w in table.warnings]
+        job.warnings = warnings
+        derived = derive(table)
+        ts_ms = (start_ns + table.time_ns) // 1_000_000
+        stats = cycle_stats(experiment_id, table, derived, ts_ms)
+        written = True
+        _write(series, table, derived, experiment_id, start_ns, job)
+        first_ms, last_ms = int(ts_ms[0]), int(ts_ms[-1])
         cell_doc = store.cell(request.cell) if request.cell else None
         experiment = Experiment(
             id=experiment_id,
@@ -174,35 +186,56 @@ def import_file(
             finished=last_ms,
             end_reason="imported",
             data_files=[digest],
-            rows=reader.rows,
+            rows=len(table),
             operator=request.user or "",
             team=request.team,
         )
         documents = True
         store.insert_experiment(experiment)
         store.put_cycles(experiment_id, stats)
-        detail = f"{request.name}: {reader.rows} rows"
+        detail = f"{request.name}: {len(table)} rows"
         store.audit("import", experiment_id, request.user, detail=detail, principal=request.principal)
-        record.status, record.experiment, record.rows = FileStatus.IMPORTED, experiment_id, reader.rows
-        record.error, record.problems = None, []
+        record.status, record.experiment, record.rows = FileStatus.IMPORTED, experiment_id, len(table)
+        record.error, record.problems, record.warnings = None, [], warnings
         store.put_data_file(record)  # the last write: the import counts once this is stored
     except BaseException as exc:  # whatever went wrong, nothing of the experiment stays behind
         _roll_back(store, series, experiment_id, request.name, points=written, documents=documents)
         if not isinstance(exc, Exception):
             raise
         problems = _problems(exc, request.name)
-        if request.record_failure:
+        deferred = transient(exc)
+        if request.record_failure and not deferred:
             record.status, record.error, record.problems = FileStatus.FAILED, problems[0], problems
             try:
                 store.put_data_file(record)
             except Exception as unrecorded:
                 log.error("import of %s: cannot record its failure: %s", request.name, unrecorded)
+        if deferred:
+            raise ImportDeferred(problems) from exc
         if isinstance(exc, ImportFailed):
             raise
         raise ImportFailed(problems) from exc
-    job.experiment, job.rows, job.progress = experiment_id, reader.rows, 1.0
-    log.info("imported %s as %s: %d rows, %d cycles", request.name, experiment_id, reader.rows, len(stats))
+    job.experiment, job.rows, job.progress = experiment_id, len(table), 1.0
+    log.info("imported %s as %s: %d rows, %d cycles", request.name, experiment_id, len(table), len(stats))
     return record
+
+
+class ImportDeferred(ImportFailed):
+    """The import could not finish for a reason that passes (InfluxDB or the document store not
+    reachable): nothing was kept, no failure was recorded, and the file is to be tried again."""
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` says a service was briefly away rather than something about the file."""
+    if isinstance(exc, InfluxError):
+        return True
+    try:
+        from pymongo.errors import ConnectionFailure
+    except ImportError:  # pragma: no cover - pymongo is a dependency
+        return False
+    if isinstance(exc, ConnectionFailure):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
 _EXPECTED = (ImportFailed, StoreError, InfluxError, OSError, ValueError)
@@ -239,55 +272,78 @@ def _roll_back(
         )
 
 
-def _stream(
-    series: ExperimentSeries, reader: Reader, experiment_id: str, fallback_start_ms: int, job: ImportJob
-) -> tuple[Accumulator, int | None, int | None]:
-    """Write every sample as it is read; stops writing (keeps verifying) after the first problem."""
-    accumulator = Accumulator(experiment_id)
+_NAME_DATE = re.compile(r"(?<!\d)(20\d\d)-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?!\d)")
+
+
+def _start(table: Table, name: str, upload_ns: int) -> int:
+    """Unix ns of test time 0: the file's own (header, clock column), else the date in its name (the
+    BDF's naming convention puts it there), else the upload time; the last two with a warning."""
+    if table.meta.start_ns is not None:
+        return table.meta.start_ns
+    match = _NAME_DATE.search(name)
+    if match is not None:
+        try:
+            year, month, date = (int(g) for g in match.groups())
+            day = datetime(year, month, date, tzinfo=UTC)
+        except ValueError:
+            day = None
+        if day is not None:
+            table.warnings.append(
+                RowWarning(
+                    "start_time",
+                    f"the file does not say when the test started: "
+                    f"midnight UTC of the date in its name ({day:%Y-%m-%d}) is used",
+                )
+            )
+            table.meta.start_source = "file name"
+            return int(day.timestamp()) * 1_000_000_000 - int(table.time_ns[0])
+    table.warnings.append(
+        RowWarning("start_time", "the file does not say when the test started: the upload time is used")
+    )
+    table.meta.start_source = "upload time"
+    return upload_ns - int(table.time_ns[0])
+
+
+def _write(
+    series: ExperimentSeries,
+    table: Table,
+    derived: Derived,
+    experiment_id: str,
+    start_ns: int,
+    job: ImportJob,
+) -> None:
+    """Every row as a point (ns timestamps), in blocks formatted from the columns while the block
+    before is being written (a thread: InfluxDB works while Python formats)."""
     tags = {"device": "import", "channel": "file", "kind": MEASUREMENT, "experiment": experiment_id}
-    # Line protocol written directly (a million points: Point objects would double the import time);
-    # the series key is the one Point.line() gives, checked by the tests against the live mapping.
+    # The series key is the one Point.line() gives, checked by the tests against the live mapping.
     prefix = Point(MEASUREMENT, tags, {"x": 0.0}, 0).line().split(" ", 1)[0] + " "
-    batch: list[str] = []
-    base_ms: int | None = None
-    t0 = 0.0
-    first_ms: int | None = None
-    last_ms = -1
-    time_column = reader.layout.columns["time"].name
-    for sample in reader:
-        if base_ms is None:
-            t0 = sample.time
-            base_ms = round(sample.unix_time * 1000) if sample.unix_time is not None else fallback_start_ms
-            first_ms = base_ms
-        ts = base_ms + round((sample.time - t0) * 1000)
-        if ts <= last_ms:
-            reader.problem(sample.row, time_column, "two samples in the same millisecond")
-            continue
-        last_ms = ts
-        cycle = accumulator.add(
-            ts, sample.time - t0, sample.voltage, sample.current, sample.temperature, sample.cycle
-        )
-        if reader.problems:
-            continue
-        line = (
-            f"{prefix}voltage={sample.voltage!r},current={sample.current!r},"
-            f"power={sample.voltage * sample.current!r},test_time={sample.time - t0!r},cycle_index={cycle}i,"
-            f"charge_capacity={accumulator.charge_ah!r},discharge_capacity={accumulator.discharge_ah!r},"
-            f"charge_energy={accumulator.charge_wh!r},discharge_energy={accumulator.discharge_wh!r},"
-            'run_state="finished"'
-        )
-        if sample.temperature is not None:
-            line += f",temperature={sample.temperature!r}"
-        if sample.step is not None:
-            line += f",step_index={sample.step}i"
-        batch.append(f"{line} {ts}")
-        if len(batch) >= BATCH:
-            series.write_imported(batch)
-            batch = []
-            job.rows, job.progress = reader.rows, reader.progress
-    if batch and not reader.problems:
-        series.write_imported(batch)
-    return accumulator, first_ms, (last_ms if last_ms >= 0 else None)
+    pending: queue.Queue[tuple[str, int] | None] = queue.Queue(maxsize=2)
+    failed: list[BaseException] = []
+    done = [0]
+
+    def writer() -> None:
+        while (item := pending.get()) is not None:
+            if failed:
+                continue
+            try:
+                series.write_imported_block(*item)
+                done[0] += item[1]
+                job.rows, job.progress = done[0], 0.5 + 0.5 * done[0] / max(1, len(table))
+            except BaseException as exc:  # handed to the importing thread, which rolls back
+                failed.append(exc)
+
+    thread = threading.Thread(target=writer, name=f"import-write-{experiment_id}", daemon=True)
+    thread.start()
+    try:
+        for block in blocks(prefix, table, derived, start_ns, BATCH):
+            if failed:
+                break
+            pending.put(block)
+    finally:
+        pending.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
 
 
 class ImportJobs:

@@ -80,8 +80,8 @@ def where(
         clauses += [f'"device" = {quote(window.station)}', f'"channel" = {quote(window.channel)}']
     if start_ms is not None:
         clauses.append(f"time >= {int(start_ms)}ms")
-    if end_ms is not None:
-        clauses.append(f"time <= {int(end_ms)}ms")
+    if end_ms is not None:  # the whole last millisecond: imported points keep their ns
+        clauses.append(f"time < {int(end_ms) + 1}ms")
     return " AND ".join(clauses)
 
 
@@ -206,11 +206,19 @@ class ExperimentSeries:
 
     # --- writing and deleting ---------------------------------------------------------------------
 
-    def write_imported(self, lines: list[str]) -> None:
-        """Write imported points (line protocol); InfluxError when InfluxDB did not store all of them."""
-        result = self.influx.write(lines, retention_policy=IMPORT_POLICY)
+    def write_imported(self, lines: list[str], precision: str = "ms") -> None:
+        """Write imported points (line protocol, timestamps in ``precision``: the importer writes ns);
+        InfluxError when InfluxDB did not store all of them."""
+        result = self.influx.write(lines, retention_policy=IMPORT_POLICY, precision=precision)
         if result.dropped or result.written != len(lines):
             raise InfluxError(f"InfluxDB stored {result.written} of {len(lines)} points: {result.error}")
+
+    def write_imported_block(self, text: str, points: int) -> None:
+        """Write ``points`` imported points given as one line-protocol text (ns timestamps);
+        InfluxError when InfluxDB did not store all of them."""
+        result = self.influx.write([text], retention_policy=IMPORT_POLICY, precision="ns")
+        if result.dropped or result.error:
+            raise InfluxError(f"InfluxDB did not store all of {points} points: {result.error}")
 
     def delete(self, experiment: str) -> None:
         """Every point of an experiment (a failed import's rollback, or deleting an experiment)."""

@@ -42,6 +42,7 @@ from labdcs.experiments.documents import (
     DataFile,
     Experiment,
     ExperimentIn,
+    HarvestedFile,
     Limits,
     ProtocolDoc,
     Station,
@@ -63,6 +64,7 @@ COLLECTIONS = (
     "experiments",
     "cycle_stats",
     "data_files",
+    "harvested_files",
     "audit",
 )
 
@@ -81,6 +83,7 @@ INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     ],
     "cycle_stats": [[("experiment", 1), ("cycle_index", 1)]],
     "data_files": [[("path", 1)], [("status", 1), ("created", -1)]],
+    "harvested_files": [[("status", 1), ("path", 1)], [("path", 1)]],
     "audit": [[("ts", -1)], [("target", 1), ("ts", -1)]],
 }
 
@@ -642,6 +645,24 @@ class Store:
             query["path"] = path
         docs, total = self._list("data_files", query, [("created", -1)], offset, limit)
         return [DataFile.from_mongo(d) for d in docs], total
+
+    # --- the harvester's account of every file it saw -------------------------------------------------
+
+    def harvested_file(self, file_id: str) -> HarvestedFile | None:
+        with self._guard():
+            doc = self.col("harvested_files").find_one({"_id": file_id})
+        return HarvestedFile.from_mongo(doc) if doc is not None else None
+
+    def put_harvested_file(self, record: HarvestedFile) -> None:
+        with self._guard():
+            self.col("harvested_files").replace_one({"_id": record.id}, record.to_mongo(), upsert=True)
+
+    def harvested_files(
+        self, status: str | None = None, offset: int = 0, limit: int = 100
+    ) -> tuple[list[HarvestedFile], int]:
+        query: dict[str, Any] = {"status": status} if status else {}
+        docs, total = self._list("harvested_files", query, [("path", 1)], offset, limit)
+        return [HarvestedFile.from_mongo(d) for d in docs], total
 
     def counts(self) -> dict[str, int]:
         with self._guard():

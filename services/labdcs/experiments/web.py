@@ -390,7 +390,8 @@ $('#go').onclick = () => {
       const j = await api('/api/imports/' + job.id);
       $('#progress').value = j.progress; $('#phase').textContent = `${j.state}: ${j.rows} rows (${j.format || ''})`;
       if (j.state === 'done') { $('#result').className = 'ok';
-        $('#result').innerHTML = `imported as <a href="/experiments/${esc(j.experiment)}">${esc(j.experiment)}</a>`; }
+        $('#result').innerHTML = `imported as <a href="/experiments/${esc(j.experiment)}">${esc(j.experiment)}</a>`
+          + (j.warnings && j.warnings.length ? '<br>' + j.warnings.map(esc).join('<br>') : ''); }
       else if (j.state === 'failed') { $('#result').className = 'error'; $('#result').textContent = j.problems.join('\n'); }
       else setTimeout(poll, 500);
     };
@@ -400,6 +401,28 @@ $('#go').onclick = () => {
 };
 """
     return page("Import an experiment", body, script)
+
+
+def harvest_page() -> HTMLResponse:
+    """What the harvester made of every file in its watched folders, updating as it scans."""
+    body = """<p>Every file in the harvester's watched folders, with what became of it and why.</p>
+<div class="form"><label>status</label><select id="status"><option value="">all</option>
+ <option>imported</option><option>failed</option><option>skipped</option><option>waiting</option><option>live</option></select></div>
+<table id="files"><thead><tr><th>file</th><th>status</th><th>why</th><th>experiment</th><th>format</th><th>rows</th><th>seen</th></tr></thead><tbody></tbody></table>"""
+    script = r"""
+async function refresh() {
+  const body = $('#files tbody'); const status = $('#status').value;
+  let r;
+  try { r = await api('/api/harvested-files?limit=500' + (status ? '&status=' + encodeURIComponent(status) : '')); }
+  catch (err) { sayRow(body, failed(err, 'the harvested files'), true); return; }
+  body.innerHTML = r.items.map(f => `<tr><td>${clip(f.path)}</td><td>${badge(f.status)}</td><td>${clip(f.reason)}</td>
+    <td>${f.experiment ? `<a href="/experiments/${esc(f.experiment)}">${esc(f.experiment)}</a>` : ''}</td>
+    <td>${esc(f.format || '')}</td><td>${f.rows || ''}</td><td class="when">${fmtWhen(f.updated)}</td></tr>`).join('');
+  if (!r.items.length) sayRow(body, status ? `No ${status} files.` : 'No files seen yet: start `labdcs harvest --watch DIR`.');
+}
+$('#status').onchange = refresh; refresh(); setInterval(refresh, 3000);
+"""
+    return page("Harvested files", body, script)
 
 
 def router() -> APIRouter:
@@ -432,6 +455,10 @@ def router() -> APIRouter:
     @web.get("/import", response_class=HTMLResponse)
     def import_form() -> HTMLResponse:
         return import_page()
+
+    @web.get("/harvest", response_class=HTMLResponse)
+    def harvest() -> HTMLResponse:
+        return harvest_page()
 
     @web.get("/favicon.svg")
     @web.get("/favicon.ico")

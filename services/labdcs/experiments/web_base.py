@@ -125,8 +125,9 @@ window.addEventListener('unhandledrejection', e => problem(e.reason instanceof E
 
 NAV = (
     "<nav><a href='/monitor'>Monitor</a><a href='/'>Experiments</a><a href='/experiments/new'>New experiment</a>"
-    "<a href='/cells/new'>Register cell</a><a href='/import'>Import</a><a href='/stations'>Stations</a>"
-    "<a href='/compare'>Compare</a><a href='/people'>People</a><a href='/docs'>API</a></nav>"
+    "<a href='/cells/new'>Register cell</a><a href='/import'>Import</a><a href='/harvest'>Harvest</a>"
+    "<a href='/stations'>Stations</a><a href='/compare'>Compare</a><a href='/people'>People</a>"
+    "<a href='/docs'>API</a></nav>"
 )
 
 

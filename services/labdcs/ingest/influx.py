@@ -94,12 +94,15 @@ class InfluxClient:
             return False
         return status == 204
 
-    def write(self, lines: list[str], retention_policy: str | None = None) -> WriteResult:
-        """Write lines (ms precision). InfluxError when it should be retried (unreachable, 5xx, 429);
-        a WriteResult with the dropped count when InfluxDB refused some points for good (4xx)."""
+    def write(
+        self, lines: list[str], retention_policy: str | None = None, precision: str = "ms"
+    ) -> WriteResult:
+        """Write lines (ms precision unless named: imported files keep ns). InfluxError when it
+        should be retried (unreachable, 5xx, 429); a WriteResult with the dropped count when
+        InfluxDB refused some points for good (4xx)."""
         if not lines:
             return WriteResult(0)
-        params = {"db": self.settings.database, "precision": "ms"}
+        params = {"db": self.settings.database, "precision": precision}
         if retention_policy:
             params["rp"] = retention_policy
         status, body = self._request("/write", params, "\n".join(lines).encode(), "text/plain; charset=utf-8")

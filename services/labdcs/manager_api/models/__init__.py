@@ -42,6 +42,8 @@ from .format_catalog_technologies import FormatCatalogTechnologies
 from .get_column_battery_api_dataset_id_column_id_get_precision import (
     GetColumnBatteryApiDatasetIdColumnIdGetPrecision,
 )
+from .harvest_status import HarvestStatus
+from .harvested_file import HarvestedFile
 from .identity import Identity
 from .import_job_out import ImportJobOut
 from .job_state import JobState
@@ -52,6 +54,9 @@ from .limits import Limits
 from .list_data_files_api_data_files_get_status_type_0 import ListDataFilesApiDataFilesGetStatusType0
 from .list_experiments_api_experiments_get_order import ListExperimentsApiExperimentsGetOrder
 from .list_experiments_api_experiments_get_sort import ListExperimentsApiExperimentsGetSort
+from .list_harvested_files_api_harvested_files_get_status_type_0 import (
+    ListHarvestedFilesApiHarvestedFilesGetStatusType0,
+)
 from .me import Me
 from .monitor_row import MonitorRow
 from .new_password import NewPassword
@@ -59,6 +64,7 @@ from .page_cell import PageCell
 from .page_cell_type import PageCellType
 from .page_data_file import PageDataFile
 from .page_experiment import PageExperiment
+from .page_harvested_file import PageHarvestedFile
 from .page_protocol_doc import PageProtocolDoc
 from .page_station import PageStation
 from .password_change import PasswordChange
@@ -140,6 +146,8 @@ __all__ = (
     "FormatCatalogFormats",
     "FormatCatalogTechnologies",
     "GetColumnBatteryApiDatasetIdColumnIdGetPrecision",
+    "HarvestStatus",
+    "HarvestedFile",
     "Identity",
     "ImportJobOut",
     "JobState",
@@ -150,6 +158,7 @@ __all__ = (
     "ListDataFilesApiDataFilesGetStatusType0",
     "ListExperimentsApiExperimentsGetOrder",
     "ListExperimentsApiExperimentsGetSort",
+    "ListHarvestedFilesApiHarvestedFilesGetStatusType0",
     "Me",
     "MonitorRow",
     "NewPassword",
@@ -157,6 +166,7 @@ __all__ = (
     "PageCellType",
     "PageDataFile",
     "PageExperiment",
+    "PageHarvestedFile",
     "PageProtocolDoc",
     "PageStation",
     "PasswordChange",

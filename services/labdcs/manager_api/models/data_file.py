@@ -29,6 +29,8 @@ class DataFile:
         problems (list[str] | Unset):
         rows (int | None | Unset):
         schema_version (int | Unset):  Default: 2.
+        warnings (list[str] | Unset): What the import changed or noticed (duplicate rows dropped, ties, resets, the
+            current's sign, the file's own capacities compared), each naming its rows
     """
 
     id: str
@@ -44,6 +46,7 @@ class DataFile:
     problems: list[str] | Unset = UNSET
     rows: int | None | Unset = UNSET
     schema_version: int | Unset = 2
+    warnings: list[str] | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -94,6 +97,10 @@ class DataFile:
 
         schema_version = self.schema_version
 
+        warnings: list[str] | Unset = UNSET
+        if not isinstance(self.warnings, Unset):
+            warnings = self.warnings
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -121,6 +128,8 @@ class DataFile:
             field_dict["rows"] = rows
         if schema_version is not UNSET:
             field_dict["schema_version"] = schema_version
+        if warnings is not UNSET:
+            field_dict["warnings"] = warnings
 
         return field_dict
 
@@ -188,6 +197,8 @@ class DataFile:
 
         schema_version = d.pop("schema_version", UNSET)
 
+        warnings = cast(list[str], d.pop("warnings", UNSET))
+
         data_file = cls(
             id=id,
             name=name,
@@ -202,6 +213,7 @@ class DataFile:
             problems=problems,
             rows=rows,
             schema_version=schema_version,
+            warnings=warnings,
         )
 
         return data_file

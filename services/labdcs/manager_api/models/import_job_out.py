@@ -25,6 +25,8 @@ class ImportJobOut:
         format_ (None | str | Unset):
         problems (list[str] | Unset):
         rows (int | Unset):  Default: 0.
+        warnings (list[str] | Unset): What the import changed or noticed (duplicates dropped, ties, resets, the
+            current's sign, the file's own capacities compared), each naming its rows
     """
 
     id: str
@@ -36,6 +38,7 @@ class ImportJobOut:
     format_: None | str | Unset = UNSET
     problems: list[str] | Unset = UNSET
     rows: int | Unset = 0
+    warnings: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +74,10 @@ class ImportJobOut:
 
         rows = self.rows
 
+        warnings: list[str] | Unset = UNSET
+        if not isinstance(self.warnings, Unset):
+            warnings = self.warnings
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -91,6 +98,8 @@ class ImportJobOut:
             field_dict["problems"] = problems
         if rows is not UNSET:
             field_dict["rows"] = rows
+        if warnings is not UNSET:
+            field_dict["warnings"] = warnings
 
         return field_dict
 
@@ -136,6 +145,8 @@ class ImportJobOut:
 
         rows = d.pop("rows", UNSET)
 
+        warnings = cast(list[str], d.pop("warnings", UNSET))
+
         import_job_out = cls(
             id=id,
             name=name,
@@ -146,6 +157,7 @@ class ImportJobOut:
             format_=format_,
             problems=problems,
             rows=rows,
+            warnings=warnings,
         )
 
         import_job_out.additional_properties = d
