@@ -13,6 +13,9 @@
  *   NODERED_CREDENTIAL_SECRET[_FILE]    key of <userDir>/flows_cred.json   generated: credential-secret
  *   LABDCS_MQTT__HOST, __PORT, __USERNAME, __PASSWORD[_FILE]   the broker (the project's names)
  *   NODERED_HOST (127.0.0.1)            address to listen on; the port is --port or PORT (1880)
+ *   LABDCS_IDENTITY_URL                 the experiments manager: its people log in here (admins:
+ *                                       editor; operators and admins: dashboard); the logins above
+ *                                       stay as break-glass logins
  *   NODERED_FLOW_FILE                   flows to run (default: flows.json beside this file)
  *   LABDCS_NOTIFY_WEBHOOK_URL           optional: where the alarm notification flow posts
  *
@@ -215,41 +218,109 @@ if (admin.user === operator.user) {
 const secret = credentialSecret()
 provisionBrokerCredentials(secret)
 
-/** Basic-auth check for the dashboard (operator or admin), caching verified headers: bcrypt is slow. */
-const verified = new Set()
-function basicAuthOk (header) {
+// --- who logs in: the experiments manager's people, and the break-glass logins above ------------
+
+/**
+ * LABDCS_IDENTITY_URL (the experiments manager, e.g. http://experiments:8000) makes the manager's
+ * accounts the logins here: a login is checked by GET <url>/auth/check with the browser's
+ * Authorization header, which answers who it is and their role. Admins get the editor, operators
+ * and admins the control dashboard; viewers read Grafana and the manager, they switch nothing here.
+ * The logins generated above stay, as the break-glass logins for when the manager is down.
+ */
+const identityUrl = (process.env.LABDCS_IDENTITY_URL || '').replace(/\/+$/, '')
+if (identityUrl && !/^https?:\/\/[^/]+/.test(identityUrl)) {
+    fail(`LABDCS_IDENTITY_URL ${identityUrl} is not an http(s) URL`)
+}
+/** A checked login is remembered this long (a disabled account is out within it). */
+const REMEMBER_MS = 60 * 1000
+const IDENTITY_TIMEOUT_MS = 5000
+const verified = new Map() // sha256 of the Authorization header -> { who, until }
+
+function localLogin (name, password) {
+    const account = [operator, admin].find((candidate) => candidate.user === name)
+    if (!account || !bcrypt.compareSync(password, account.hash)) {
+        return null
+    }
+    return { user: name, role: account === admin ? 'admin' : 'operator', local: true }
+}
+
+async function managerLogin (header, address) {
+    if (!identityUrl) {
+        return null
+    }
+    let answer
+    try {
+        answer = await fetch(`${identityUrl}/auth/check`, {
+            // The browser's address: the manager throttles refused logins per address.
+            headers: address ? { authorization: header, 'x-forwarded-for': address } : { authorization: header },
+            signal: AbortSignal.timeout(IDENTITY_TIMEOUT_MS)
+        })
+    } catch (err) {
+        console.warn(`labdcs: cannot reach the experiments manager at ${identityUrl} to check a login: ${err.message}`)
+        return null
+    }
+    if (answer.status !== 200) {
+        return null
+    }
+    const body = await answer.json()
+    if (typeof body.user !== 'string' || !['admin', 'operator', 'viewer'].includes(body.role)) {
+        console.warn(`labdcs: ${identityUrl}/auth/check answered no user and role`)
+        return null
+    }
+    return { user: body.user, role: body.role, local: false }
+}
+
+/** Who a Basic Authorization header logs in: { user, role, local } or null. */
+async function whoIs (header, address) {
     if (!header || !header.startsWith('Basic ')) {
-        return false
+        return null
     }
     const digest = crypto.createHash('sha256').update(header).digest('hex')
-    if (verified.has(digest)) {
-        return true
+    const known = verified.get(digest)
+    if (known && known.until > Date.now()) {
+        return known.who
     }
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     if (colon < 0) {
-        return false
+        return null
     }
-    const name = decoded.slice(0, colon)
-    const password = decoded.slice(colon + 1)
-    const account = [operator, admin].find((candidate) => candidate.user === name)
-    if (!account || !bcrypt.compareSync(password, account.hash)) {
-        return false
+    const who = localLogin(decoded.slice(0, colon), decoded.slice(colon + 1)) || await managerLogin(header, address)
+    if (who === null) {
+        verified.delete(digest)
+        return null
     }
-    if (verified.size > 100) {
+    if (verified.size > 1000) {
         verified.clear()
     }
-    verified.add(digest)
-    return true
+    verified.set(digest, { who, until: Date.now() + REMEMBER_MS })
+    return who
 }
 
+const CONTROLS = ['admin', 'operator']
+
 function httpNodeAuth (req, res, next) {
-    if (req.method === 'OPTIONS' || basicAuthOk(req.headers.authorization)) {
+    if (req.method === 'OPTIONS') {
         return next()
     }
-    res.set('WWW-Authenticate', 'Basic realm="labdcs control", charset="UTF-8"')
-    res.sendStatus(401)
+    whoIs(req.headers.authorization, req.socket.remoteAddress).then((who) => {
+        if (who && CONTROLS.includes(who.role)) {
+            return next()
+        }
+        if (who) {
+            res.status(403).send(`${who.user} is a ${who.role}: the control dashboard is for operators and admins`)
+            return
+        }
+        res.set('WWW-Authenticate', 'Basic realm="labdcs control", charset="UTF-8"')
+        res.sendStatus(401)
+    }, next)
 }
+
+/**
+ * The person behind each dashboard connection (socket id -> { user, role, local }): the command
+ * function claims them in the commands it sends (global.get('labdcsPeople').person(socketId)).
+ */
+const people = new Map()
 
 /**
  * The dashboard's socket.io server is attached to the HTTP server directly, past httpNodeAuth:
@@ -266,11 +337,37 @@ function dashboardSocketAuth (socket, next) {
         socket.disconnect(true)
         return
     }
-    if (!basicAuthOk(request.headers.authorization)) {
-        next(new Error('login required'))
-        return
+    whoIs(request.headers.authorization, socket.handshake.address).then((who) => {
+        if (!who || !CONTROLS.includes(who.role)) {
+            next(new Error('login required'))
+            return
+        }
+        people.set(socket.id, who)
+        socket.on('disconnect', () => people.delete(socket.id))
+        next()
+    }, next)
+}
+
+/** The editor's logins: the local admin only; with the manager, its admins too (remembered here
+ *  for Node-RED's session checks, which name the user without a password). */
+const localEditor = { type: 'credentials', users: [{ username: admin.user, password: admin.hash, permissions: '*' }] }
+const editors = new Map([[admin.user, { username: admin.user, permissions: '*' }]])
+const editorAuth = !identityUrl ? localEditor : {
+    type: 'credentials',
+    // Node-RED checks a session by user name only: an hour, not its default week, so that an admin
+    // disabled or demoted in the manager loses the editor within it.
+    sessionExpiryTime: 3600,
+    users: async (username) => editors.get(username) || null,
+    authenticate: async (username, password) => {
+        const header = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`
+        const who = await whoIs(header, '')
+        if (!who || who.role !== 'admin') {
+            return null
+        }
+        const user = { username: who.user, permissions: '*' }
+        editors.set(who.user, user)
+        return user
     }
-    next()
 }
 
 module.exports = {
@@ -282,11 +379,11 @@ module.exports = {
     uiHost: process.env.NODERED_HOST || '127.0.0.1',
     uiPort: Number(process.env.PORT) || 1880,
 
-    adminAuth: {
-        type: 'credentials',
-        users: [{ username: admin.user, password: admin.hash, permissions: '*' }]
-    },
+    adminAuth: editorAuth,
     httpNodeAuth,
+    functionGlobalContext: {
+        labdcsPeople: { person: (socketId) => people.get(socketId) || null }
+    },
     dashboard: {
         ioMiddleware: dashboardSocketAuth
     },

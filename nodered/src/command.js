@@ -25,7 +25,11 @@ const channel = alarm === null ? request.channel : `alarm/${alarm}`
 const value = request.value === undefined ? null : request.value
 const field = TEXT_ARGUMENTS[verb] || null
 const text = field && typeof request[field] === 'string' ? request[field] : null
-const user = `ui:${env.get('NODERED_OPERATOR_USER') || 'operator'}`
+// Who sent it: the person logged in on this dashboard connection (settings.js records them per
+// socket), by their account id in the experiments manager; a break-glass Node-RED login as ui:<name>.
+const people = global.get('labdcsPeople')
+const person = people && msg._client ? people.person(msg._client.socketId) : null
+const user = person ? (person.local ? `ui:${person.user}` : person.user) : null
 const sender = env.get('LABDCS_MQTT__USERNAME') || ''
 const id = `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 
@@ -33,6 +37,9 @@ let unit = ''
 const withUnit = (number) => (unit ? `${number} ${unit}` : `${number}`)
 
 function check () {
+    if (user === null) {
+        return 'no logged-in person on this dashboard connection: reload the page and log in'
+    }
     if (!IDENT.test(sender)) {
         return 'Node-RED has no broker login (LABDCS_MQTT__USERNAME) to send commands under'
     }

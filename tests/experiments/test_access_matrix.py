@@ -25,6 +25,7 @@ from labdcs.experiments import (
     battery_api,
     compare,
     docs,
+    identity,
     labcontext,
     monitor,
     people_api,
@@ -149,6 +150,7 @@ ROUTES: dict[tuple[str, str], tuple[str, Builder]] = {
     ("GET", "/api/audit"): ("team-read", lambda w, who, team: (
         "GET", "/api/audit", {"params": {"target": w.experiment[team]}})),
     ("GET", "/api/me"): ("lab", get("/api/me")),
+    ("GET", "/auth/check"): ("lab", get("/auth/check")),
     ("POST", "/api/me/password"): ("self", lambda w, who, team: (
         "POST", "/api/me/password", {"json": {"current": PASSWORDS[who], "new": PASSWORDS[who]}})),
     ("GET", "/api/users"): ("admin", get("/api/users")),
@@ -206,6 +208,7 @@ def served_routes() -> set[tuple[str, str]]:
     routers = [
         (api.router, ""),
         (people_api.router, ""),
+        (identity.router, ""),
         (battery_api.router, battery_api.PREFIX),
         (web.router, ""),
         (people_web.router, ""),

@@ -82,6 +82,19 @@ def _write_generated(output: Path | None, default: str, text: str) -> None:
     click.echo(f"wrote {target}")
 
 
+@gen.command("manager-api")
+def gen_manager_api() -> None:
+    """docs/openapi.json and the typed client generated from it (labdcs.manager_api)."""
+    from labdcs.experiments.client_gen import DOCUMENT, PACKAGE, GenerationError, generate
+    from labdcs.stack.paths import project_root
+
+    try:
+        generate(project_root())
+    except GenerationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {project_root() / DOCUMENT} and {project_root() / PACKAGE}")
+
+
 @gen.command("nodered-flows")
 def gen_nodered_flows() -> None:
     """nodered/flows.json with the code of its provisioned nodes taken from nodered/src/."""

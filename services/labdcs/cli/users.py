@@ -1,5 +1,6 @@
-"""``labdcs users``: people, teams and tokens of the experiments manager, through its API (so the
-manager, which owns its database, makes every change and audits it with the admin's name).
+"""``labdcs users``: people, teams and tokens of the experiments manager, through its API and the
+typed client generated from it (``labdcs.manager_api``), so the manager, which owns its database,
+makes every change and audits it with the admin's name.
 
 A generated password is never printed: it is written to ``--out FILE``, which only its owner can
 read (mode 0600), for the person to be given. A token's secret goes to ``--out FILE`` too, or, without
@@ -9,10 +10,15 @@ it, to the terminal that made it: the one moment it exists in the clear.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from labdcs.experiments.manager_client import Manager
 
 url_option = click.option(
     "--url", default=None, help="The manager (default: LABDCS_MANAGER_URL, the running stack)"
@@ -31,16 +37,33 @@ out_option = click.option(
 )
 
 
-def _call(
-    ctx: click.Context, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None
-) -> Any:
+def _manager(ctx: click.Context) -> Manager:
     from labdcs.experiments.manager_client import ManagerError, find_manager
 
     try:
-        manager = find_manager(ctx.obj.get("url"), ctx.obj.get("token_file"))
-        return manager.call(method, path, body, query)
+        return find_manager(ctx.obj.get("url"), ctx.obj.get("token_file"))
     except ManagerError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _answers() -> Iterator[None]:
+    """A refusal or silence of the manager as a clear error (no traceback)."""
+    from labdcs.experiments.manager_client import ManagerError
+
+    try:
+        yield
+    except ManagerError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _text(value: object) -> str:
+    """A field the manager may leave out (Unset) as text; an enum as its value."""
+    from labdcs.manager_api.types import Unset
+
+    if isinstance(value, Unset):
+        return ""
+    return str(getattr(value, "value", value))
 
 
 def _need_out(out: Path | None) -> None:
@@ -72,12 +95,15 @@ def users(ctx: click.Context, url: str | None, token_file: Path | None) -> None:
 @click.pass_context
 def list_users(ctx: click.Context) -> None:
     """Every account: login, role, teams, state."""
-    rows = _call(ctx, "GET", "/api/users")
+    from labdcs.manager_api.api.people import list_users_api_users_get as list_users
+    from labdcs.manager_api.models import AccountOut
+
+    with _answers():
+        rows = _manager(ctx).many(AccountOut, list_users.sync_detailed)
     for a in rows:
-        state = "disabled" if a["disabled"] else "enabled"
-        click.echo(
-            f"{a['id']:<20} {a['kind']:<9} {a['role']:<8} {','.join(a['teams']):<24} {state}  {a['name']}"
-        )
+        state = "disabled" if a.disabled else "enabled"
+        teams = ",".join(a.teams)
+        click.echo(f"{a.id:<20} {a.kind.value:<9} {a.role.value:<8} {teams:<24} {state}  {a.name}")
 
 
 @users.command("add")
@@ -98,26 +124,36 @@ def add(
     """Add a person (a generated password, written to --out) or a harvester."""
     if not harvester:
         _need_out(out)
-    body: dict[str, Any] = {
-        "id": login,
-        "role": role,
-        "name": name,
-        "email": email,
-        "kind": "harvester" if harvester else "person",
-    }
-    if teams:
-        body["teams"] = list(teams)
-    created = _call(ctx, "POST", "/api/users", body)
-    made = created["account"]
-    click.echo(f"added {made['id']} ({made['role']}, teams {','.join(made['teams'])})")
-    if created.get("password"):
-        _secret(f"password of {login}", created["password"], out)
+    from labdcs.manager_api.api.people import add_user_api_users_post as add_user
+    from labdcs.manager_api.models import AccountCreated, AccountIn, Kind, Role
+    from labdcs.manager_api.types import UNSET
+
+    body = AccountIn(
+        id=login,
+        role=Role(role),
+        name=name,
+        email=email,
+        kind=Kind.HARVESTER if harvester else Kind.PERSON,
+        teams=list(teams) if teams else UNSET,
+    )
+    with _answers():
+        created = _manager(ctx).one(AccountCreated, add_user.sync_detailed, body=body)
+    made = created.account
+    click.echo(f"added {made.id} ({made.role.value}, teams {','.join(made.teams)})")
+    if created.password:
+        _secret(f"password of {login}", created.password, out)
 
 
-def _change(ctx: click.Context, login: str, **changes: Any) -> None:
-    account = _call(ctx, "PATCH", f"/api/users/{login}", changes)
-    state = "disabled" if account["disabled"] else "enabled"
-    click.echo(f"{account['id']}: {account['role']}, teams {','.join(account['teams'])}, {state}")
+def _change(ctx: click.Context, login: str, **changes: object) -> None:
+    from labdcs.manager_api.api.people import change_user_api_users_user_id_patch as change_user
+    from labdcs.manager_api.models import AccountChange, AccountOut
+
+    body = AccountChange.from_dict(changes)
+
+    with _answers():
+        account = _manager(ctx).one(AccountOut, change_user.sync_detailed, login, body=body)
+    state = "disabled" if account.disabled else "enabled"
+    click.echo(f"{account.id}: {account.role.value}, teams {','.join(account.teams)}, {state}")
 
 
 @users.command()
@@ -160,8 +196,12 @@ def set_teams(ctx: click.Context, login: str, teams: tuple[str, ...]) -> None:
 def reset_password(ctx: click.Context, login: str, out: Path | None) -> None:
     """A new generated password for a person (written to --out)."""
     _need_out(out)
-    answer = _call(ctx, "POST", f"/api/users/{login}/password")
-    _secret(f"new password of {login}", answer["password"], out)
+    from labdcs.manager_api.api.people import reset_password_api_users_user_id_password_post as reset
+    from labdcs.manager_api.models import NewPassword
+
+    with _answers():
+        answer = _manager(ctx).one(NewPassword, reset.sync_detailed, login)
+    _secret(f"new password of {login}", answer.password, out)
 
 
 @users.group()
@@ -172,8 +212,13 @@ def team() -> None:
 @team.command("list")
 @click.pass_context
 def team_list(ctx: click.Context) -> None:
-    for t in _call(ctx, "GET", "/api/teams"):
-        click.echo(f"{t['id']:<20} {t['visibility']:<5} {t['name']}")
+    from labdcs.manager_api.api.people import list_teams_api_teams_get as list_teams
+    from labdcs.manager_api.models import Team
+
+    with _answers():
+        teams = _manager(ctx).many(Team, list_teams.sync_detailed)
+    for t in teams:
+        click.echo(f"{t.id:<20} {_text(t.visibility):<5} {_text(t.name)}")
 
 
 @team.command("add")
@@ -183,8 +228,13 @@ def team_list(ctx: click.Context) -> None:
               help="lab: everyone may read its data; team: only its members (and admins)")  # fmt: skip
 @click.pass_context
 def team_add(ctx: click.Context, team_id: str, name: str, visibility: str) -> None:
-    made = _call(ctx, "POST", "/api/teams", {"id": team_id, "name": name, "visibility": visibility})
-    click.echo(f"added team {made['id']} ({made['visibility']})")
+    from labdcs.manager_api.api.people import add_team_api_teams_post as add_team
+    from labdcs.manager_api.models import Team, TeamIn, TeamInVisibility
+
+    body = TeamIn(id=team_id, name=name, visibility=TeamInVisibility(visibility))
+    with _answers():
+        made = _manager(ctx).one(Team, add_team.sync_detailed, body=body)
+    click.echo(f"added team {made.id} ({_text(made.visibility)})")
 
 
 @team.command("visibility")
@@ -192,8 +242,13 @@ def team_add(ctx: click.Context, team_id: str, name: str, visibility: str) -> No
 @click.argument("visibility", type=click.Choice(["lab", "team"]))
 @click.pass_context
 def team_visibility(ctx: click.Context, team_id: str, visibility: str) -> None:
-    made = _call(ctx, "PATCH", f"/api/teams/{team_id}", {"visibility": visibility})
-    click.echo(f"team {made['id']}: {made['visibility']}")
+    from labdcs.manager_api.api.people import change_team_api_teams_team_id_patch as change_team
+    from labdcs.manager_api.models import Team, TeamChange, TeamChangeVisibility
+
+    body = TeamChange(visibility=TeamChangeVisibility(visibility))
+    with _answers():
+        made = _manager(ctx).one(Team, change_team.sync_detailed, team_id, body=body)
+    click.echo(f"team {made.id}: {_text(made.visibility)}")
 
 
 @users.group()
@@ -213,20 +268,31 @@ def token_create(
     ctx: click.Context, scopes: tuple[str, ...], name: str, account: str | None, out: Path | None
 ) -> None:
     """Make a token (its secret shown once)."""
-    made = _call(ctx, "POST", "/api/tokens", {"scopes": list(scopes), "name": name, "account": account})
-    click.echo(
-        f"token {made['token']['id']} of {made['token']['account']} ({','.join(made['token']['scopes'])})"
-    )
-    _secret("token", made["secret"], out)
+    from labdcs.manager_api.api.people import create_token_api_tokens_post as create_token
+    from labdcs.manager_api.models import Scope, TokenCreated, TokenIn
+
+    body = TokenIn(scopes=[Scope(s) for s in scopes], name=name, account=account)
+    with _answers():
+        made = _manager(ctx).one(TokenCreated, create_token.sync_detailed, body=body)
+    granted = ",".join(s.value for s in made.token.scopes)
+    click.echo(f"token {made.token.id} of {made.token.account} ({granted})")
+    _secret("token", made.secret, out)
 
 
 @token.command("list")
 @click.option("--account", default=None, help="Admins: this account's tokens (default: every account's)")
 @click.pass_context
 def token_list(ctx: click.Context, account: str | None) -> None:
-    for t in _call(ctx, "GET", "/api/tokens", query={"account": account}):
-        state = "revoked" if t["revoked"] else "active"
-        click.echo(f"{t['id']}  {t['account']:<16} {','.join(t['scopes']):<20} {state:<8} {t['name']}")
+    from labdcs.manager_api.api.people import list_tokens_api_tokens_get as list_tokens
+    from labdcs.manager_api.models import TokenOut
+    from labdcs.manager_api.types import UNSET
+
+    with _answers():
+        tokens = _manager(ctx).many(TokenOut, list_tokens.sync_detailed, account=account or UNSET)
+    for t in tokens:
+        state = "revoked" if t.revoked else "active"
+        scopes = ",".join(s.value for s in t.scopes)
+        click.echo(f"{t.id}  {t.account:<16} {scopes:<20} {state:<8} {t.name}")
 
 
 @token.command("revoke")
@@ -234,5 +300,9 @@ def token_list(ctx: click.Context, account: str | None) -> None:
 @click.pass_context
 def token_revoke(ctx: click.Context, token_id: str) -> None:
     """Revoke a token at once."""
-    done = _call(ctx, "DELETE", f"/api/tokens/{token_id}")
-    click.echo(f"token {done['id']} of {done['account']} revoked")
+    from labdcs.manager_api.api.people import revoke_token_api_tokens_token_id_delete as revoke
+    from labdcs.manager_api.models import TokenOut
+
+    with _answers():
+        done = _manager(ctx).one(TokenOut, revoke.sync_detailed, token_id)
+    click.echo(f"token {done.id} of {done.account} revoked")

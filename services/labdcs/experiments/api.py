@@ -183,7 +183,13 @@ class TechnologyField(BaseModel):
     label: str
 
 
-class Formats(BaseModel):
+#: An uploaded file's schema for generated clients (OpenAPI 3.0's way, which they understand).
+BINARY_SCHEMA: dict[str, Any] = {"format": "binary"}
+
+
+class FormatCatalog(BaseModel):
+    """What the import and the forms offer: file formats, technologies, sort keys, statuses."""
+
     formats: dict[str, str]
     technologies: dict[str, list[TechnologyField]]
     sortable: list[str]
@@ -226,13 +232,13 @@ def router() -> APIRouter:
 
     # --- meta -----------------------------------------------------------------------------------
 
-    @api.get("/formats", response_model=Formats, tags=["meta"])
-    def formats() -> Formats:
+    @api.get("/formats", response_model=FormatCatalog, tags=["meta"])
+    def formats() -> FormatCatalog:
         """Vocabulary for forms: import formats, technology-specific fields, sortable columns."""
         from labdcs.experiments.formats import FORMATS
         from labdcs.experiments.readers.binary import FORMATS as BINARY
 
-        return Formats(
+        return FormatCatalog(
             formats={name: f.description for name, f in FORMATS.items()}
             | {name: f.label for name, f in BINARY.items()},
             technologies={
@@ -532,7 +538,8 @@ def router() -> APIRouter:
     @api.post("/imports", response_model=ImportJobOut, status_code=202, tags=["data"])
     def create_import(
         request: Request,
-        file: Annotated[UploadFile, File(description="The data file")],
+        # format: binary beside 3.1's contentMediaType: generated clients (ours) send it as a file.
+        file: Annotated[UploadFile, File(description="The data file", json_schema_extra=BINARY_SCHEMA)],
         format: Annotated[str | None, Form(description="Format name; default: detected")] = None,
         mapping: Annotated[str | None, Form(description="Generic CSV: JSON {column: quantity}")] = None,
         cell: Annotated[str | None, Form(max_length=64)] = None,

@@ -380,9 +380,17 @@ class Harvester:
 
     def _upload(self, manager: Manager, path: Path) -> None:
         """The file to the manager's import (waiting for its end); ImportFailed with its problems."""
-        fields = {"cell": self.cell} if self.cell else {}
-        job = manager.upload("/api/imports", path, fields, {"wait": "true"})
-        if job.get("state") != "done":
-            raise ImportFailed(job.get("problems") or [str(job.get("error") or job)])
+        from labdcs.manager_api.api.data import create_import_api_imports_post as create_import
+        from labdcs.manager_api.models import BodyCreateImportApiImportsPost, ImportJobOut
+        from labdcs.manager_api.types import UNSET, File
+
+        with path.open("rb") as data:  # streamed by httpx, not read whole: cycler files are megabytes
+            body = BodyCreateImportApiImportsPost(
+                file=File(payload=data, file_name=path.name, mime_type="application/octet-stream"),
+                cell=self.cell or UNSET,
+            )
+            job = manager.one(ImportJobOut, create_import.sync_detailed, body=body, wait=True)
+        if job.state.value != "done":
+            raise ImportFailed([str(p) for p in (job.problems or [])] or [str(job.error or job.state)])
         self.imported += 1
-        log.info("harvested %s -> %s (%s rows) through %s", path, job["experiment"], job["rows"], manager.url)
+        log.info("harvested %s -> %s (%s rows) through %s", path, job.experiment, job.rows, manager.url)

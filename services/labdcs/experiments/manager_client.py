@@ -1,6 +1,7 @@
-"""A small client of the experiments manager's API for the CLI and the harvester (standard library
-only): where the manager is, how to log in (a token, or the native stack's admin login), and calls
-whose errors say in words what the manager answered.
+"""How the CLI and the harvester reach the experiments manager's API: where it is, how to log in
+(a token, or the native stack's admin login), and calls through the typed client generated from
+the API's own OpenAPI document (``labdcs.manager_api``, see ``client_gen``), whose errors say in
+words what the manager answered.
 
 Where: ``--url``, else ``LABDCS_MANAGER_URL``, else the running native stack's manager, else
 http://127.0.0.1:8000. Login: ``--token-file``/``LABDCS_TOKEN_FILE`` or ``LABDCS_TOKEN`` (Bearer),
@@ -12,15 +13,19 @@ from __future__ import annotations
 import base64
 import json
 import os
-import secrets
-import urllib.error
-import urllib.parse
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import httpx
+
+from labdcs.manager_api import Client
+from labdcs.manager_api.models import ErrorBody
+from labdcs.manager_api.types import Response
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+T = TypeVar("T")
 
 
 class ManagerError(RuntimeError):
@@ -33,63 +38,49 @@ class Manager:
     authorization: str
     timeout: float = 60.0
 
-    def call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Authorization": self.authorization, "Accept": "application/json"}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        return self._send(method, path, data, headers, query)
-
-    def upload(self, path: str, file: Path, fields: dict[str, str], query: dict[str, Any]) -> Any:
-        """POST a file as multipart/form-data (the file is read whole: cycler files are megabytes)."""
-        boundary = secrets.token_hex(16)
-        parts = []
-        for name, value in fields.items():
-            parts.append(
-                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-            )
-        quoted = file.name.replace('"', "_")
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n".encode()
-            + file.read_bytes()
-            + b"\r\n"
+    def api(self) -> Client:
+        """The generated client with this login (use it in a ``with`` block: it holds a connection)."""
+        return Client(
+            base_url=self.url.rstrip("/"),
+            headers={"Authorization": self.authorization, "Accept": "application/json"},
+            timeout=httpx.Timeout(self.timeout),
         )
-        parts.append(f"--{boundary}--\r\n".encode())
-        headers = {
-            "Authorization": self.authorization,
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        }
-        return self._send("POST", path, b"".join(parts), headers, query)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        data: bytes | None,
-        headers: dict[str, str],
-        query: dict[str, Any] | None,
-    ) -> Any:
-        url = self.url.rstrip("/") + path
-        if query:
-            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    def one(self, kind: type[T], endpoint: Callable[..., Response[Any]], *args: Any, **kwargs: Any) -> T:
+        """Call a generated endpoint's ``sync_detailed``; its answer, which must be a ``kind``."""
+        parsed = self._answer(endpoint, args, kwargs)
+        if not isinstance(parsed, kind):
+            raise ManagerError(f"the experiments manager at {self.url} answered no {kind.__name__}")
+        return parsed
+
+    def many(
+        self, kind: type[T], endpoint: Callable[..., Response[Any]], *args: Any, **kwargs: Any
+    ) -> list[T]:
+        """As ``one``, for an answer that is a list of ``kind``."""
+        parsed = self._answer(endpoint, args, kwargs)
+        if not isinstance(parsed, list) or not all(isinstance(item, kind) for item in parsed):
+            raise ManagerError(f"the experiments manager at {self.url} answered no list of {kind.__name__}")
+        return parsed
+
+    def _answer(self, endpoint: Callable[..., Response[Any]], args: Any, kwargs: dict[str, Any]) -> Any:
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
-                text = answer.read()
-        except urllib.error.HTTPError as exc:
-            raw = exc.read().decode("utf-8", "replace")
-            try:
-                detail = json.loads(raw).get("detail", raw)
-            except (ValueError, AttributeError):
-                detail = raw[:300]
+            with self.api() as client:
+                response = endpoint(*args, client=client, **kwargs)
+        except httpx.TransportError as exc:
+            raise ManagerError(f"the experiments manager at {self.url} did not answer ({exc})") from None
+        if not 200 <= response.status_code < 300:
+            if isinstance(response.parsed, ErrorBody):
+                detail = response.parsed.detail
+            else:
+                raw = response.content.decode("utf-8", "replace")
+                try:
+                    detail = json.loads(raw).get("detail", raw)
+                except (ValueError, AttributeError):
+                    detail = raw[:300]
             raise ManagerError(
-                f"the experiments manager at {self.url} answered {exc.code}: {detail}"
-            ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ManagerError(f"the experiments manager at {self.url} did not answer ({reason})") from None
-        return json.loads(text) if text else None
+                f"the experiments manager at {self.url} answered {response.status_code}: {detail}"
+            )
+        return response.parsed
 
 
 def bearer(token: str) -> str:

@@ -18,6 +18,7 @@ from labdcs.experiments import (
     battery_api,
     compare,
     docs,
+    identity,
     labcontext,
     monitor,
     people_api,
@@ -85,6 +86,7 @@ def create_app(
     api.install_error_handlers(app)
     app.include_router(api.router())
     app.include_router(people_api.router())
+    app.include_router(identity.router())
     app.include_router(battery_api.router(), prefix=battery_api.PREFIX)
     app.include_router(web.router())
     app.include_router(people_web.router())

@@ -45,16 +45,19 @@ def command(*, user_dir: Path, port: int) -> list[str]:
     return [node, str(script), "--settings", str(settings), "--userDir", str(user_dir), "--port", str(port)]
 
 
-def environment(*, mqtt: MqttSettings, secrets_dir: Path) -> dict[str, str]:
-    """What settings.js reads: the broker (the project's LABDCS_MQTT__* names) and where the
-    generated secrets go. Logins and the credential secret already in the environment win, and so
-    does NODERED_HOST (loopback unless set, e.g. to 0.0.0.0 for a trusted bench network)."""
+def environment(*, mqtt: MqttSettings, secrets_dir: Path, identity_url: str | None = None) -> dict[str, str]:
+    """What settings.js reads: the broker (the project's LABDCS_MQTT__* names), where the
+    generated secrets go and the experiments manager whose people log in (``identity_url``). Logins
+    and the credential secret already in the environment win, and so does NODERED_HOST (loopback
+    unless set, e.g. to 0.0.0.0 for a trusted bench network)."""
     env = {
         "LABDCS_MQTT__HOST": mqtt.host,
         "LABDCS_MQTT__PORT": str(mqtt.port),
         "NODERED_SECRETS_DIR": str(secrets_dir),
         "NODERED_HOST": os.environ.get("NODERED_HOST", "127.0.0.1"),
     }
+    if identity_url is not None:
+        env["LABDCS_IDENTITY_URL"] = identity_url
     if mqtt.username is not None:
         env["LABDCS_MQTT__USERNAME"] = mqtt.username
     if mqtt.password_file is not None:

@@ -297,6 +297,7 @@ class Stack:
         port = self.options.nodered_port
         _require_free(port, "Node-RED", "--nodered-port")
         secrets_dir = self.secrets_dir / "nodered"
+        manager = self.options.experiments_port
         self.nodered_logins = nodered.logins(secrets_dir)
         self.nodered_first_start = any(
             login.password_file is not None and not login.password_file.exists()
@@ -306,7 +307,12 @@ class Stack:
             "nodered",
             nodered.command(user_dir=self.options.data_dir / "nodered", port=port),
             self._log("nodered"),
-            env=nodered.environment(mqtt=self.mqtt_for("nodered"), secrets_dir=secrets_dir),
+            env=nodered.environment(
+                mqtt=self.mqtt_for("nodered"),
+                secrets_dir=secrets_dir,
+                # The manager's people log in to Node-RED too (settings.js asks it at each new login).
+                identity_url=None if manager is None else f"http://127.0.0.1:{manager}",
+            ),
         )
         process.address = f"http://127.0.0.1:{port}"
         process.start()
