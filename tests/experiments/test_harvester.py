@@ -115,7 +115,7 @@ def test_harvest_through_the_manager_with_a_harvester_token(tmp_path: Path, mana
         imported = admin.get("/api/experiments", params={"q": "cell"}).json()["items"]
         assert len(imported) == 2 and {e["operator"] for e in imported} == {"cycler-pc-1"}
         audit = admin.get("/api/audit", params={"target": imported[0]["id"]}).json()
-        assert [(a["action"], a["user"]) for a in audit] == [("import", "cycler-pc-1")]
+        assert [(a["action"], a["principal"]) for a in audit] == [("import", "cycler-pc-1")]
         admin.delete(f"/api/tokens/{made['token']['id']}").raise_for_status()
         vendor_files.arbin(inbox / "cell9.csv")
         (tmp_path / "harvest.log").unlink()
