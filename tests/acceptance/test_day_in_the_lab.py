@@ -351,7 +351,8 @@ def test_the_plots_receive_points_while_it_runs(run: Run) -> None:
         f"first: {failed[0].http_status} {failed[0].error}"
     )
     fetched = [s.fetched or 0 for s in running]
-    assert fetched == sorted(fetched) and fetched[-1] > fetched[0] > 0, f"points fetched: {fetched}"
+    # The first fetch may come before the run's first point; the later ones must bring more.
+    assert fetched == sorted(fetched) and fetched[-1] > fetched[0] >= 0, f"points fetched: {fetched}"
     assert len(set(fetched)) >= 3, f"the plots did not keep growing: {fetched}"
     drawn = set(run.totals)
     for sample in running:

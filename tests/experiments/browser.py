@@ -53,7 +53,9 @@ def wait_js(page: Any, expression: str, timeout: float = 30_000) -> None:
 
 
 def cut_off(page: Any) -> list[str]:
-    """What this page hides from a person at its window width (empty: all readable)."""
+    """What this page hides from a person at its window width (empty: all readable), once the plots
+    have taken the window's width (a resize is followed by two animation frames)."""
+    settled(page)
     found: list[str] = page.evaluate(_CUT_OFF)
     return found
 
