@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 FieldValue = float | int | bool | str
 
@@ -26,15 +27,26 @@ class Point:
         return f"{_escape_measurement(self.measurement)}{tags} {fields} {self.ts_ms}"
 
 
+#: Names and tag values repeat (device, channel, field names): escaped once each, at most this many.
+_ESCAPED_CACHE = 4096
+
+
+@lru_cache(maxsize=_ESCAPED_CACHE)
 def _escape_measurement(name: str) -> str:
     return name.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
 
 
+@lru_cache(maxsize=_ESCAPED_CACHE)
 def _escape_key(name: str) -> str:
     return name.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
 def _field(value: FieldValue) -> str:
+    kind = type(value)
+    if kind is float:  # the common case first, by exact type (a point holds mostly floats)
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            raise ValueError(f"line protocol has no spelling for {value}")
+        return repr(value)
     # bool before int: bool is a subclass of int in Python.
     if isinstance(value, bool):
         return "true" if value else "false"
