@@ -144,7 +144,8 @@ def test_a_quiet_stream_is_written_at_once_not_at_the_batch_interval(
     """The write is triggered by the stream going quiet (batch_idle_s), not only by a full batch or
     the longest wait: one lone message is queryable long before a 20 s batch interval."""
     watcher = probe(topics.online("ingest"))
-    slow = {"LABDCS_BATCH_INTERVAL_S": "20", "LABDCS_BATCH_IDLE_S": "0.1"}
+    # Reports only every 30 s: the writer must be woken by the message, not by its next report.
+    slow = {"LABDCS_BATCH_INTERVAL_S": "20", "LABDCS_BATCH_IDLE_S": "0.1", "LABDCS_STATS_PERIOD_S": "30"}
     ingester = ingest_process(tmp_path, broker.port, influx, LABDCS_RETENTION__RAW="7d", **slow).start()
     try:
         wait_until(lambda: online_announcements(watcher) >= 1, 20, "the ingester subscribed")

@@ -217,16 +217,18 @@ class Ingester:
                 self._held.append((message, lines))
                 return False
             self.counters.points += len(lines)
-            self._appended(time.monotonic())
-        if self.spool.pending_lines >= self.settings.batch_size:
-            self._wake.set()
+            starts_batch = self._appended(time.monotonic())
+        if starts_batch or self.spool.pending_lines >= self.settings.batch_size:
+            self._wake.set()  # the writer sleeps until the next report while nothing waits
         return True
 
-    def _appended(self, now: float) -> None:
-        """Note the arrival of points in the spool (under the lock)."""
-        if not self._first_pending:
-            self._first_pending = now
+    def _appended(self, now: float) -> bool:
+        """Note the arrival of points in the spool (under the lock); True when they start a batch."""
         self._last_append = now
+        if self._first_pending:
+            return False
+        self._first_pending = now
+        return True
 
     def _on_meta(self, topic: str, payload: bytes, retained: bool) -> None:
         """A device's meta: the channels whose states and stats are taken from it (none once cleared)."""
