@@ -23,7 +23,16 @@ class Point:
             for key, value in sorted(self.tags.items())
             if value != ""
         )
-        fields = ",".join(f"{_escape_key(key)}={_field(value)}" for key, value in self.fields.items())
+        parts = []
+        for key, value in self.fields.items():
+            kind = type(value)  # inlined for the common types: this runs for every field of every point
+            if kind is float and math.isfinite(value):  # type: ignore[arg-type]
+                parts.append(f"{_escape_key(key)}={value!r}")
+            elif kind is bool:
+                parts.append(f"{_escape_key(key)}={'true' if value else 'false'}")
+            else:
+                parts.append(f"{_escape_key(key)}={_field(value)}")
+        fields = ",".join(parts)
         return f"{_escape_measurement(self.measurement)}{tags} {fields} {self.ts_ms}"
 
 
