@@ -156,3 +156,19 @@ def test_a_quiet_stream_is_written_at_once_not_at_the_batch_interval(
         wait_until(lambda: stored(influx)[0] == 1, 5, "the lone state stored within 5 s")
     finally:
         ingester.kill()
+
+
+def test_two_ingesters_cannot_share_one_spool(tmp_path: Path, broker: Broker, influx: Influx) -> None:
+    """Members of a group each need their own spool: a second ingester on a spool in use refuses to
+    start, saying so, instead of interleaving lines with the first."""
+    first = ingest_process(tmp_path, broker.port, influx, LABDCS_CLIENT_ID="ingest-a").start()
+    try:
+        wait_until(lambda: any((tmp_path / "spool").glob("*.lp")), 20, "the first ingester's spool")
+        env = {**first.env, "LABDCS_CLIENT_ID": "ingest-b"}
+        second = LabdcsProcess(["ingest"], tmp_path / "second.log", broker.port, env=env).start()
+        assert second.process is not None
+        assert second.process.wait(30) == 1
+        assert "is in use by another ingester" in second.log_text()
+        assert first.alive()
+    finally:
+        first.kill()
