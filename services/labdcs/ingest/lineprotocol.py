@@ -30,11 +30,18 @@ class Point:
                 parts.append(f"{_escape_key(key)}={value!r}")
             elif kind is bool:
                 parts.append(f"{_escape_key(key)}={'true' if value else 'false'}")
+            elif kind is int:
+                parts.append(f"{_escape_key(key)}={value}i")
+            elif kind is str and not _NEEDS_ESCAPE.intersection(value):  # type: ignore[arg-type]
+                parts.append(f'{_escape_key(key)}="{value}"')
             else:
                 parts.append(f"{_escape_key(key)}={_field(value)}")
         fields = ",".join(parts)
         return f"{_escape_measurement(self.measurement)}{tags} {fields} {self.ts_ms}"
 
+
+#: Characters a string field value must escape.
+_NEEDS_ESCAPE = frozenset('\\"\n')
 
 #: Names and tag values repeat (device, channel, field names): escaped once each, at most this many.
 _ESCAPED_CACHE = 4096
