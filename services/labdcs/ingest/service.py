@@ -335,11 +335,16 @@ class Ingester:
                     self._publish_stats()
                     next_stats = now + self.settings.stats_period_s
                 due = self._flush_due()
-                if self.spool.pending_lines < self.settings.batch_size and now < due:
+                with self._lock:
+                    held = bool(self._held)  # the spool is full: write it now, like a full batch
+                if not held and self.spool.pending_lines < self.settings.batch_size and now < due:
                     self._wake.wait(min(due, next_stats) - now)
                     self._wake.clear()
                     continue
                 if self.spool.pending_lines == 0:
+                    if held:  # offered to the spool again in 50 ms
+                        self._wake.wait(0.05)
+                        self._wake.clear()
                     continue
                 try:
                     self._flush_once()
@@ -365,15 +370,14 @@ class Ingester:
 
     def _flush_due(self) -> float:
         """When what waits in the spool is to be written: the stream went quiet, or its oldest point
-        waited long enough (a full batch is written at once). Held messages are retried every 50 ms."""
+        waited long enough (a full batch is written at once)."""
         with self._lock:
-            first, last, held = self._first_pending, self._last_append, bool(self._held)
+            first, last = self._first_pending, self._last_append
         settings = self.settings
         if first:
-            due = min(first + settings.batch_interval_s, last + settings.batch_idle_s)
-        else:  # nothing new since the last batch: what is left (a failed write, a start) is due now
-            due = time.monotonic() if self.spool.pending_lines else float("inf")
-        return min(due, time.monotonic() + 0.05) if held else due
+            return min(first + settings.batch_interval_s, last + settings.batch_idle_s)
+        # Nothing new since the last batch: what is left (a failed write, a start) is due now.
+        return time.monotonic() if self.spool.pending_lines else float("inf")
 
     def stop(self) -> None:
         self._stop.set()
