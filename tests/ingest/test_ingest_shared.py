@@ -172,3 +172,21 @@ def test_two_ingesters_cannot_share_one_spool(tmp_path: Path, broker: Broker, in
         assert first.alive()
     finally:
         first.kill()
+
+
+def test_a_shared_subscription_reads_only_what_the_login_may_read(broker: Broker, probe) -> None:
+    """The ingest login's ACL needs no `$share` rule because Mosquitto checks every message of a
+    shared subscription against the subscriber's read rules: a device login subscribing to the
+    whole contract through `$share` still receives only its own namespace."""
+    device = probe(username="dev1", client_id="dev1:spy")
+    device.client.subscribe(f"$share/{GROUP}/labdcs/v1/#", qos=1)
+    sender = probe()
+    wait_until(
+        lambda: sender.publish(topics.command("dev1", "ch1", "on", "probe"), b"{}") or device.messages,
+        10,
+        "own",
+    )
+    sender.publish(topics.state("other", "ch1"), b"{}")
+    sender.publish(topics.command("dev1", "ch1", "off", "probe"), b"{}")
+    wait_until(lambda: any(m.topic.endswith("/off/probe") for m in device.messages), 10, "the second command")
+    assert not [m.topic for m in device.messages if "/other/" in m.topic]
