@@ -128,7 +128,8 @@ def distinct_per_device(stack: Servers, prefix: str) -> int:
 
 
 class MarkerLatency:
-    """A marker device at 20 Hz (100 samples in 5 s: a p99 worth the name); a poller notes when each of its points becomes queryable."""
+    """A marker device at 20 Hz (100 samples in 5 s: a p99 worth the name); a poller notes when
+    each of its points becomes queryable."""
 
     def __init__(self, stack: Servers, device: str) -> None:
         self.stack = stack

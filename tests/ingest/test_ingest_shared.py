@@ -184,7 +184,7 @@ def test_a_shared_subscription_reads_only_what_the_login_may_read(broker: Broker
     wait_until(
         lambda: sender.publish(topics.command("dev1", "ch1", "on", "probe"), b"{}") or device.messages,
         10,
-        "own",
+        "the device's own command through $share",
     )
     sender.publish(topics.state("other", "ch1"), b"{}")
     sender.publish(topics.command("dev1", "ch1", "off", "probe"), b"{}")

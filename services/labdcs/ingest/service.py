@@ -4,8 +4,8 @@ MQTT (QoS 1, fixed client id, persistent session, manual acknowledgements) -> th
 an on-disk spool -> InfluxDB in batches of up to 5000 points, written once the batch is full, the
 stream has been quiet for ``batch_idle_s`` or its oldest point has waited ``batch_interval_s``.
 With ``share_group`` several ingesters share the stream (MQTT shared subscription). A message is
-acknowledged to the broker only once its points are in the spool, and leaves the spool only once InfluxDB has
-them, so nothing acknowledged is lost: not when InfluxDB is down (the spool fills and drains when
+acknowledged to the broker only once its points are in the spool, and leaves the spool only once
+InfluxDB has them, so nothing acknowledged is lost: not when InfluxDB is down (the spool fills and drains when
 it returns), not when the ingester is killed (the broker redelivers what was not acknowledged;
 InfluxDB overwrites a repeated point with the same series and time, so duplicates vanish). When
 the spool is full the ingester stops acknowledging, the broker holds the rest in the session's
