@@ -1,15 +1,18 @@
-"""Ingest benchmark: broker -> labdcs ingest -> InfluxDB on this machine, with the broker's own
-ceiling measured in the same run for comparison.
+"""Ingest benchmark: broker -> ingester -> InfluxDB on this machine, against two baselines measured
+in the same run: Mosquitto's own ceiling with its C clients, and a deliberately minimal Python
+ingester (bench/minimal_ingest.py: paho QoS 1 -> line protocol -> /write, no validation, no spool).
 
-    .venv/bin/python bench/ingest.py [--repeats 3] [--seconds 8]
+    .venv/bin/python bench/ingest.py [--repeats 3] [--seconds 6] [--members 1,2,3]
 
-Prints, as medians over the repeats:
-- the highest publish rate the ingester sustains with zero loss (every per-device sequence number
-  stored once in InfluxDB, the backlog gone within 2 s of the end of publishing);
-- publish-to-queryable latency p50/p99 at 1000 msg/s (a marker device polled in InfluxDB);
-- the ingester's CPU time per 1000 messages;
-- Mosquitto's loopback ceiling with its C clients (mosquitto_pub -l | mosquitto_sub, QoS 1), and the
-  ratio of the sustained ingest rate to it.
+For the minimal ingester and for ``labdcs ingest`` with 1, 2 and 3 members sharing the stream
+(``share_group``), prints as medians over the repeats:
+- the highest publish rate sustained with zero loss (every per-device sequence number stored once in
+  InfluxDB, the backlog gone within 2 s of the end of publishing);
+- publish-to-queryable latency p50/p99 at 100, 1000 and 10000 msg/s (a marker device at 20 Hz
+  polled in InfluxDB while the load runs);
+- CPU time per 1000 messages at 1000 msg/s (all members together);
+- the ratios to Mosquitto's ceiling (mosquitto_pub -l | mosquitto_sub, QoS 1) and to the minimal
+  ingester.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 # Run as a script (`.venv/bin/python bench/ingest.py`): the checkout's root makes `bench` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import BENCH_USER, Servers, cpu_seconds, servers, wait_for
+from labdcs.contract import encode, examples, topics
 
-RATES = (1000, 3000, 6000, 10000)
+RATES = (100, 1000, 3000, 6000, 10000)
+LATENCY_RATES = (100, 1000, 10000)
 DEVICES = 20
 
 
@@ -73,6 +78,7 @@ def publish(
     client.username_pw_set(BENCH_USER, password)
     client.connect("127.0.0.1", port)
     client.loop_start()
+    declare(client, [f"{prefix}{device}" for device in range(DEVICES)])
     seqs = [0] * DEVICES
     last_ts = [0] * DEVICES
     total = int(rate * seconds)
@@ -96,6 +102,17 @@ def publish(
     result.put((total, elapsed))
 
 
+def declare(client: paho.Client, devices: list[str]) -> None:
+    """Retained metas declaring each device's ``ch1`` as a power channel (the ingester refuses states
+    of channels no meta declares, once its start-up grace has passed)."""
+    info = None
+    for device in devices:
+        meta = examples.hv1_meta().model_copy(update={"device": device})
+        info = client.publish(topics.meta(device), encode(meta), qos=1, retain=True)
+    if info is not None:
+        info.wait_for_publish(30)
+
+
 def stored(stack: Servers, prefix: str) -> int:
     rows = stack.influx.series_values(f'SELECT count("seq") FROM "power" WHERE "device" =~ /^{prefix}/')
     return int(rows[0][1]) if rows else 0
@@ -111,7 +128,8 @@ def distinct_per_device(stack: Servers, prefix: str) -> int:
 
 
 class MarkerLatency:
-    """A marker device at 5 Hz; a poller notes when each of its points becomes queryable."""
+    """A marker device at 20 Hz (100 samples in 5 s: a p99 worth the name); a poller notes when
+    each of its points becomes queryable."""
 
     def __init__(self, stack: Servers, device: str) -> None:
         self.stack = stack
@@ -123,6 +141,7 @@ class MarkerLatency:
         stack.login(self.client)
         self.client.connect("127.0.0.1", stack.mqtt_port)
         self.client.loop_start()
+        declare(self.client, [device])
 
     def run(self, seconds: float) -> None:
         poller = threading.Thread(target=self._poll, daemon=True)
@@ -135,7 +154,7 @@ class MarkerLatency:
                 f"labdcs/v1/{self.device}/ch1/state", _state(seq, time.time_ns() // 1_000_000), qos=1
             )
             seq += 1
-            time.sleep(0.2)
+            time.sleep(0.05)
         deadline = time.monotonic() + 10
         while len(self.seen) < len(self.sent) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -195,59 +214,169 @@ def broker_ceiling(port: int, password: str, messages: int = 30_000) -> float:
     return messages / elapsed
 
 
-def one_run(run: int, seconds: float) -> dict[str, float]:
-    with servers() as stack:
-        ingester = stack.labdcs(
-            "ingest",
-            env={
-                **stack.influx_env("writer"),
-                "LABDCS_APPLY_RETENTION": "false",  # done by the admin, as `labdcs up` does
-                "LABDCS_SPOOL_DIR": str(stack.folder / "spool"),
-            },
+def start_target(stack: Servers, target: str) -> list[int]:
+    """Start the minimal ingester (``minimal``) or ``labdcs ingest`` with N members (``oursN``);
+    their process ids."""
+    if target == "minimal":
+        password_file = stack.folder / "bench-password"
+        password_file.write_text(stack.password)
+        env = stack.influx_env("writer")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("minimal_ingest.py")),
+                str(stack.mqtt_port),
+                BENCH_USER,
+                str(password_file),
+                env["LABDCS_INFLUX__URL"],
+                "writer",
+                env["LABDCS_INFLUX__PASSWORD_FILE"],
+                str(stack.folder / "minimal.ready"),
+            ],
         )
-        figures: dict[str, float] = {"broker_ceiling": broker_ceiling(stack.mqtt_port, stack.password)}
-        sustained = 0.0
-        for rate in RATES:
-            prefix = f"r{run}x{rate}d"
-            results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-            cpu_before = cpu_seconds(ingester.pid)
-            publisher = multiprocessing.Process(
-                target=publish, args=(stack.mqtt_port, stack.password, prefix, rate, seconds, results)
-            )
-            marker = MarkerLatency(stack, f"marker{run}x{rate}") if rate == 1000 else None
-            publisher.start()
-            if marker is not None:
-                marker.run(seconds)
-            sent, elapsed = results.get(timeout=seconds * 10 + 60)
-            publisher.join()
-            ended = time.monotonic()
-            try:
-                wait_for(lambda p=prefix, s=sent: stored(stack, p) >= s, 60, f"{sent} points")
-            except TimeoutError:
-                print(f"  run {run}: {rate} msg/s: points missing ({stored(stack, prefix)}/{sent})")
-                break
-            drain = time.monotonic() - ended
-            cpu = cpu_seconds(ingester.pid) - cpu_before
-            lossless = stored(stack, prefix) == sent and distinct_per_device(stack, prefix) == sent
-            achieved = sent / elapsed
-            kept_up = drain <= 2.0 and achieved >= 0.95 * rate
-            print(
-                f"  run {run}: offered {rate:>6} msg/s, published {achieved:8.0f} msg/s, stored {sent} "
-                f"(lossless {lossless}), backlog drained {drain:4.1f} s after the end, "
-                f"ingester CPU {1e6 * cpu / sent:6.1f} ms per 1000 msgs"
-            )
-            if rate == 1000:
-                figures["cpu_ms_per_1000"] = 1e6 * cpu / sent  # s per message x 1000 messages x 1000 ms
-            if marker is not None:
-                lat = marker.latencies_ms()
-                figures["latency_p50_ms"] = percentile(lat, 50)
-                figures["latency_p99_ms"] = percentile(lat, 99)
-            if lossless and kept_up:
-                sustained = achieved
-            else:
-                break
-        figures["sustained"] = sustained
-        return figures
+        stack.processes.append(process)
+        wait_for((stack.folder / "minimal.ready").exists, 30, "the minimal ingester to subscribe")
+        return [process.pid]
+    members = int(target.removeprefix("ours"))
+    pids = []
+    for member in range(members):
+        env = {
+            **stack.influx_env("writer"),
+            "LABDCS_APPLY_RETENTION": "false",  # done by the admin, as `labdcs up` does
+            "LABDCS_SPOOL_DIR": str(stack.folder / f"spool-{member}"),
+            "LABDCS_CLIENT_ID": f"ingest-{member}",
+        }
+        if members > 1:
+            env["LABDCS_SHARE_GROUP"] = "bench"
+        pids.append(stack.labdcs("ingest", env=env).pid)
+    # Every member logs its connection (and subscribes right after): all in one log file.
+    wait_for(lambda: _connected(stack) >= members, 30, "the ingesters to connect")
+    return pids
+
+
+def _connected(stack: Servers) -> int:
+    log = stack.folder / "ingest.log"
+    return log.read_text(errors="replace").count("connected to") if log.exists() else 0
+
+
+def ladder(stack: Servers, target: str, pids: list[int], run: int, seconds: float) -> dict[str, float]:
+    """Offered rates from low to high until one is not kept up with losslessly."""
+    figures: dict[str, float] = {}
+    sustained = 0.0
+    for rate in RATES:
+        prefix = f"r{run}{target}x{rate}d"
+        results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        publisher = multiprocessing.Process(
+            target=publish, args=(stack.mqtt_port, stack.password, prefix, rate, seconds, results)
+        )
+        marker = MarkerLatency(stack, f"m{run}{target}x{rate}") if rate in LATENCY_RATES else None
+        publisher.start()
+        if marker is not None:
+            marker.run(seconds)
+        sent, elapsed = results.get(timeout=seconds * 10 + 60)
+        publisher.join()
+        ended = time.monotonic()
+        try:
+            wait_for(lambda p=prefix, s=sent: stored(stack, p) >= s, 60, f"{sent} points")
+        except TimeoutError:
+            print(f"  run {run} {target}: {rate} msg/s: points missing ({stored(stack, prefix)}/{sent})")
+            break
+        drain = time.monotonic() - ended
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+        lossless = stored(stack, prefix) == sent and distinct_per_device(stack, prefix) == sent
+        achieved = sent / elapsed
+        kept_up = drain <= 2.0 and achieved >= 0.95 * rate
+        line = (
+            f"  run {run} {target:>7}: offered {rate:>6} msg/s, published {achieved:6.0f}, stored {sent} "
+            f"(lossless {lossless}), drained {drain:4.1f} s after, CPU {1e6 * cpu / sent:6.1f} ms/1000"
+        )
+        if marker is not None:
+            lat = marker.latencies_ms()
+            figures[f"p50_{rate}"] = percentile(lat, 50)
+            figures[f"p99_{rate}"] = percentile(lat, 99)
+            line += f", latency p50 {figures[f'p50_{rate}']:4.0f} p99 {figures[f'p99_{rate}']:4.0f} ms"
+        print(line, flush=True)
+        if rate == 1000:
+            figures["cpu_ms_per_1000"] = 1e6 * cpu / sent  # s per message x 1000 messages x 1000 ms
+        if not (lossless and kept_up):
+            break
+        sustained = achieved
+    figures["sustained"] = sustained
+    return figures
+
+
+#: The burst: this many devices, each with its own mosquitto_pub, BURST messages in all.
+BURST_DEVICES = 4
+BURST = 40_000
+
+
+def burst(stack: Servers, target: str, pids: list[int], run: int) -> dict[str, float]:
+    """Throughput at C speed: BURST sequence-numbered states published by mosquitto_pub (QoS 1, one
+    process per device, as fast as the broker takes them); the rate is messages over the time from
+    the first publish until InfluxDB holds every one of them."""
+    pub = shutil.which("mosquitto_pub")
+    if pub is None:
+        return {}
+    prefix = f"b{run}{target}d"
+    devices = [f"{prefix}{n}" for n in range(BURST_DEVICES)]
+    client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    stack.login(client)
+    client.connect("127.0.0.1", stack.mqtt_port)
+    client.loop_start()
+    declare(client, devices)
+    client.loop_stop()
+    client.disconnect()
+    each = BURST // BURST_DEVICES
+    base = time.time_ns() // 1_000_000 - 10 * each
+    files = []
+    for device in devices:
+        path = stack.folder / f"{device}.txt"
+        path.write_text("".join(_state(seq, base + seq) + "\n" for seq in range(each)))
+        files.append(path)
+    login = ["-u", BENCH_USER, "-P", stack.password]
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
+    start = time.monotonic()
+    publishers = [
+        subprocess.Popen(
+            [pub, "-p", str(stack.mqtt_port), *login, "-q", "1", "-t", topics.state(device, "ch1"), "-l"],
+            stdin=path.open("rb"),
+        )
+        for device, path in zip(devices, files, strict=True)
+    ]
+    for publisher in publishers:
+        publisher.wait(300)
+    published = time.monotonic() - start
+    total = each * BURST_DEVICES
+    try:
+        wait_for(lambda: stored(stack, prefix) >= total, 120, f"{total} burst points")
+    except TimeoutError:
+        print(f"  run {run} {target:>7}: burst: points missing ({stored(stack, prefix)}/{total})")
+        return {}
+    elapsed = time.monotonic() - start
+    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    lossless = stored(stack, prefix) == total and distinct_per_device(stack, prefix) == total
+    print(
+        f"  run {run} {target:>7}: burst of {total} (C publishers, {total / published:6.0f} msg/s in): "
+        f"stored {total / elapsed:6.0f} msg/s (lossless {lossless}), CPU {1e6 * cpu / total:6.1f} ms/1000",
+        flush=True,
+    )
+    return {"burst": total / elapsed if lossless else 0.0, "burst_cpu": 1e6 * cpu / total}
+
+
+def one_run(run: int, seconds: float, targets: list[str]) -> dict[str, dict[str, float]]:
+    """Every target on a fresh broker and InfluxDB (no session of a previous target left behind)."""
+    figures: dict[str, dict[str, float]] = {}
+    for target in targets:
+        with servers() as stack:
+            if not figures:
+                ceiling = broker_ceiling(stack.mqtt_port, stack.password)
+                figures["broker"] = {"sustained": ceiling}
+                print(f"  run {run}  broker: {ceiling:6.0f} msg/s (C clients, QoS 1)", flush=True)
+            pids = start_target(stack, target)
+            figures[target] = ladder(stack, target, pids, run, seconds)
+            figures[target].update(burst(stack, target, pids, run))
+    return figures
 
 
 def main() -> None:
@@ -255,28 +384,44 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=8.0, help="publishing time per offered rate")
+    parser.add_argument("--seconds", type=float, default=6.0, help="publishing time per offered rate")
+    parser.add_argument("--members", default="1,2,3", help="ingesters sharing the stream, per target")
     args = parser.parse_args()
-    runs = [one_run(run, args.seconds) for run in range(args.repeats)]
+    targets = ["minimal", *(f"ours{n}" for n in args.members.split(","))]
+    runs = [one_run(run, args.seconds, targets) for run in range(args.repeats)]
 
-    def median(key: str) -> float:
-        return statistics.median(r[key] for r in runs if key in r)
+    def median(target: str, key: str) -> float:
+        values = [r[target][key] for r in runs if key in r.get(target, {})]
+        return statistics.median(values) if values else float("nan")
 
-    sustained, ceiling = median("sustained"), median("broker_ceiling")
+    def ratio(a: float, b: float) -> float:
+        return a / b if b else float("nan")
+
+    ceiling, minimal = median("broker", "sustained"), median("minimal", "burst")
     print(
-        f"\nlabdcs ingest benchmark, median of {args.repeats} runs "
-        f"({DEVICES} devices, QoS 1, batches of 5000 or 1 s):"
+        f"\ningest benchmark, median of {args.repeats} runs ({DEVICES} devices, QoS 1, "
+        f"offered {', '.join(map(str, RATES))} msg/s for {args.seconds:g} s each):"
     )
+    print(f"  broker ceiling (C clients)  {ceiling:7.0f} msg/s")
     print(
-        f"  sustained lossless ingest rate  {sustained:8.0f} msg/s (highest offered rate fully kept up with)"
+        f"  {'':9} {'burst':>7} {'/broker':>7} {'/minimal':>8} {'CPU ms/1000':>11} {'paced':>6} "
+        f"{'CPU ms/1000':>11}  " + "  ".join(f"p50/p99 @{rate:<5}" for rate in LATENCY_RATES)
     )
+    print(f"  {'':9} {'(C load, lossless)':>36} {'(Python publisher, at 1000/s)':>30}")
+    for target in targets:
+        rate = median(target, "burst")
+        latencies = "  ".join(
+            f"{median(target, f'p50_{r}'):5.0f}/{median(target, f'p99_{r}'):<5.0f}ms" for r in LATENCY_RATES
+        )
+        print(
+            f"  {target:9} {rate:7.0f} {ratio(rate, ceiling):7.2f} {ratio(rate, minimal):8.2f} "
+            f"{median(target, 'burst_cpu'):11.1f} {median(target, 'sustained'):6.0f} "
+            f"{median(target, 'cpu_ms_per_1000'):11.1f}  {latencies}"
+        )
     print(
-        f"  publish-to-queryable at 1000/s  p50 {median('latency_p50_ms'):6.0f} ms"
-        f"   p99 {median('latency_p99_ms'):6.0f} ms"
+        "  burst: msg/s from the first publish until InfluxDB holds all; paced: highest offered rate "
+        "kept up with losslessly (the Python publisher reaches ~6000/s)"
     )
-    print(f"  ingester CPU per 1000 messages  {median('cpu_ms_per_1000'):8.1f} ms (at 1000 msg/s)")
-    print(f"  broker ceiling (C clients)      {ceiling:8.0f} msg/s")
-    print(f"  ratio ingest / broker ceiling   {sustained / ceiling:8.2f}")
 
 
 if __name__ == "__main__":

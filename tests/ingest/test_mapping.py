@@ -170,3 +170,56 @@ def test_retention_applies_idempotently_and_the_trend_query_downsamples(influx: 
     influx.client.query(select)
     rows = influx.client.series_values('SELECT "mean_v_mon" FROM "trend"."power"')
     assert [row[1] for row in rows] == [29.5, 89.5], "two one-minute means"
+
+
+def _reference_point(topic: str, payload: bytes) -> Point:
+    """The mapping spelled out the slow way (every spec, on model_dump): what the fast path in
+    to_points (model attributes, per-model field plans, cached escaping) must agree with."""
+    from enum import Enum
+
+    from labdcs.contract.codec import decode
+
+    info, message = decode(topic, payload)
+    mapping = next(m for m in MAPPINGS if m.topic_kind is info.kind)
+    data = message.model_dump(mode="python")
+    levels = topic.split("/")
+    tags = {name: levels[index] for index, name in mapping.topic_tags.items()}
+    for tag in mapping.tags:
+        if data.get(tag.path) is not None:
+            value = data[tag.path]
+            tags[tag.name] = str(value.value if isinstance(value, Enum) else value)
+    casts = {FieldType.FLOAT: float, FieldType.INT: int, FieldType.BOOL: bool}
+    fields: dict[str, float | int | bool | str] = {}
+    for spec in mapping.fields:
+        value = data.get(spec.path)
+        if value is not None:
+            value = value.value if isinstance(value, Enum) else value
+            fields[spec.field] = casts.get(spec.type, str)(value)
+    for key in mapping.objects:
+        fields.update({name: float(v) for name, v in (data.get(key) or {}).items()})
+    raw = data[mapping.measurement_path] if mapping.measurement_path else mapping.measurement
+    measurement = str(raw.value if isinstance(raw, Enum) else raw)
+    return Point(measurement, tags, fields, int(data["ts"]) if data.get("ts") is not None else 7)
+
+
+def test_the_fast_mapping_path_agrees_with_the_contract_models_for_every_example() -> None:
+    from labdcs.contract import encode, examples
+
+    cases = [
+        (topics.state("hv1", "ch1"), examples.power_state()),
+        (topics.state("env1", "box"), examples.sensor_state()),
+        (topics.state("cyc1", "ch1"), examples.cycler_state()),
+        (topics.state("interlock", "r1"), examples.rule_state()),
+        (topics.online("hv1"), examples.online()),
+        (topics.online("hv1"), examples.last_will()),
+        (topics.ack("hv1"), examples.ack()),
+        (topics.stats("cyc1", "ch1"), examples.cycler_stats()),
+    ]
+    alarm = examples.alarm()
+    cases.append((topics.alarm(alarm.device, alarm.alarm), alarm))
+    for topic, message in cases:
+        topic = topic.replace("hv1", getattr(message, "device", None) or "hv1")
+        payload = encode(message)
+        (point,) = to_points(topic, payload, 7)
+        assert point == _reference_point(topic, payload), topic
+        assert point.line() == _reference_point(topic, payload).line()

@@ -69,3 +69,22 @@ def test_cli_commands_print_nothing_on_stderr_when_they_disconnect(broker: Broke
         assert done.returncode == 0, done.stderr
         assert "no devices on the broker" in done.stdout
         assert done.stderr == ""
+
+
+def test_routes_follow_subscriptions_made_after_a_topic_was_seen(broker: Broker) -> None:
+    """Handlers are looked up once per topic (issue 16) and the lookup is redone when the
+    subscriptions change: a handler added after a topic's first message gets the next ones."""
+    first: list[bytes] = []
+    second: list[bytes] = []
+    connection = _connection(broker, "t-routes")
+    connection.subscribe("t/a/#", lambda topic, payload, retained: first.append(payload))
+    connection.start()
+    try:
+        assert connection.wait_connected(10)
+        connection.publish("t/a/x", b"1")
+        wait_until(lambda: first == [b"1"], 10, "the first message")
+        connection.subscribe("t/+/x", lambda topic, payload, retained: second.append(payload))
+        wait_until(lambda: connection.publish("t/a/x", b"2") and second, 10, "the second handler called")
+        assert first[:2] == [b"1", b"2"]
+    finally:
+        connection.stop()

@@ -78,13 +78,17 @@ def device_run(config_path: Path, speed: str | None) -> None:
 def ingest(config_path: Path | None) -> None:
     """Write every contract message into InfluxDB (the native alternative to Telegraf)."""
     from labdcs.ingest.service import Ingester, IngestSettings
+    from labdcs.ingest.spool import SpoolInUse
 
     try:
         settings = IngestSettings.load(config_path)
     except ValueError as exc:
         raise click.ClickException(f"configuration error: {exc}") from None
     logs.configure(settings.log_level)
-    ingester = Ingester(settings)
+    try:
+        ingester = Ingester(settings)
+    except SpoolInUse as exc:
+        raise click.ClickException(str(exc)) from None
     stop_on_signals(ingester.stop)
     ingester.run()
 

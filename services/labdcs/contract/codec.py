@@ -236,16 +236,17 @@ def decode_as(kind: TopicKind, topic: str, payload: bytes | str) -> Message:
     if too_big is not None:
         raise OversizeError(topic, too_big)
     try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ContractError(topic, f"malformed JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ContractError(topic, f"expected a JSON object, got {type(data).__name__}")
-    try:
         # Strict JSON-mode validation: the types the JSON Schema promises, without coercion ("10" is
-        # not a number, 1 is not a boolean, 1.0 is not a timestamp); an int is a valid float.
+        # not a number, 1 is not a boolean, 1.0 is not a timestamp); an int is a valid float. The
+        # payload is parsed once on the good path; only a refused one is parsed again, for the words.
         message: Message = _ADAPTERS[kind].validate_json(payload, strict=True)
     except ValidationError as exc:
+        try:
+            data = json.loads(payload)
+        except (json.JSONDecodeError, UnicodeDecodeError) as bad:
+            raise ContractError(topic, f"malformed JSON: {bad}") from None
+        if not isinstance(data, dict):
+            raise ContractError(topic, f"expected a JSON object, got {type(data).__name__}") from None
         error_types = frozenset(str(item["type"]) for item in exc.errors())
         subject = "the command" if kind in (TopicKind.COMMAND, TopicKind.ALARM_COMMAND) else "the message"
         raise ContractError(topic, sentences(exc, data, subject), error_types) from None

@@ -7,8 +7,10 @@ InfluxQL data source reads the same data, so labdcs depends on nothing else.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import re
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -68,6 +70,49 @@ class InfluxClient:
             password = settings.password.get_secret_value() if settings.password else ""
             token = base64.b64encode(f"{settings.username}:{password}".encode()).decode()
             self._auth = f"Basic {token}"
+        #: Per thread, the kept-alive connection writes go through (a new TCP connection per batch
+        #: cost the ingester more than its batches of a few hundred points, issue 16).
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            parts = urllib.parse.urlsplit(self.url)
+            kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            connection = kind(parts.hostname or "localhost", parts.port, timeout=self.settings.timeout_s)
+            self._local.connection = connection
+        return connection
+
+    def _forget_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def _post_kept_alive(self, path: str, params: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        """POST over the thread's kept-alive connection; once more on a new one when the server had
+        closed it (writes are idempotent: the same point twice is one point)."""
+        target = (
+            urllib.parse.urlsplit(self.url).path.rstrip("/") + path + "?" + urllib.parse.urlencode(params)
+        )
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if self._auth:
+            headers["Authorization"] = self._auth
+        for attempt in (1, 2):
+            connection = self._connection()
+            try:
+                connection.request("POST", target, body, headers)
+                response = connection.getresponse()
+                data = response.read()
+            except (http.client.HTTPException, OSError) as exc:
+                self._forget_connection()
+                if attempt == 2:
+                    raise InfluxError(f"InfluxDB at {self.url} not reachable: {exc}") from None
+                continue
+            if response.will_close:
+                self._forget_connection()
+            return int(response.status), data
+        raise AssertionError("unreachable")
 
     def _request(
         self, path: str, params: dict[str, str], body: bytes | None = None, content_type: str = "text/plain"
@@ -105,7 +150,7 @@ class InfluxClient:
         params = {"db": self.settings.database, "precision": precision}
         if retention_policy:
             params["rp"] = retention_policy
-        status, body = self._request("/write", params, "\n".join(lines).encode(), "text/plain; charset=utf-8")
+        status, body = self._post_kept_alive("/write", params, "\n".join(lines).encode())
         if status == 204:
             return WriteResult(len(lines))
         text = body.decode(errors="replace")

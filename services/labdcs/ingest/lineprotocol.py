@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 FieldValue = float | int | bool | str
 
@@ -22,19 +23,46 @@ class Point:
             for key, value in sorted(self.tags.items())
             if value != ""
         )
-        fields = ",".join(f"{_escape_key(key)}={_field(value)}" for key, value in self.fields.items())
+        parts = []
+        for key, value in self.fields.items():
+            kind = type(value)  # inlined for the common types: this runs for every field of every point
+            if kind is float and math.isfinite(value):  # type: ignore[arg-type]
+                parts.append(f"{_escape_key(key)}={value!r}")
+            elif kind is bool:
+                parts.append(f"{_escape_key(key)}={'true' if value else 'false'}")
+            elif kind is int:
+                parts.append(f"{_escape_key(key)}={value}i")
+            elif kind is str and not _NEEDS_ESCAPE.intersection(value):  # type: ignore[arg-type]
+                parts.append(f'{_escape_key(key)}="{value}"')
+            else:
+                parts.append(f"{_escape_key(key)}={_field(value)}")
+        fields = ",".join(parts)
         return f"{_escape_measurement(self.measurement)}{tags} {fields} {self.ts_ms}"
 
 
+#: Characters a string field value must escape.
+_NEEDS_ESCAPE = frozenset('\\"\n')
+
+#: Names and tag values repeat (device, channel, field names): escaped once each, at most this many.
+_ESCAPED_CACHE = 4096
+
+
+@lru_cache(maxsize=_ESCAPED_CACHE)
 def _escape_measurement(name: str) -> str:
     return name.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
 
 
+@lru_cache(maxsize=_ESCAPED_CACHE)
 def _escape_key(name: str) -> str:
     return name.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
 def _field(value: FieldValue) -> str:
+    kind = type(value)
+    if kind is float:  # the common case first, by exact type (a point holds mostly floats)
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            raise ValueError(f"line protocol has no spelling for {value}")
+        return repr(value)
     # bool before int: bool is a subclass of int in Python.
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -277,16 +277,34 @@ class EmptyPayload(ValueError):
     """An empty retained message: someone deleted a retained topic. Not data, not an error."""
 
 
-def _coerce(value: Any, kind: FieldType) -> FieldValue:
-    if isinstance(value, Enum):
-        value = value.value
-    if kind is FieldType.FLOAT:
-        return float(value)
-    if kind is FieldType.INT:
-        return int(value)
-    if kind is FieldType.BOOL:
-        return bool(value)
-    return str(value)
+def _to_string(value: Any) -> str:
+    return str(value.value if isinstance(value, Enum) else value)
+
+
+_CASTS: dict[FieldType, Callable[[Any], FieldValue]] = {
+    FieldType.FLOAT: float,
+    FieldType.INT: int,
+    FieldType.BOOL: bool,
+    FieldType.STRING: _to_string,
+}
+
+#: Per mapping and message model: (key, field name, cast) of the fields that model can carry, so a
+#: message is not asked for the dozens of keys only other state kinds have.
+_Plan = tuple[tuple[str, str, Callable[[Any], FieldValue]], ...]
+_PLANS: dict[tuple[str, type[BaseModel]], _Plan] = {}
+
+
+def _plan(mapping: Mapping_, model: type[BaseModel]) -> _Plan:
+    key = (mapping.name, model)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = tuple(
+            (spec.path, spec.field, _CASTS[spec.type])
+            for spec in mapping.fields
+            if spec.path in model.model_fields
+        )
+        _PLANS[key] = plan
+    return plan
 
 
 def to_points(
@@ -308,7 +326,8 @@ def to_points(
     mapping = _BY_KIND.get(info.kind)
     if mapping is None:
         return []  # meta and commands are not time series
-    data = message.model_dump(mode="python")
+    # The model's own attributes (scalars, enums, dicts of numbers): no model_dump per message.
+    data = message.__dict__
     levels = topic.split("/")
     tags = {name: levels[index] for index, name in mapping.topic_tags.items()}
     for tag in mapping.tags:
@@ -316,10 +335,10 @@ def to_points(
         if value is not None:
             tags[tag.name] = str(value.value if isinstance(value, Enum) else value)
     fields: dict[str, FieldValue] = {}
-    for spec in mapping.fields:
-        value = data.get(spec.path)
+    for path, name, cast in _plan(mapping, type(message)):
+        value = data[path]
         if value is not None:
-            fields[spec.field] = _coerce(value, spec.type)
+            fields[name] = cast(value)
     for key in mapping.objects:
         for name, value in (data.get(key) or {}).items():
             fields[name] = float(value)

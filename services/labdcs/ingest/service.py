@@ -1,9 +1,11 @@
 """``labdcs ingest``: the native ingester, for machines without Telegraf (and what `labdcs up` runs).
 
 MQTT (QoS 1, fixed client id, persistent session, manual acknowledgements) -> the mapping ->
-an on-disk spool -> InfluxDB in batches of about 5000 points or 1 s. A message is acknowledged to
-the broker only once its points are in the spool, and leaves the spool only once InfluxDB has
-them, so nothing acknowledged is lost: not when InfluxDB is down (the spool fills and drains when
+an on-disk spool -> InfluxDB in batches of up to 5000 points, written once the batch is full, the
+stream has been quiet for ``batch_idle_s`` or its oldest point has waited ``batch_interval_s``.
+With ``share_group`` several ingesters share the stream (MQTT shared subscription). A message is
+acknowledged to the broker only once its points are in the spool, and leaves the spool only once
+InfluxDB has them, so nothing acknowledged is lost: not when InfluxDB is down (the spool fills and drains when
 it returns), not when the ingester is killed (the broker redelivers what was not acknowledged;
 InfluxDB overwrites a repeated point with the same series and time, so duplicates vanish). When
 the spool is full the ingester stops acknowledging, the broker holds the rest in the session's
@@ -69,6 +71,7 @@ from labdcs.ingest.mapping import MAPPINGS, EmptyPayload, to_points
 from labdcs.ingest.settings import IngestSettings as IngestSettings  # re-exported: its old home
 from labdcs.ingest.spool import Spool
 from labdcs.mqtt import MqttConnection, Will, owned_id
+from labdcs.mqtt.connection import shared
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,9 @@ class Ingester:
         self._held: deque[tuple[paho.MQTTMessage, list[str]]] = deque()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        #: When the oldest point not yet written arrived, and the latest (monotonic s; 0: none).
+        self._first_pending = time.monotonic() if self.spool.pending_lines else 0.0
+        self._last_append = self._first_pending
         self._lag_s = 0.0
         self._database_ready = not settings.apply_retention
         self._last_report = (time.monotonic(), 0)
@@ -159,7 +165,9 @@ class Ingester:
         # Before the mappings: plain subscriptions go first, so the retained metas arrive first.
         self.connection.subscribe(topics.ALL_META, self._on_meta)
         for mapping in MAPPINGS:
-            self.connection.subscribe_acking(mapping.topic_filter, self._on_message)
+            self.connection.subscribe_acking(
+                shared(settings.share_group, mapping.topic_filter), self._on_message
+            )
         self.connection.subscribe(BROKER_DROPPED, self._on_broker_dropped, qos=0)
 
     # --- network thread -----------------------------------------------------------------------------
@@ -209,8 +217,17 @@ class Ingester:
                 self._held.append((message, lines))
                 return False
             self.counters.points += len(lines)
-        if self.spool.pending_lines >= self.settings.batch_size:
-            self._wake.set()
+            starts_batch = self._appended(time.monotonic())
+        if starts_batch or self.spool.pending_lines >= self.settings.batch_size:
+            self._wake.set()  # the writer sleeps until the next report while nothing waits
+        return True
+
+    def _appended(self, now: float) -> bool:
+        """Note the arrival of points in the spool (under the lock); True when they start a batch."""
+        self._last_append = now
+        if self._first_pending:
+            return False
+        self._first_pending = now
         return True
 
     def _on_meta(self, topic: str, payload: bytes, retained: bool) -> None:
@@ -309,7 +326,6 @@ class Ingester:
         )
         self.connection.start()
         next_stats = time.monotonic() + self.settings.stats_period_s
-        last_flush = time.monotonic()
         retry_delay = 0.5
         try:
             while not self._stop.is_set():
@@ -318,13 +334,17 @@ class Ingester:
                 if now >= next_stats:
                     self._publish_stats()
                     next_stats = now + self.settings.stats_period_s
-                pending = self.spool.pending_lines
-                if pending < self.settings.batch_size and now - last_flush < self.settings.batch_interval_s:
-                    self._wake.wait(min(0.05, self.settings.batch_interval_s))
+                due = self._flush_due()
+                with self._lock:
+                    held = bool(self._held)  # the spool is full: write it now, like a full batch
+                if not held and self.spool.pending_lines < self.settings.batch_size and now < due:
+                    self._wake.wait(min(due, next_stats) - now)
                     self._wake.clear()
                     continue
-                last_flush = now
-                if pending == 0:
+                if self.spool.pending_lines == 0:
+                    if held:  # offered to the spool again in 50 ms
+                        self._wake.wait(0.05)
+                        self._wake.clear()
                     continue
                 try:
                     self._flush_once()
@@ -348,6 +368,17 @@ class Ingester:
             self.spool.close()
             log.info("ingester stopped; %d points wait in the spool", self.spool.pending_lines)
 
+    def _flush_due(self) -> float:
+        """When what waits in the spool is to be written: the stream went quiet, or its oldest point
+        waited long enough (a full batch is written at once)."""
+        with self._lock:
+            first, last = self._first_pending, self._last_append
+        settings = self.settings
+        if first:
+            return min(first + settings.batch_interval_s, last + settings.batch_idle_s)
+        # Nothing new since the last batch: what is left (a failed write, a start) is due now.
+        return time.monotonic() if self.spool.pending_lines else float("inf")
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
@@ -362,6 +393,7 @@ class Ingester:
                     return
                 self._held.popleft()
                 self.counters.points += len(lines)
+                self._appended(time.monotonic())
             self.connection.ack(message)
 
     def _flush_once(self) -> None:
@@ -369,6 +401,8 @@ class Ingester:
             # Database and policies first (idempotent); until InfluxDB answers, the spool buffers.
             retention.apply(self.influx, self.settings.retention)
             self._database_ready = True
+        with self._lock:
+            self._first_pending = 0.0  # what arrives from now on starts the next batch's clock
         lines, cursor = self.spool.read(self.settings.batch_size)
         if not lines:
             return

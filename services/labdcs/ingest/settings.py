@@ -33,8 +33,19 @@ class IngestSettings(BaseSettings):
     device: Ident = Field(default="ingest", description="Id under which it reports on the contract")
     spool_dir: Path = Field(default=Path(".labdcs/ingest"), description="On-disk buffer")
     spool_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0, description="Size limit of the buffer")
+    share_group: Ident | None = Field(
+        default=None,
+        description="Share the stream with the other ingesters of this group (MQTT shared "
+        "subscription $share/<group>/...: each message goes to one member); each member needs its "
+        "own client_id and spool_dir",
+    )
     batch_size: int = Field(default=5000, gt=0, le=100_000)
-    batch_interval_s: float = Field(default=1.0, gt=0)
+    batch_interval_s: float = Field(
+        default=0.15, gt=0, description="s; the longest a point waits in the spool for its batch"
+    )
+    batch_idle_s: float = Field(
+        default=0.1, gt=0, description="s; write what is waiting once no message came for this long"
+    )
     stats_period_s: float = Field(default=5.0, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
     max_clock_skew_s: float | None = Field(

@@ -13,12 +13,17 @@ switch (a power cut may lose the last second).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+
+class SpoolInUse(RuntimeError):
+    """Another ingester holds the spool folder: two writers would interleave and lose lines."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,17 @@ class Spool:
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         folder.mkdir(parents=True, exist_ok=True)
+        # One ingester per spool (members of a share group each need their own): the lock goes
+        # with the process, so a killed ingester's successor takes the folder over at once.
+        self._owner = (folder / "lock").open("a")
+        try:
+            fcntl.flock(self._owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._owner.close()
+            raise SpoolInUse(
+                f"the spool folder {folder} is in use by another ingester: give each ingester its own "
+                "(LABDCS_SPOOL_DIR)"
+            ) from None
         self._lock = threading.Lock()
         self._cursor_path = folder / "cursor"
         segments = self._segments()
@@ -153,3 +169,4 @@ class Spool:
             self._writer.flush()
             os.fsync(self._writer.fileno())
             self._writer.close()
+        self._owner.close()
