@@ -88,6 +88,10 @@ class Driver(ABC):
 class PowerSupplyDriver(Driver):
     """A source with one or more outputs addressed by a 1-based hardware channel number."""
 
+    #: The instrument latches its own protection trips and ``read`` reports them
+    #: (``OutputReading.tripped``): the service then watches its live outputs at the protection pace.
+    reports_trips: bool = False
+
     @abstractmethod
     def output_limits(self, channel: int) -> OutputLimits:
         """The instrument's own ratings for this output."""

@@ -97,6 +97,8 @@ def _quantize(value: float, lsb: float) -> float:
 class CanPsuDriver(PowerSupplyDriver):
     """The labdcs CAN supply at ``node_id`` on one CAN interface (channels 1 and 2)."""
 
+    reports_trips = True
+
     name = "canpsu"
 
     def __init__(
