@@ -43,7 +43,7 @@ import yaml
 # Run as a script (`.venv/bin/python bench/safety_latency.py`): the checkout's root makes `bench` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import BENCH_USER, add_user, mqtt_env, secured_broker
-from labdcs.contract import topics
+from labdcs.contract import now_ms, topics
 from labdcs.mqtt import MqttConnection
 from labdcs.security.secrets import SecretsDir
 from labdcs.settings import MqttSettings
@@ -101,7 +101,7 @@ class Recorder:
 
     def command(self, device: str, channel: str, verb: str, value: float | None = None) -> None:
         command_id = f"bench-{time.monotonic_ns()}"
-        body: dict[str, Any] = {"id": command_id, "user": "bench"}
+        body: dict[str, Any] = {"id": command_id, "user": "bench", "ts": now_ms()}
         if value is not None:
             body["value"] = value
         since = time.monotonic()

@@ -306,7 +306,7 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
 
     def _read_outputs(self, hws: list[int]) -> dict[int, OutputReading]:
         """The readings of several outputs of the instrument (hardware channel -> reading)."""
-        return {hw: self._power_driver.read(hw) for hw in hws}
+        return self._power_driver.read_many(hws)
 
     def _take_reading(self, channel: PowerChannel, reading: OutputReading) -> None:
         """Follow what the instrument shows and check the trip levels on it."""
@@ -327,34 +327,40 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
 
     def _publish_due(self, now: float, *, fault_only: bool) -> None:
         try:
-            for channel_id in self._publications.due(now, self.config.publish_period):
-                fresh = channel_id in self._fresh and not fault_only
-                self._publish_state(channel_id, read=not fault_only and not fresh, measured=fresh or None)
+            due = self._publications.due(now, self.config.publish_period)
+            if not fault_only:
+                self._read_channels([channel_id for channel_id in due if channel_id not in self._fresh])
+            for channel_id in due:
+                self._publish_state(channel_id, measured=not fault_only)
                 self._publications.sent(channel_id, now)
         finally:
             self._fresh.clear()
 
-    def _publish_state(self, channel_id: str, *, read: bool, measured: bool | None = None) -> None:
-        """Publish one channel's state, read from the instrument first if ``read``.
+    def _read_channels(self, channel_ids: list[str]) -> None:
+        """Read these channels from the instrument, all in one batch (one query where it can)."""
+        power = [self.power[channel_id] for channel_id in channel_ids if channel_id in self.power]
+        if power:
+            readings = self._read_outputs([channel.hw for channel in power])
+            for channel in power:
+                self._take_reading(channel, readings[channel.hw])
+        sensors = [self.sensors[channel_id] for channel_id in channel_ids if channel_id in self.sensors]
+        if sensors:
+            assert isinstance(self.driver, SensorDriver)
+            values = self.driver.read_many([sensor.hw for sensor in sensors])
+            for sensor in sensors:
+                sensor.reading = values[sensor.hw]
 
-        ``measured``: the values are a reading of this tick (default: ``read``).
-        """
-        measured = read if measured is None else measured
+    def _publish_state(self, channel_id: str, *, measured: bool) -> None:
+        """Publish one channel's state; ``measured``: its reading is of this tick."""
         ts = self._publications.timestamp(channel_id)
         state: PowerChannelState | SensorChannelState
         if channel_id in self.power:
             channel = self.power[channel_id]
-            if read:
-                self._take_reading(channel, self._power_driver.read(channel.hw))
             state = power_state(
                 channel, self._state_context(ts, measured), self.protection.inhibit(channel_id)
             )
         else:
-            sensor = self.sensors[channel_id]
-            if read:
-                assert isinstance(self.driver, SensorDriver)
-                sensor.reading = self.driver.read(sensor.hw)
-            state = sensor_state(sensor, self._state_context(ts, measured))
+            state = sensor_state(self.sensors[channel_id], self._state_context(ts, measured))
         self.seq += 1
         self.connection.publish(topics.state(self.device, channel_id), encode(state), qos=1, retain=True)
 
@@ -450,8 +456,9 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
             self._ramp_down_on_exit()
         if self.instrument_ok:
             try:
+                self._read_channels(self._publications.channel_ids)
                 for channel_id in self._publications.channel_ids:
-                    self._publish_state(channel_id, read=True)
+                    self._publish_state(channel_id, measured=True)
             except InstrumentError as exc:
                 log.warning("%s: final readback failed: %s", self.device, exc)
         self._publish_offline()

@@ -24,7 +24,7 @@ from labdcs.drivers.envmon import EnvMonDriver
 from labdcs.drivers.hmp4040 import HMP4040Driver
 from labdcs.drivers.keithley2410 import Keithley2410Driver
 from labdcs.drivers.psb import PsbDriver
-from labdcs.drivers.scpi import check_resource_name
+from labdcs.drivers.scpi import ScpiDriver, check_resource_name
 
 DriverKind = Literal["hv", "lv", "env", "cycler"]
 DriverClass = type[PowerSupplyDriver] | type[SensorDriver] | type[BidirectionalSourceDriver]
@@ -56,6 +56,11 @@ class DriverSettings(BaseModel):
     visa_library: str = Field("@py", description='"@py" (pyvisa-py) or "<file>.yaml@sim" (pyvisa-sim)')
     timeout_s: float = Field(
         2.0, gt=0, description="answer timeout (SCPI) / write confirmation timeout (CAN)"
+    )
+    compound_reads: bool = Field(
+        True,
+        description="SCPI: read a snapshot in one compound query (A?;:B?); false: one query per "
+        "quantity, for firmware without IEEE 488.2 compound messages (pyvisa-sim: always per quantity)",
     )
     # CAN (python-can)
     interface: str = Field("socketcan", description="python-can interface: socketcan, virtual, pcan, ...")
@@ -138,17 +143,22 @@ def create_driver(
     """A driver for ``settings`` (not yet opened); ``clock`` drives a simulated battery station."""
     if settings.name in ("psb", "canbidi"):
         return create_source_driver(settings, clock)
+    scpi: ScpiDriver | None = None
     if settings.name == "keithley2410":
         assert settings.resource is not None
-        return Keithley2410Driver(settings.resource, settings.visa_library, settings.timeout_s)
-    if settings.name == "hmp4040":
+        scpi = Keithley2410Driver(settings.resource, settings.visa_library, settings.timeout_s)
+    elif settings.name == "hmp4040":
         assert settings.resource is not None
-        return HMP4040Driver(settings.resource, settings.visa_library, settings.timeout_s)
-    if settings.name == "envmon":
+        scpi = HMP4040Driver(settings.resource, settings.visa_library, settings.timeout_s)
+    elif settings.name == "envmon":
         assert settings.resource is not None
-        return EnvMonDriver(
+        scpi = EnvMonDriver(
             settings.resource, settings.visa_library, settings.timeout_s, channels=settings.channels
         )
+    if scpi is not None:
+        scpi.compound_reads = scpi.compound_reads and settings.compound_reads
+        assert isinstance(scpi, PowerSupplyDriver | SensorDriver)
+        return scpi
     if settings.name == "canpsu":
         simulator = None
         if settings.simulate:
