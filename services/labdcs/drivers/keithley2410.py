@@ -28,9 +28,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pymeasure.instruments import Instrument
-from pymeasure.instruments.keithley import Keithley2400
-from pymeasure.instruments.validators import strict_range
+from pymeasure.instruments import Instrument, SCPIMixin
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from labdcs.drivers.base import InstrumentError, OutputLimits, OutputReading, PowerSupplyDriver
 from labdcs.drivers.scpi import (
@@ -51,6 +50,8 @@ HIGH_VOLTAGE_RANGE_MAX_CURRENT = 0.021
 STATUS_COMPLIANCE = 1 << 3
 #: The only output.
 CHANNEL = 1
+#: What a 2400-series instrument answers for "no value" (e.g. the resistance at zero current).
+SCPI_OVERFLOW = 9.91e37
 #: Output state, voltage setpoint and compliance in one query; ``:READ?`` appended while on.
 SETTINGS_QUERY = ":OUTP?;:SOUR:VOLT?;:SENS:CURR:PROT?"
 #: The elements PyMeasure's Keithley2400 selects (``:FORM:ELEM``): voltage, current, resistance,
@@ -59,9 +60,34 @@ READ_ELEMENTS = 5
 VOLTAGE_ELEMENT, CURRENT_ELEMENT, STATUS_ELEMENT = 0, 1, 4
 
 
-class Keithley2410(Keithley2400):  # type: ignore[misc]
-    """PyMeasure's 2400 model with the 2410's voltage range."""
+class Keithley2410(SCPIMixin, Instrument):  # type: ignore[misc]
+    """The part of PyMeasure's 2400 model the driver uses (same SCPI), with the 2410's voltage range.
 
+    Not PyMeasure's ``Keithley2400`` class itself: importing ``pymeasure.instruments.keithley``
+    loads every Keithley driver of the package and with them pandas and pyarrow, ~100 MB in each
+    HV device service for nothing it uses.
+    """
+
+    def __init__(self, adapter: Any, name: str = "Keithley 2410 SourceMeter", **kwargs: Any) -> None:
+        super().__init__(adapter, name, **kwargs)
+        self.write(":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS")
+
+    source_enabled = Instrument.control(
+        "OUTPUT?",
+        "OUTPUT %d",
+        """Control whether the source is enabled (bool).""",
+        validator=strict_discrete_set,
+        values={True: 1, False: 0},
+        map_values=True,
+    )
+    source_mode = Instrument.control(
+        ":SOURCE:FUNCTION?",
+        ":SOURCE:FUNCTION %s",
+        """Control the source mode (str, strictly 'current' or 'voltage').""",
+        validator=strict_discrete_set,
+        values={"current": "CURR", "voltage": "VOLT"},
+        map_values=True,
+    )
     source_voltage = Instrument.control(
         ":SOURCE:VOLTAGE?",
         ":SOURCE:VOLTAGE %g",
@@ -69,6 +95,20 @@ class Keithley2410(Keithley2400):  # type: ignore[misc]
         validator=strict_range,
         values=[-MAX_VOLTAGE, MAX_VOLTAGE],
     )
+    compliance_current = Instrument.control(
+        ":SENSE:CURRENT:PROTECTION?",
+        ":SENSE:CURRENT:PROTECTION %g",
+        """Control the compliance current in Amps (float, strictly from -1.05 to 1.05).""",
+        validator=strict_range,
+        values=[-MAX_CURRENT, MAX_CURRENT],
+    )
+
+    def measure_all(self) -> dict[str, float]:
+        """One ``:READ?`` of every sense function, as PyMeasure's ``Keithley2400.measure_all``."""
+        self.write(":SENSE:RESISTANCE:MODE MAN")
+        self.write(":SENSE:FUNCTION:ALL")
+        values = [float("nan") if v == SCPI_OVERFLOW else v for v in self.values(":READ?")]
+        return dict(zip(("voltage", "current", "resistance", "time", "status"), values, strict=True))
 
 
 class Keithley2410Driver(ScpiDriver, PowerSupplyDriver):
@@ -94,6 +134,10 @@ class Keithley2410Driver(ScpiDriver, PowerSupplyDriver):
                     "switch it to voltage mode under load. Switch the output off at the front panel."
                 )
             instrument.source_mode = "voltage"
+        # :READ? in the compound reading measures what is enabled: voltage and current, manual ranges
+        # (what PyMeasure's measure_all sends before each reading; the settings persist).
+        instrument.write(":SENSE:RESISTANCE:MODE MAN")
+        instrument.write(":SENSE:FUNCTION:ALL")
         self._raise_instrument_errors(instrument, "selecting voltage-source mode")
 
     def output_limits(self, channel: int) -> OutputLimits:
