@@ -218,6 +218,7 @@ def one_rate(
             for group in groups
         ]
         try:
+            wait_for(lambda c=counter: c.count > expected * 2, 120, "every bare publisher publishing")
             figures |= {f"{label}_{k}": v for k, v in measure(publishers, counter, seconds).items()}
         finally:
             stop_all(publishers)
