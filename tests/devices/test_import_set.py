@@ -28,6 +28,8 @@ main()
 
 #: What no device service needs.
 NEVER = {"pandas", "pyarrow", "fastapi", "starlette", "uvicorn", "montydb", "pymongo", "matplotlib"}
+#: Loaded as an optional import by paho, for DNS SRV lookups no device service makes.
+NEVER_LOADED = {"dns.resolver"}
 SCPI_STACK = {"pyvisa", "pymeasure"}
 CAN_STACK = {"can", "cantools"}
 DRIVERS = {
@@ -70,3 +72,4 @@ def test_a_device_service_imports_only_its_own_instrument_stack(
     others = (DRIVERS - {driver}) & modules
     assert not others, f"{config} loads other instruments' drivers: {sorted(others)}"
     assert "pymeasure.instruments.keithley" not in modules, "PyMeasure's Keithley package loads pandas"
+    assert not (modules & NEVER_LOADED), f"{config} loads {sorted(modules & NEVER_LOADED)}"
