@@ -332,7 +332,7 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
                 self._read_channels([channel_id for channel_id in due if channel_id not in self._fresh])
             for channel_id in due:
                 self._publish_state(channel_id, measured=not fault_only)
-                self._publications.sent(channel_id, now)
+                self._publications.sent(channel_id, now, self.config.publish_period)
         finally:
             self._fresh.clear()
 
