@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from labdcs.clock import SteppedClock  # noqa: E402
-from labdcs.contract import topics  # noqa: E402
+from labdcs.contract import now_ms, topics  # noqa: E402
 from labdcs.devices.cycler.config import CyclerChannelConfig  # noqa: E402
 from labdcs.devices.cycler.service import CyclerChannel  # noqa: E402
 from labdcs.drivers.registry import DriverSettings, create_source_driver  # noqa: E402
@@ -120,7 +120,9 @@ def service_run(cycles: int, folder: Path) -> tuple[float, float, int]:
         time.sleep(1.5)
         for verb, body in (("load_protocol", {"protocol": protocol(cycles)}), ("start", {})):
             client.publish(
-                topics.command("bench1", "ch1", verb, PROBE_USER), json.dumps({"id": verb, **body}), qos=1
+                topics.command("bench1", "ch1", verb, PROBE_USER),
+                json.dumps({"id": verb, "ts": now_ms(), **body}),
+                qos=1,
             )
             wait_until(lambda verb=verb: any(a.get("id") == verb for a in acks), 30, f"ack of {verb}")
         pid = process.process.pid if process.process else 0

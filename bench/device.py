@@ -31,7 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 # Run as a script (`.venv/bin/python bench/device.py`): the checkout's root makes `bench` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import Servers, servers, wait_for
-from labdcs.contract import topics
+from labdcs.contract import now_ms, topics
 from labdcs_dummy.instruments import create_model
 from labdcs_dummy.scpi_server import ScpiServer
 
@@ -69,7 +69,7 @@ class Watch:
         return None
 
     def command(self, verb: str, value: Any, command_id: str) -> None:
-        body = {"id": command_id} | ({"value": value} if value is not None else {})
+        body = {"id": command_id, "ts": now_ms()} | ({"value": value} if value is not None else {})
         self.client.publish(topics.command("hv1", "ch1", verb, "bench"), json.dumps(body), qos=1)
 
 

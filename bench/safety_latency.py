@@ -13,6 +13,11 @@ from the moment of the cause to what an observer on the broker sees:
 * humidity step into the dew-point margin -> the rule in force / hv1 ramping down / output off;
 * over-current (the load drops to 100 kOhm) -> hv1 tripped.
 
+Then ``--trips`` over-currents alone (default 20): from the load step in the simulator to the output
+off at the instrument (the simulator's own output flag, polled in this process) and to ``tripped``
+in the published state; p50/p99. hv1 reads its live output every ``--protection-period`` s (the
+device's ``protection_period``), independent of its 1 s publish period.
+
 Prints every run as it goes, then the median, minimum and maximum of each figure, and the SIGSTOP
 reaction as a ratio of the configured timeout. Ramps start from 10 V (1 s at 10 V/s).
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import statistics
@@ -37,7 +43,7 @@ import yaml
 # Run as a script (`.venv/bin/python bench/safety_latency.py`): the checkout's root makes `bench` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import BENCH_USER, add_user, mqtt_env, secured_broker
-from labdcs.contract import topics
+from labdcs.contract import now_ms, topics
 from labdcs.mqtt import MqttConnection
 from labdcs.security.secrets import SecretsDir
 from labdcs.settings import MqttSettings
@@ -95,7 +101,7 @@ class Recorder:
 
     def command(self, device: str, channel: str, verb: str, value: float | None = None) -> None:
         command_id = f"bench-{time.monotonic_ns()}"
-        body: dict[str, Any] = {"id": command_id, "user": "bench"}
+        body: dict[str, Any] = {"id": command_id, "user": "bench", "ts": now_ms()}
         if value is not None:
             body["value"] = value
         since = time.monotonic()
@@ -131,9 +137,35 @@ def _hv_on(recorder: Recorder) -> None:
     )
 
 
+def _trips(recorder: Recorder, bias: ScpiServer, count: int) -> dict[str, list[float]]:
+    """``count`` over-currents: load step -> output off at the instrument / tripped in the state."""
+    found: dict[str, list[float]] = {
+        "load step -> output off at the instrument": [],
+        "load step -> tripped state": [],
+    }
+    model: Any = bias.instrument
+    for _ in range(count):
+        _hv_on(recorder)
+        shorted = time.monotonic()
+        model.handle("SIM:LOAD 1e5")
+        deadline = shorted + 10
+        while model.state.output and time.monotonic() < deadline:
+            time.sleep(0.001)
+        off = time.monotonic()
+        tripped = recorder.wait(topics.state("hv1", "ch1"), lambda s: s["status"] == "tripped", shorted)
+        found["load step -> output off at the instrument"].append(off - shorted)
+        found["load step -> tripped state"].append(tripped - shorted)
+        model.handle("SIM:LOAD 1e9")
+        recorder.command("hv1", "ch1", "clear_trip")
+        recorder.wait(topics.state("hv1", "ch1"), lambda s: s["status"] != "tripped", off)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--trips", type=int, default=20, help="over-current trips for the p50/p99")
+    parser.add_argument("--protection-period", type=float, default=0.1, help="hv1's protection_period, s")
     args = parser.parse_args()
     binary = mosquitto_binary()
     if binary is None:
@@ -187,6 +219,7 @@ def main() -> int:
                     "trip_current": 5e-5,
                 }
             ],
+            "protection_period": args.protection_period,
             "interlock": {
                 "device": "interlock",
                 "heartbeat_timeout_s": TIMEOUT_S,
@@ -272,6 +305,7 @@ def main() -> int:
             )
             bias.instrument.handle("SIM:LOAD 1e9")
             recorder.command("hv1", "ch1", "clear_trip")
+        trips = _trips(recorder, bias, args.trips)
     finally:
         recorder.connection.stop()
         for process in (interlock, hv1, env1):
@@ -292,6 +326,14 @@ def main() -> int:
             f"{name:<48} {statistics.median(values) * 1000:6.0f} ms {min(values) * 1000:6.0f} ms "
             f"{max(values) * 1000:6.0f} ms"
         )
+    print(
+        f"\nover-current, {args.trips} trips (protection_period {args.protection_period:g} s, "
+        "publish_period 1 s):"
+    )
+    for name, values in trips.items():
+        values.sort()
+        p99 = values[min(len(values) - 1, math.ceil(0.99 * len(values)) - 1)]
+        print(f"  {name:<46} p50 {statistics.median(values) * 1000:6.0f} ms  p99 {p99 * 1000:6.0f} ms")
     ratio = statistics.median(figures["SIGSTOP: last heartbeat -> hv1 ramping down"]) / TIMEOUT_S
     print(f"SIGSTOP: safe action started after {ratio:.3f} x the configured timeout")
     print(f"(logs in {folder})", file=sys.stderr)

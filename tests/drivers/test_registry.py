@@ -10,7 +10,7 @@ from labdcs.drivers.canpsu import CanPsuDriver
 from labdcs.drivers.envmon import EnvMonDriver
 from labdcs.drivers.hmp4040 import HMP4040Driver
 from labdcs.drivers.keithley2410 import Keithley2410Driver
-from labdcs.drivers.registry import KNOWN_DRIVERS, DriverSettings, create_driver
+from labdcs.drivers.registry import KNOWN_DRIVERS, DriverSettings, create_driver, driver_class
 
 RESOURCE = "TCPIP::192.0.2.10::5025::SOCKET"
 
@@ -25,7 +25,8 @@ def test_known_drivers_and_kinds() -> None:
         "canbidi": "cycler",
     }
     expected = {"env": SensorDriver, "cycler": BidirectionalSourceDriver}
-    for name, (cls, kind) in KNOWN_DRIVERS.items():
+    for name, (_, kind) in KNOWN_DRIVERS.items():
+        cls = driver_class(name)
         assert cls.name == name
         assert issubclass(cls, expected.get(kind, PowerSupplyDriver))
 

@@ -29,6 +29,7 @@ def device() -> None:
 )
 def device_run(config_path: Path, speed: str | None) -> None:
     """Run one device service until SIGTERM (a second SIGTERM abandons an exit ramp-down)."""
+    _skip_dnspython()
     from labdcs.devices.cycler.config import ConfigError, CyclerConfig, load_device_config
 
     overrides = {} if speed is None else {"speed": speed}
@@ -62,6 +63,17 @@ def device_run(config_path: Path, speed: str | None) -> None:
         service = DeviceService(config, driver)
     stop_on_signals(service.stop)
     service.run()
+
+
+def _skip_dnspython() -> None:
+    """Keep paho from importing dnspython in a device service (~5 MB of private memory per process).
+
+    paho imports ``dns.resolver`` only for ``connect_srv`` (DNS SRV lookup of the broker), which no
+    device service uses: it connects to the configured host. A ``None`` entry makes that optional
+    import fail as if dnspython were not installed; nothing else in a device service imports it.
+    """
+    if "dns" not in sys.modules:
+        sys.modules["dns"] = None  # type: ignore[assignment]
 
 
 # --- ingest ---------------------------------------------------------------------------------------

@@ -123,6 +123,15 @@ class DeviceConfig(YamlSettings):
     channels: list[ChannelConfig] = Field(min_length=1, max_length=MAX_CHANNELS_PER_DEVICE)
     publish_period: float = Field(default=1.0, gt=0, le=3600, description="s between state messages")
     ramp_tick: float = Field(default=0.1, gt=0, le=10, description="s between ramp steps")
+    protection_period: float = Field(
+        default=0.1,
+        gt=0,
+        le=3600,
+        description=(
+            "s between protection reads of the power outputs that are on (trip checks), independent "
+            "of the publish period; a trip is published at once"
+        ),
+    )
     on_exit: Literal["keep", "ramp_down"] | None = Field(
         default=None, description="What SIGTERM does to outputs (default: ramp_down for hv, else keep)"
     )

@@ -130,9 +130,17 @@ class Publications:
             if publication.dirty or now - publication.last >= period
         ]
 
-    def sent(self, channel_id: str, now: float) -> None:
+    def sent(self, channel_id: str, now: float, period: float | None = None) -> None:
+        """The channel's state went out at ``now``.
+
+        With ``period``, a periodic state keeps the cadence (the next one is due a period after
+        this one was due, not after the tick that sent it, which wakes a little late): at 10 Hz
+        the lateness of every tick would otherwise add up to a few percent fewer states. A state
+        sent for a change, or after falling more than a period behind, starts the cadence anew.
+        """
         publication = self._channels[channel_id]
-        publication.last = now
+        on_time = period is not None and not publication.dirty and now - publication.last < 2 * period
+        publication.last = publication.last + period if on_time and period is not None else now
         publication.dirty = False
 
     def next_due(self, period: float) -> float:

@@ -63,7 +63,7 @@ from labdcs.devices.publishing import (
     sensor_state,
 )
 from labdcs.devices.skeleton import INSTRUMENT_ALARM, DeviceSkeleton
-from labdcs.drivers.base import Driver, InstrumentError, PowerSupplyDriver, SensorDriver
+from labdcs.drivers.base import Driver, InstrumentError, OutputReading, PowerSupplyDriver, SensorDriver
 from labdcs.participant import Inbound, touch_health
 
 __all__ = [
@@ -103,6 +103,10 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
         self._publications = Publications([channel.id for channel in config.channels])
         self._meta_payload = encode(self._meta())
         self._clock_watch = ClockJumpDetector()
+        #: When the live outputs are next read for the trip check (monotonic).
+        self._next_guard = 0.0
+        #: Channels the protection read in this tick: their state goes out with that reading.
+        self._fresh: set[str] = set()
         # What the previous run left retained (latched trips, active alarms): read once at start.
         self._previous: dict[str, bytes] = {}
         self._previous_lock = threading.Lock()
@@ -230,6 +234,8 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
         deadline = self.protection.next_deadline()
         if deadline is not None:
             due = min(due, deadline + 0.01)
+        if self.instrument_ok and self._guarded():
+            due = min(due, self._next_guard)
         return max(0.0, min(due - now, self.config.publish_period))
 
     def _wait_and_handle_commands(self, timeout: float) -> None:
@@ -263,12 +269,55 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
                 return
         try:
             self.protection.enforce(now)
+            self._guard(now)
             for channel in self.power.values():
                 if channel.step(self._power_driver, now):
                     self._publications.mark(channel.id)
             self._publish_due(now, fault_only=False)
         except InstrumentError as exc:
             self._enter_fault(str(exc))
+
+    def _guarded(self) -> list[PowerChannel]:
+        """The outputs a trip can concern: on, not tripped, with trip levels or an instrument that trips."""
+        instrument_trips = isinstance(self.driver, PowerSupplyDriver) and self.driver.reports_trips
+        return [
+            channel
+            for channel in self.power.values()
+            if channel.output
+            and channel.trip is None
+            and (instrument_trips or channel.trip_current is not None or channel.trip_voltage is not None)
+        ]
+
+    def _guard(self, now: float) -> None:
+        """Read the live outputs at the protection pace and trip at once, not at the next state.
+
+        The trip marks the channel, so its state (``tripped``) goes out in this same tick.
+        """
+        if now < self._next_guard:
+            return
+        self._next_guard = now + self.config.protection_period
+        guarded = self._guarded()
+        if not guarded:
+            return
+        readings = self._read_outputs([channel.hw for channel in guarded])
+        for channel in guarded:
+            self._take_reading(channel, readings[channel.hw])
+            self._fresh.add(channel.id)
+
+    def _read_outputs(self, hws: list[int]) -> dict[int, OutputReading]:
+        """The readings of several outputs of the instrument (hardware channel -> reading)."""
+        return self._power_driver.read_many(hws)
+
+    def _take_reading(self, channel: PowerChannel, reading: OutputReading) -> None:
+        """Follow what the instrument shows and check the trip levels on it."""
+        was_on = channel.output
+        follow_instrument(self.device, channel, reading.output_on, reading.voltage_setpoint)
+        if channel.output != was_on:
+            self._publications.mark(channel.id)
+        channel.reading = reading
+        trip = channel.check_trip(reading, time.monotonic())
+        if trip is not None:
+            self.protection.trip(channel, trip)
 
     @property
     def _power_driver(self) -> PowerSupplyDriver:
@@ -277,29 +326,41 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
     # --- states -------------------------------------------------------------------------------------
 
     def _publish_due(self, now: float, *, fault_only: bool) -> None:
-        for channel_id in self._publications.due(now, self.config.publish_period):
-            self._publish_state(channel_id, read=not fault_only)
-            self._publications.sent(channel_id, now)
+        try:
+            due = self._publications.due(now, self.config.publish_period)
+            if not fault_only:
+                self._read_channels([channel_id for channel_id in due if channel_id not in self._fresh])
+            for channel_id in due:
+                self._publish_state(channel_id, measured=not fault_only)
+                self._publications.sent(channel_id, now, self.config.publish_period)
+        finally:
+            self._fresh.clear()
 
-    def _publish_state(self, channel_id: str, *, read: bool) -> None:
+    def _read_channels(self, channel_ids: list[str]) -> None:
+        """Read these channels from the instrument, all in one batch (one query where it can)."""
+        power = [self.power[channel_id] for channel_id in channel_ids if channel_id in self.power]
+        if power:
+            readings = self._read_outputs([channel.hw for channel in power])
+            for channel in power:
+                self._take_reading(channel, readings[channel.hw])
+        sensors = [self.sensors[channel_id] for channel_id in channel_ids if channel_id in self.sensors]
+        if sensors:
+            assert isinstance(self.driver, SensorDriver)
+            values = self.driver.read_many([sensor.hw for sensor in sensors])
+            for sensor in sensors:
+                sensor.reading = values[sensor.hw]
+
+    def _publish_state(self, channel_id: str, *, measured: bool) -> None:
+        """Publish one channel's state; ``measured``: its reading is of this tick."""
         ts = self._publications.timestamp(channel_id)
         state: PowerChannelState | SensorChannelState
         if channel_id in self.power:
             channel = self.power[channel_id]
-            if read:
-                reading = self._power_driver.read(channel.hw)
-                follow_instrument(self.device, channel, reading.output_on, reading.voltage_setpoint)
-                channel.reading = reading
-                trip = channel.check_trip(reading, time.monotonic())
-                if trip is not None:
-                    self.protection.trip(channel, trip)
-            state = power_state(channel, self._state_context(ts, read), self.protection.inhibit(channel_id))
+            state = power_state(
+                channel, self._state_context(ts, measured), self.protection.inhibit(channel_id)
+            )
         else:
-            sensor = self.sensors[channel_id]
-            if read:
-                assert isinstance(self.driver, SensorDriver)
-                sensor.reading = self.driver.read(sensor.hw)
-            state = sensor_state(sensor, self._state_context(ts, read))
+            state = sensor_state(self.sensors[channel_id], self._state_context(ts, measured))
         self.seq += 1
         self.connection.publish(topics.state(self.device, channel_id), encode(state), qos=1, retain=True)
 
@@ -332,6 +393,7 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
         self._publications.mark_all()
 
     def _enter_fault(self, reason: str) -> None:
+        self._fresh.clear()
         self.driver.close()
         self._instrument_lost(reason)
         for channel in self.power.values():
@@ -394,8 +456,9 @@ class DeviceService(DeviceSkeleton[DeviceConfig]):
             self._ramp_down_on_exit()
         if self.instrument_ok:
             try:
+                self._read_channels(self._publications.channel_ids)
                 for channel_id in self._publications.channel_ids:
-                    self._publish_state(channel_id, read=True)
+                    self._publish_state(channel_id, measured=True)
             except InstrumentError as exc:
                 log.warning("%s: final readback failed: %s", self.device, exc)
         self._publish_offline()

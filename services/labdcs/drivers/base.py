@@ -9,6 +9,7 @@ Every communication problem (timeout, closed socket, bus error, garbled answer) 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -88,6 +89,10 @@ class Driver(ABC):
 class PowerSupplyDriver(Driver):
     """A source with one or more outputs addressed by a 1-based hardware channel number."""
 
+    #: The instrument latches its own protection trips and ``read`` reports them
+    #: (``OutputReading.tripped``): the service then watches its live outputs at the protection pace.
+    reports_trips: bool = False
+
     @abstractmethod
     def output_limits(self, channel: int) -> OutputLimits:
         """The instrument's own ratings for this output."""
@@ -108,6 +113,14 @@ class PowerSupplyDriver(Driver):
     def read(self, channel: int) -> OutputReading:
         """Read setpoints and measured values of one output."""
 
+    def read_many(self, channels: Sequence[int]) -> dict[int, OutputReading]:
+        """Several outputs in as few queries as the instrument allows (channel -> reading).
+
+        This default reads them one by one; drivers whose instrument answers a whole snapshot in
+        one message override it (a compound query: one round trip instead of one per quantity).
+        """
+        return {channel: self.read(channel) for channel in channels}
+
     def clear_trip(self, channel: int) -> None:
         """Clear the instrument's latched protection trip (see ``OutputReading.tripped``); the output
         stays off. Instruments without a latching protection have nothing to clear."""
@@ -123,6 +136,10 @@ class SensorDriver(Driver):
     @abstractmethod
     def read(self, channel: int) -> SensorReading:
         """Read every quantity of one channel."""
+
+    def read_many(self, channels: Sequence[int]) -> dict[int, SensorReading]:
+        """Several channels in as few queries as the instrument allows (see PowerSupplyDriver)."""
+        return {channel: self.read(channel) for channel in channels}
 
 
 # --- bidirectional sources (battery cyclers) ------------------------------------------------------

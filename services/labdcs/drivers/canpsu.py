@@ -34,12 +34,12 @@ import can
 import cantools
 
 from labdcs.drivers.base import Identity, InstrumentError, OutputLimits, OutputReading, PowerSupplyDriver
+from labdcs.drivers.canids import NODE_ID_BITS, NODE_ID_MASK
+
+__all__ = ["NODE_ID_BITS", "NODE_ID_MASK", "CanPsuDriver"]
 
 log = logging.getLogger(__name__)
 
-#: The node-id occupies the low 6 bits of the 11-bit frame id; 0 is reserved.
-NODE_ID_BITS = 6
-NODE_ID_MASK = (1 << NODE_ID_BITS) - 1
 NODE_IDS = range(1, NODE_ID_MASK + 1)
 CHANNELS = range(1, 3)
 #: Ratings per channel (the DBC signal ranges of ChNCommand).
@@ -96,6 +96,8 @@ def _quantize(value: float, lsb: float) -> float:
 
 class CanPsuDriver(PowerSupplyDriver):
     """The labdcs CAN supply at ``node_id`` on one CAN interface (channels 1 and 2)."""
+
+    reports_trips = True
 
     name = "canpsu"
 

@@ -17,6 +17,12 @@ channel delivers power only when both are on, so this driver defines
 So ``set_output`` changes exactly one channel's real output state, and the instrument's own
 indicators agree with what the driver reports.
 
+**Reading.** One compound query per instrument reads every requested channel:
+``INST:NSEL n;:APPL?;:OUTP:SEL?;:MEAS:VOLT?;:MEAS:CURR?`` per channel (``APPLy?`` answers the
+voltage and current setpoints together), then ``OUTP:GEN?`` once: one round trip instead of one
+write and six queries per channel through PyMeasure's properties (IEEE 488.2 compound messages;
+the answer is the response units separated by ``;``). Settings still go through PyMeasure.
+
 **Compliance.** The HMP has no cheap "in current limit" query in PyMeasure; the driver infers
 constant-current operation from the reading: output on and either the current at the limit
 (within 1 %) or the voltage clearly below the setpoint (the 160 W power limit also shows so).
@@ -24,18 +30,22 @@ constant-current operation from the reading: output on and either the current at
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pymeasure.instruments.rohdeschwarz.hmp import HMP4040
 
 from labdcs.drivers.base import OutputLimits, OutputReading, PowerSupplyDriver
-from labdcs.drivers.scpi import ScpiDriver, as_bool, as_float, check_range
+from labdcs.drivers.scpi import ScpiDriver, as_bool, as_float, as_switch, check_range, split_compound
 
 #: Ratings per channel (HMP4040 datasheet).
 MAX_VOLTAGE = 32.0
 MAX_CURRENT = 10.0
 MAX_POWER = 160.0
 CHANNELS = range(1, 5)
+#: One channel's snapshot within the compound read query; 4 response units.
+SNAPSHOT_QUERY = "INST:NSEL {channel};:APPL?;:OUTP:SEL?;:MEAS:VOLT?;:MEAS:CURR?"
+SNAPSHOT_UNITS = 4
 
 
 def infer_compliance(output_on: bool, setpoint: float, limit: float, voltage: float, current: float) -> bool:
@@ -106,7 +116,43 @@ class HMP4040Driver(ScpiDriver, PowerSupplyDriver):
         self._set(f"switching channel {channel} {'on' if on else 'off'}", switch)
 
     def read(self, channel: int) -> OutputReading:
-        self._check_channel(channel, CHANNELS)
+        return self.read_many([channel])[channel]
+
+    def read_many(self, channels: Sequence[int]) -> dict[int, OutputReading]:
+        wanted = [self._check_channel(channel, CHANNELS) for channel in dict.fromkeys(channels)]
+        if not self.compound_reads:
+            return {channel: self._read_by_quantity(channel) for channel in wanted}
+        query = ";:".join([*(SNAPSHOT_QUERY.format(channel=channel) for channel in wanted), "OUTP:GEN?"])
+
+        def snapshot(psu: Any) -> dict[int, OutputReading]:
+            parts = split_compound(psu.ask(query), SNAPSHOT_UNITS * len(wanted) + 1, query)
+            master_on = as_switch(parts[-1], "master output state")
+            readings = {}
+            for index, channel in enumerate(wanted):
+                applied, armed, measured_v, measured_i = parts[
+                    SNAPSHOT_UNITS * index : SNAPSHOT_UNITS * (index + 1)
+                ]
+                set_v, _, set_i = applied.partition(",")
+                setpoint = as_float(set_v, "voltage setpoint")
+                limit = as_float(set_i, "current limit")
+                voltage = as_float(measured_v, "measured voltage")
+                current = as_float(measured_i, "measured current")
+                output_on = as_switch(armed, "channel armed state") and master_on
+                readings[channel] = OutputReading(
+                    voltage_setpoint=setpoint,
+                    current_limit=limit,
+                    voltage=voltage,
+                    current=current,
+                    output_on=output_on,
+                    in_compliance=infer_compliance(output_on, setpoint, limit, voltage, current),
+                )
+            return readings
+
+        label = ", ".join(str(channel) for channel in wanted)
+        return self._io(f"reading channel{'s' if len(wanted) > 1 else ''} {label}", snapshot)
+
+    def _read_by_quantity(self, channel: int) -> OutputReading:
+        """One query per quantity, through PyMeasure's properties (no compound messages)."""
 
         def snapshot(psu: Any) -> OutputReading:
             psu.selected_channel = channel

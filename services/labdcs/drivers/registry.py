@@ -12,32 +12,39 @@ silently fall back to a default) and :func:`create_driver` turns it into a drive
 from __future__ import annotations
 
 import importlib
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from labdcs.clock import Clock
 from labdcs.drivers.base import BidirectionalSourceDriver, PowerSupplyDriver, SensorDriver
-from labdcs.drivers.canbidi import CanBidiDriver
-from labdcs.drivers.canpsu import NODE_ID_MASK, CanPsuDriver
-from labdcs.drivers.envmon import EnvMonDriver
-from labdcs.drivers.hmp4040 import HMP4040Driver
-from labdcs.drivers.keithley2410 import Keithley2410Driver
-from labdcs.drivers.psb import PsbDriver
-from labdcs.drivers.scpi import check_resource_name
+from labdcs.drivers.canids import NODE_ID_MASK
+
+if TYPE_CHECKING:
+    from labdcs.drivers.scpi import ScpiDriver
 
 DriverKind = Literal["hv", "lv", "env", "cycler"]
 DriverClass = type[PowerSupplyDriver] | type[SensorDriver] | type[BidirectionalSourceDriver]
 
-#: name -> (driver class, kind of device it serves).
-KNOWN_DRIVERS: dict[str, tuple[DriverClass, DriverKind]] = {
-    "keithley2410": (Keithley2410Driver, "hv"),
-    "hmp4040": (HMP4040Driver, "lv"),
-    "envmon": (EnvMonDriver, "env"),
-    "canpsu": (CanPsuDriver, "lv"),
-    "psb": (PsbDriver, "cycler"),
-    "canbidi": (CanBidiDriver, "cycler"),
+#: name -> ("module:class" of the driver, kind of device it serves). Named, not imported: a device
+#: service imports only its own driver's stack (:func:`driver_class`).
+KNOWN_DRIVERS: dict[str, tuple[str, DriverKind]] = {
+    "keithley2410": ("labdcs.drivers.keithley2410:Keithley2410Driver", "hv"),
+    "hmp4040": ("labdcs.drivers.hmp4040:HMP4040Driver", "lv"),
+    "envmon": ("labdcs.drivers.envmon:EnvMonDriver", "env"),
+    "canpsu": ("labdcs.drivers.canpsu:CanPsuDriver", "lv"),
+    "psb": ("labdcs.drivers.psb:PsbDriver", "cycler"),
+    "canbidi": ("labdcs.drivers.canbidi:CanBidiDriver", "cycler"),
 }
+
+
+def driver_class(name: str) -> DriverClass:
+    """The driver class registered as ``name`` (imports its module, and its instrument stack)."""
+    module, _, attribute = KNOWN_DRIVERS[name][0].partition(":")
+    found: DriverClass = getattr(importlib.import_module(module), attribute)
+    return found
+
+
 SCPI_DRIVERS = frozenset({"keithley2410", "hmp4040", "envmon", "psb"})
 CAN_DRIVERS = frozenset({"canpsu", "canbidi"})
 #: SCPI drivers whose simulated twin can run inside the device process (``simulate: true``, no resource).
@@ -56,6 +63,11 @@ class DriverSettings(BaseModel):
     visa_library: str = Field("@py", description='"@py" (pyvisa-py) or "<file>.yaml@sim" (pyvisa-sim)')
     timeout_s: float = Field(
         2.0, gt=0, description="answer timeout (SCPI) / write confirmation timeout (CAN)"
+    )
+    compound_reads: bool = Field(
+        True,
+        description="SCPI: read a snapshot in one compound query (A?;:B?); false: one query per "
+        "quantity, for firmware without IEEE 488.2 compound messages (pyvisa-sim: always per quantity)",
     )
     # CAN (python-can)
     interface: str = Field("socketcan", description="python-can interface: socketcan, virtual, pcan, ...")
@@ -86,7 +98,11 @@ class DriverSettings(BaseModel):
     @field_validator("resource")
     @classmethod
     def _parsable_resource(cls, resource: str | None) -> str | None:
-        return None if resource is None else check_resource_name(resource)
+        if resource is None:
+            return None
+        from labdcs.drivers.scpi import check_resource_name  # pyvisa: only for SCPI instruments
+
+        return check_resource_name(resource)
 
     @model_validator(mode="after")
     def _fields_fit_driver(self) -> DriverSettings:
@@ -138,18 +154,33 @@ def create_driver(
     """A driver for ``settings`` (not yet opened); ``clock`` drives a simulated battery station."""
     if settings.name in ("psb", "canbidi"):
         return create_source_driver(settings, clock)
+    # Each driver's module (PyMeasure, pyvisa, python-can, cantools) is imported only by the device
+    # that uses it: a device service loads no other instrument's stack (memory per process).
+    scpi: ScpiDriver | None = None
     if settings.name == "keithley2410":
+        from labdcs.drivers.keithley2410 import Keithley2410Driver
+
         assert settings.resource is not None
-        return Keithley2410Driver(settings.resource, settings.visa_library, settings.timeout_s)
-    if settings.name == "hmp4040":
+        scpi = Keithley2410Driver(settings.resource, settings.visa_library, settings.timeout_s)
+    elif settings.name == "hmp4040":
+        from labdcs.drivers.hmp4040 import HMP4040Driver
+
         assert settings.resource is not None
-        return HMP4040Driver(settings.resource, settings.visa_library, settings.timeout_s)
-    if settings.name == "envmon":
+        scpi = HMP4040Driver(settings.resource, settings.visa_library, settings.timeout_s)
+    elif settings.name == "envmon":
+        from labdcs.drivers.envmon import EnvMonDriver
+
         assert settings.resource is not None
-        return EnvMonDriver(
+        scpi = EnvMonDriver(
             settings.resource, settings.visa_library, settings.timeout_s, channels=settings.channels
         )
+    if scpi is not None:
+        scpi.compound_reads = scpi.compound_reads and settings.compound_reads
+        assert isinstance(scpi, PowerSupplyDriver | SensorDriver)
+        return scpi
     if settings.name == "canpsu":
+        from labdcs.drivers.canpsu import CanPsuDriver
+
         simulator = None
         if settings.simulate:
             # Dummy-stack code, imported only when asked for (production installs may lack it).
@@ -177,6 +208,8 @@ def create_source_driver(settings: DriverSettings, clock: Clock | None = None) -
         cell_module = importlib.import_module("labdcs_dummy.cell")
         cell = cell_module.CellParameters(**(settings.cell or {}))
         if settings.name == "psb":
+            from labdcs.drivers.psb import PsbDriver
+
             psb = importlib.import_module("labdcs_dummy.psb")
             model = psb.PsbModel(clock=clock, cell=cell)
             return PsbDriver(
@@ -186,8 +219,12 @@ def create_source_driver(settings: DriverSettings, clock: Clock | None = None) -
         ratings = station_module.StationRatings(max_voltage=65.0, max_current=32.0, max_power=1000.0)
         station = station_module.SimulatedStation(cell, clock=clock, ratings=ratings)
     if settings.name == "psb":
+        from labdcs.drivers.psb import PsbDriver
+
         assert settings.resource is not None
         return PsbDriver(settings.resource, settings.visa_library, settings.timeout_s)
+    from labdcs.drivers.canbidi import CanBidiDriver
+
     simulator = None
     if station is not None:
         node_module = importlib.import_module("labdcs_dummy.bidi_node")

@@ -240,6 +240,22 @@ def as_bool(value: Any, what: str) -> bool:
     return number == 1.0
 
 
+def as_switch(value: str, what: str) -> bool:
+    """A bool from a raw SCPI boolean answer: 0/1 (IEEE 488.2) or ON/OFF."""
+    text = value.strip().upper()
+    if text in ("ON", "OFF"):
+        return text == "ON"
+    return as_bool(text, what)
+
+
+def split_compound(reply: Any, expected: int, query: str) -> list[str]:
+    """The response units of a compound query (``A?;:B?`` -> ``"a;b"``), exactly ``expected`` of them."""
+    parts = str(reply).strip().split(";")
+    if len(parts) != expected:
+        raise ValueError(f"answer {str(reply).strip()!r} has {len(parts)} values, {query!r} asks {expected}")
+    return parts
+
+
 def check_range(value: float, low: float, high: float, what: str, label: str) -> float:
     """Refuse a setpoint outside the instrument's ratings before anything is sent."""
     if not math.isfinite(value) or not low <= value <= high:
@@ -273,6 +289,9 @@ class ScpiDriver(Driver):
         self.resource = resource
         self.visa_library = visa_library
         self.timeout_s = float(timeout_s)
+        #: Read a snapshot in one compound query (``A?;:B?``); off: one query per quantity through
+        #: PyMeasure's properties (pyvisa-sim's static definitions answer single queries only).
+        self.compound_reads = not visa_library.endswith("@sim")
         self._instrument: Any = None
         self._adapter: Any = None
 
