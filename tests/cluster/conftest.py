@@ -16,10 +16,11 @@ def _cluster(folder: Path, request: pytest.FixtureRequest) -> Iterator[NatsClust
     if NATS_MISSING:
         pytest.skip(NATS_MISSING)
     cluster = NatsCluster(folder, devices=DEVICES)
+    failed_before = request.session.testsfailed
     cluster.start()
     yield cluster
     cluster.stop()
-    if request.session.testsfailed:
+    if request.session.testsfailed > failed_before:
         print(f"\n--- nats logs (tail) ---\n{cluster.log_text()[-6000:]}")
 
 
