@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from labdcs.cluster import nats
 from labdcs.security import secrets
@@ -98,16 +99,16 @@ class NatsCluster:
                 process.kill()
         self.processes.clear()
 
-    def mqtt(self, user: str, **overrides: object) -> MqttSettings:
-        """Settings of a client logging in as ``user`` with every node's address, n1 first."""
+    def mqtt(self, user: str, **overrides: Any) -> MqttSettings:
+        """Settings of a client logging in as ``user`` on node 1 (``port=`` another node's)."""
         secrets.add_mqtt_user(self.secrets_dir, user)
-        return MqttSettings(
-            host="127.0.0.1",
-            port=self.nodes[0].mqtt_port,
-            username=user,
-            password_file=self.secrets.mqtt_password_file(user),
-            **overrides,  # type: ignore[arg-type]
-        )
+        fields: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": self.nodes[0].mqtt_port,
+            "username": user,
+            "password_file": self.secrets.mqtt_password_file(user),
+        }
+        return MqttSettings(**{**fields, **overrides})
 
     def log_text(self) -> str:
         return "\n".join(

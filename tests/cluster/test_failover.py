@@ -4,6 +4,7 @@ within ONLINE_AGAIN_S, the retained picture stays whole, and InfluxDB holds ever
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from labdcs.contract import topics
+from labdcs.mqtt import MqttConnection
 from tests.cluster.conftest import DEVICES
 from tests.cluster.nats_cluster import NatsCluster
 from tests.ingest.test_ingest_e2e import STATES, can_config, env_config
@@ -26,12 +28,13 @@ from tests.support import (
     wait_until,
 )
 
-#: A device whose node died is online on another node within this time. Measured 10-19 s on this
-#: 2-core machine: the socket closes at once and the device reconnects 1 s later, but the surviving
-#: nodes' JetStream needs seconds to elect new leaders for the streams and consumers the dead node
-#: led; until then the gateway times out (resets) connects that must delete a clean session's old
-#: consumers and refuses QoS 1 subscriptions (labdcs.mqtt asks again). docs/scaling.md.
-ONLINE_AGAIN_S = 30.0
+#: A device whose node died is online on another node within this time. Measured 8-33 s on this
+#: 2-core machine (docs/scaling.md): the socket closes at once and the device reconnects 1 s later,
+#: but the surviving nodes' JetStream needs seconds to elect new leaders for the streams and
+#: consumers the dead node led (NATS 2.9's Raft election timeout is 4-9 s); until then the gateway
+#: resets connects that must delete a clean session's old consumers and refuses QoS 1
+#: subscriptions (labdcs.mqtt asks again).
+ONLINE_AGAIN_S = 60.0
 
 #: Each client's broker addresses (node indexes) in failover order: node 0 dies.
 ORDERS = {"hv1": (0, 1, 2), "env1": (1, 2, 0), "can1": (0, 2, 1), "ingest": (0, 1, 2)}
@@ -85,6 +88,24 @@ def stored_seqs(influx: Influx, device: str) -> dict[str, list[int]]:
     return out
 
 
+def retained_picture(cluster: NatsCluster, node: int) -> dict[str, bytes]:
+    """Every device's retained meta and online as a newcomer on ``node`` receives them: a labdcs
+    connection, which asks again for subscriptions a recovering node refuses."""
+    retained: dict[str, bytes] = {}
+    settings = cluster.mqtt(PROBE_USER, port=cluster.mqtt_ports[node])
+    newcomer = MqttConnection(settings, f"newcomer-{node}-{time.monotonic_ns()}")
+    for topic_filter in (topics.ALL_META, topics.ALL_ONLINE):
+        newcomer.subscribe(topic_filter, lambda topic, payload, _: retained.__setitem__(topic, payload))
+    wanted = [topics.meta(d) for d in DEVICES] + [topics.online(d) for d in DEVICES]
+    newcomer.start()
+    try:
+        wait_until(lambda: all(t in retained for t in wanted), 60, f"the retained picture on node {node + 1}")
+    finally:
+        newcomer.stop()
+    return retained
+
+
+@pytest.mark.timeout(300)  # a node kill, up to 60 s of broker recovery, 60 s of catching up
 def test_a_node_dies_mid_stream_and_nothing_is_lost_or_doubled(
     cluster: NatsCluster,
     influx: Influx,
@@ -112,30 +133,31 @@ def test_a_node_dies_mid_stream_and_nothing_is_lost_or_doubled(
     cluster.kill("n1")
 
     def back_online() -> dict[str, float] | None:
-        after = {
-            d: [m.at for m in watcher.on(topics.online(d)) if m.at > killed and m.json()["online"]]
-            for d in DEVICES
+        """Seconds from the kill to each moved device's first ``online: true`` on another node,
+        once every device's last word is ``online: true`` (a surviving node may reset its clients
+        too while JetStream recovers: they must come back as well)."""
+        last = {d: watcher.on(topics.online(d)) for d in DEVICES}
+        if not all(messages and messages[-1].json()["online"] for messages in last.values()):
+            return None
+        again = {
+            d: min((m.at - killed for m in messages if m.at > killed and m.json()["online"]), default=None)
+            for d, messages in last.items()
         }
-        return {d: times[0] - killed for d, times in after.items() if times} or None
+        if again["hv1"] is None or again["can1"] is None:  # the two on the dead node
+            return None
+        return {d: round(t, 1) for d, t in again.items() if t is not None}
 
-    moved = wait_until(lambda: (b := back_online()) and len(b) == 2 and b, ONLINE_AGAIN_S, "hv1, can1 online")
-    print(f"online again after the node died: {moved}")
-    assert set(moved) == {"hv1", "can1"}, "the devices on the dead node came back; env1 never left"
+    moved = wait_until(back_online, ONLINE_AGAIN_S, "every device online again")
+    print(f"online again after the node died (s): {moved}")
     before = {d: len(s) for d, s in seen(watcher).items()}
     wait_until(
         lambda: all(len(s) >= before[d] + 15 for d, s in seen(watcher).items()), 30, "states after the move"
     )
 
-    # The retained picture, read from a surviving node by a newcomer.
-    newcomer = Probe(cluster.mqtt_ports[1], password=cluster.password(PROBE_USER))
-    newcomer.start(topics.ALL_META, topics.ALL_ONLINE)
-    for device in DEVICES:
-        wait_until(lambda d=device: newcomer.on(topics.meta(d)), 10, f"retained meta of {device}")
-        online = wait_until(
-            lambda d=device: newcomer.on(topics.online(d)), 10, f"retained online of {device}"
-        )
-        assert online[-1].retained and online[-1].json()["online"] is True
-    newcomer.stop()
+    # The retained picture, read from each surviving node by a newcomer.
+    for node in (1, 2):
+        retained = retained_picture(cluster, node)
+        assert all(json.loads(retained[topics.online(d)])["online"] is True for d in DEVICES)
 
     for process in processes[1:]:
         process.terminate()
@@ -146,17 +168,20 @@ def test_a_node_dies_mid_stream_and_nothing_is_lost_or_doubled(
         done = all(sum(map(len, stored[d].values())) >= len(published[d]) for d in DEVICES)
         return stored if done else None
 
-    try:
-        stored = wait_until(all_stored, 30, "InfluxDB to hold every published state")
-    except AssertionError:
-        stored = {d: stored_seqs(influx, d) for d in DEVICES}  # the comparison below says what is missing
-    for device in DEVICES:
-        expected: dict[str, list[int]] = {}
-        for channel, _, seq in published[device]:
-            expected.setdefault(channel, []).append(seq)
-        assert {c: sorted(s) for c, s in stored[device].items()} == {
-            c: sorted(s) for c, s in expected.items()
+    def lost() -> dict[str, list[int]]:
+        now = {d: stored_seqs(influx, d) for d in DEVICES}
+        return {
+            d: sorted(seq for channel, _, seq in published[d] if seq not in now[d].get(channel, []))
+            for d in DEVICES
         }
+
+    try:
+        stored = wait_until(all_stored, 60, "InfluxDB to hold as many points as the probe saw states")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; seq seen by the probe and not stored: {lost()}") from None
+    for device in DEVICES:
+        for channel, _, seq in sorted(published[device]):
+            assert seq in stored[device].get(channel, []), f"{device}/{channel}: seq {seq} lost"
         # seq counts a device's states (all channels) from 0 at each boot; one boot here.
         seqs = [seq for channel_seqs in stored[device].values() for seq in channel_seqs]
         assert len(seqs) == len(set(seqs)), f"{device}: no point twice"

@@ -52,12 +52,13 @@ class Will:
     retain: bool = True
 
 
-#: A refused subscription is asked for again this many times, ``reconnect_min_s`` apart, before
-#: the on-connect hooks run without it: a broker cluster's node refuses subscriptions for seconds
-#: while JetStream elects new leaders after another node died (docs/scaling.md); an ACL refuses for
-#: good. Broker-internal topics (``$SYS/...``) are not asked again: a broker without them refuses
-#: them for good.
-SUBSCRIBE_RETRIES = 5
+#: A refused subscription is asked for again this many times, ``reconnect_min_s`` apart and
+#: doubling up to ``reconnect_max_s`` (~55 s with the defaults), before the on-connect hooks run
+#: without it: a broker cluster's node refuses subscriptions for tens of seconds while JetStream
+#: elects new leaders after another node died (docs/scaling.md); an ACL refuses for good.
+#: Broker-internal topics (``$SYS/...``) are not asked again: a broker without them refuses them
+#: for good.
+SUBSCRIBE_RETRIES = 8
 
 #: Prefix of the private topics of :attr:`MqttConnection.synced` (outside the contract's ``labdcs/v1``).
 SYNC_PREFIX = "labdcs/_sync"
@@ -142,6 +143,8 @@ class MqttConnection:
         #: The brokers in failover order and the one tried now (see _next_broker).
         self._addresses = settings.addresses()
         self._address_index = 0
+        #: The address a round over the list started from (the last one connected to).
+        self._round_start = 0
 
         client = paho.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
@@ -190,7 +193,7 @@ class MqttConnection:
             return
         self._started = True
         self.stopping = False
-        self._address_index = 0
+        self._address_index = self._round_start = 0
         host, port = self._addresses[0]
         self._client.connect_async(host, port, keepalive=self.settings.keepalive)
         self._client.loop_start()
@@ -287,6 +290,7 @@ class MqttConnection:
             log.error("broker %s:%d refused the connection: %s", host, port, reason)
             return
         self.connect_count += 1
+        self._round_start = self._address_index
         log.info(
             "connected to %s:%d as %s (session present: %s)",
             *self.broker,
@@ -330,18 +334,19 @@ class MqttConnection:
         refused = [topic for topic, code in zip(topics, reason_codes, strict=False) if code.is_failure]
         again = [topic for topic in refused if not topic.startswith("$")]
         if again and self._renewal_attempts < SUBSCRIBE_RETRIES:
+            delay = min(
+                self.settings.reconnect_min_s * 2**self._renewal_attempts, self.settings.reconnect_max_s
+            )
             self._renewal_attempts += 1
             log.warning(
                 "the broker refused the subscriptions of %s to %s; asking again in %d s (%d of %d)",
                 self.client_id,
                 ", ".join(again),
-                self.settings.reconnect_min_s,
+                delay,
                 self._renewal_attempts,
                 SUBSCRIBE_RETRIES,
             )
-            timer = threading.Timer(
-                self.settings.reconnect_min_s, self._subscribe_again, (client, again, self.connect_count)
-            )
+            timer = threading.Timer(delay, self._subscribe_again, (client, again, self.connect_count))
             timer.daemon = True
             timer.start()
             return
@@ -405,6 +410,11 @@ class MqttConnection:
         # paho's host/port setters refuse while its state is "connection lost" or "connecting",
         # which is exactly when a reconnect to another node is wanted; reconnect() reads these.
         client._host, client._port = host, port
+        if self._address_index != self._round_start:
+            # The next node is tried after reconnect_min_s: paho's backoff (doubling up to
+            # reconnect_max_s) grows once per round over the whole list, not once per node.
+            with client._reconnect_delay_mutex:
+                client._reconnect_delay = None
         log.info("trying the next broker of the cluster: %s:%d", host, port)
 
     def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
