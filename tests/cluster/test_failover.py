@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from labdcs.contract import topics
+from labdcs.contract import now_ms, topics
 from labdcs.mqtt import MqttConnection
 from tests.cluster.conftest import DEVICES
 from tests.cluster.nats_cluster import NatsCluster
@@ -114,7 +114,7 @@ def test_a_node_dies_mid_stream_and_nothing_is_lost_or_doubled(
     processes: list[LabdcsProcess],
 ) -> None:
     watcher = Probe(cluster.mqtt_ports[2], password=cluster.password(PROBE_USER))
-    watcher.start(topics.ALL_STATE, topics.ALL_ONLINE, topics.state("ingest", "stats"))
+    watcher.start(topics.ALL_STATE, topics.ALL_ONLINE, topics.ALL_ACKS, topics.state("ingest", "stats"))
     port = cluster.mqtt_ports[0]
     ingester = ingest_process(
         tmp_path, port, influx, LABDCS_RETENTION__RAW="7d", **login_env(cluster, "ingest")
@@ -149,6 +149,11 @@ def test_a_node_dies_mid_stream_and_nothing_is_lost_or_doubled(
 
     moved = wait_until(back_online, ONLINE_AGAIN_S, "every device online again")
     print(f"online again after the node died (s): {moved}")
+    # Online means ready: the moved devices answer a command sent through a third node.
+    for device, channel in (("hv1", "ch1"), ("can1", "ch1")):
+        command = {"id": f"after-{device}", "value": 5.0, "ts": now_ms()}
+        watcher.publish(topics.command(device, channel, "set_voltage", PROBE_USER), json.dumps(command))
+        watcher.wait_for(topics.ack(device), lambda ack, c=command: ack["id"] == c["id"], timeout=10)
     before = {d: len(s) for d, s in seen(watcher).items()}
     wait_until(
         lambda: all(len(s) >= before[d] + 15 for d, s in seen(watcher).items()), 30, "states after the move"
