@@ -8,12 +8,21 @@ secrets are mounted, so secrets never need to sit in the process environment.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from labdcs.contract.codec import describe_validation_error
 
@@ -37,6 +46,12 @@ class MqttSettings(BaseModel):
 
     host: str = "localhost"
     port: int = Field(default=1883, ge=1, le=65535)
+    hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Every node of a broker cluster, 'host' or 'host:port' (default port: port), in "
+        "failover order; replaces host and port when set. The environment gives a comma-separated "
+        "string or a JSON list (LABDCS_MQTT__HOSTS=n1,n2:1884)",
+    )
     username: str | None = None
     password: SecretStr | None = None
     password_file: Path | None = Field(default=None, description="Read the password from this file")
@@ -51,6 +66,32 @@ class MqttSettings(BaseModel):
         default=100_000, ge=0, description="Outgoing QoS 1 messages held while the broker is away"
     )
 
+    @field_validator("hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        # The environment gives a string: a JSON list, or addresses separated by commas.
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"hosts is not a valid JSON list: {exc}") from None
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        for item in value:
+            _parse_address(item, 1883)
+        return value
+
+    def addresses(self) -> list[tuple[str, int]]:
+        """The brokers to try, in failover order: ``hosts``, or else ``host:port``."""
+        if not self.hosts:
+            return [(self.host, self.port)]
+        return [_parse_address(item, self.port) for item in self.hosts]
+
     @model_validator(mode="after")
     def _load_secrets(self) -> Self:
         if self.password_file is not None:
@@ -64,6 +105,23 @@ class MqttSettings(BaseModel):
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must not be smaller than reconnect_min_s")
         return self
+
+
+def _parse_address(item: str, default_port: int) -> tuple[str, int]:
+    """``host`` or ``host:port`` (``[v6]:port``) as (host, port); ValueError says what is wrong."""
+    if "/" in item:
+        raise ValueError(f"broker address {item!r}: expected host or host:port (no scheme, no path)")
+    host, sep, port = item.rpartition(":")
+    if not sep or host.endswith(":"):  # no port, or a bare IPv6 address
+        host, port = item, ""
+    host = host.strip("[]")
+    if not host or any(ch.isspace() or ch == "," for ch in host):
+        raise ValueError(f"broker address {item!r}: expected host or host:port")
+    if not port:
+        return host, default_port
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"broker address {item!r}: the port must be a number from 1 to 65535")
+    return host, int(port)
 
 
 class ConfigError(ValueError):

@@ -73,6 +73,26 @@ def gen_grafana(output: Path | None) -> None:
         click.echo(f"removed {stale} (no longer generated)")
 
 
+@gen.command("nats")
+def gen_nats() -> None:
+    """The compose profile's nats-server configurations (nats/), the clustered broker."""
+    from labdcs.cluster import nats
+
+    for name, text in nats.render_compose_confs().items():
+        _write_generated(None, f"nats/{name}", text)
+
+
+@gen.command("nats-logins")
+def gen_nats_logins() -> None:
+    """The clustered broker's logins and permissions (<secrets>/nats/authorization.conf) from the
+    broker logins of `labdcs init` (LABDCS_SECRETS_DIR, default ./secrets); bcrypt hashes only."""
+    from labdcs.cluster import nats
+    from labdcs.security import secrets
+
+    path = nats.write_logins(secrets.SecretsDir(secrets.default_dir()))
+    click.echo(f"wrote {path}")
+
+
 def _write_generated(output: Path | None, default: str, text: str) -> None:
     from labdcs.stack.paths import project_root
 

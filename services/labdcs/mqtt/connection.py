@@ -52,6 +52,14 @@ class Will:
     retain: bool = True
 
 
+#: A refused subscription is asked for again this many times, ``reconnect_min_s`` apart and
+#: doubling up to ``reconnect_max_s`` (~55 s with the defaults), before the on-connect hooks run
+#: without it: a broker cluster's node refuses subscriptions for tens of seconds while JetStream
+#: elects new leaders after another node died (docs/scaling.md); an ACL refuses for good.
+#: Broker-internal topics (``$SYS/...``) are not asked again: a broker without them refuses them
+#: for good.
+SUBSCRIBE_RETRIES = 8
+
 #: Prefix of the private topics of :attr:`MqttConnection.synced` (outside the contract's ``labdcs/v1``).
 SYNC_PREFIX = "labdcs/_sync"
 
@@ -152,8 +160,15 @@ class MqttConnection:
         #: The SUBSCRIBE renewing the subscriptions after a connect (message id, topics): its SUBACK
         #: runs the on-connect hooks.
         self._renewal: tuple[int, list[str]] | None = None
+        self._renewal_lock = threading.Lock()
+        self._renewal_attempts = 0
         self.connect_count = 0
         self.dropped = 0
+        #: The brokers in failover order and the one tried now (see _next_broker).
+        self._addresses = settings.addresses()
+        self._address_index = 0
+        #: The address a round over the list started from (the last one connected to).
+        self._round_start = 0
 
         client = paho.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
@@ -184,6 +199,7 @@ class MqttConnection:
         client.on_socket_open = _no_delay
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
+        client.on_connect_fail = self._handle_connect_fail
         client.on_subscribe = self._handle_subscribe
         client.on_message = self._handle_message
         self._client = client
@@ -201,8 +217,15 @@ class MqttConnection:
             return
         self._started = True
         self.stopping = False
-        self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive)
+        self._address_index = self._round_start = 0
+        host, port = self._addresses[0]
+        self._client.connect_async(host, port, keepalive=self.settings.keepalive)
         self._client.loop_start()
+
+    @property
+    def broker(self) -> tuple[str, int]:
+        """The broker (host, port) this connection uses or tries now."""
+        return self._addresses[self._address_index]
 
     def wait_connected(self, timeout: float) -> bool:
         return self.connected.wait(timeout)
@@ -289,15 +312,15 @@ class MqttConnection:
         properties: Properties | None,
     ) -> None:
         if reason.is_failure:
-            log.error(
-                "broker %s:%d refused the connection: %s", self.settings.host, self.settings.port, reason
-            )
+            host, port = self.broker
+            # The broker closes the connection next: _handle_disconnect moves on to the next one.
+            log.error("broker %s:%d refused the connection: %s", host, port, reason)
             return
         self.connect_count += 1
+        self._round_start = self._address_index
         log.info(
             "connected to %s:%d as %s (session present: %s)",
-            self.settings.host,
-            self.settings.port,
+            *self.broker,
             self.client_id,
             flags.session_present,
         )
@@ -305,6 +328,7 @@ class MqttConnection:
             subscriptions = [(topic, qos) for topic, (qos, _) in self._subscriptions.items()]
             subscriptions += [(topic, qos) for topic, (qos, _) in self._acking.items()]
         self._renewal = None
+        self._renewal_attempts = 0
         if subscriptions:
             result, mid = client.subscribe(subscriptions)
             if result != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
@@ -329,11 +353,30 @@ class MqttConnection:
         reason_codes: list[ReasonCode],
         properties: Properties | None,
     ) -> None:
-        if self._renewal is None or mid != self._renewal[0]:
-            return
-        topics = self._renewal[1]
-        self._renewal = None
+        with self._renewal_lock:
+            if self._renewal is None or mid != self._renewal[0]:
+                return
+            topics = self._renewal[1]
+            self._renewal = None
         refused = [topic for topic, code in zip(topics, reason_codes, strict=False) if code.is_failure]
+        again = [topic for topic in refused if not topic.startswith("$")]
+        if again and self._renewal_attempts < SUBSCRIBE_RETRIES:
+            delay = min(
+                self.settings.reconnect_min_s * 2**self._renewal_attempts, self.settings.reconnect_max_s
+            )
+            self._renewal_attempts += 1
+            log.warning(
+                "the broker refused the subscriptions of %s to %s; asking again in %d s (%d of %d)",
+                self.client_id,
+                ", ".join(again),
+                delay,
+                self._renewal_attempts,
+                SUBSCRIBE_RETRIES,
+            )
+            timer = threading.Timer(delay, self._subscribe_again, (client, again, self.connect_count))
+            timer.daemon = True
+            timer.start()
+            return
         if refused:
             log.error(
                 "the broker refused the subscriptions of %s to %s: check its ACL for this user",
@@ -341,6 +384,22 @@ class MqttConnection:
                 ", ".join(refused),
             )
         self._run_on_connect_hooks()
+
+    def _subscribe_again(self, client: paho.Client, topics: list[str], connect_count: int) -> None:
+        """Ask again for refused subscriptions (timer thread), if still on the same connection;
+        their SUBACK runs the on-connect hooks as the first renewal's would have."""
+        if self.stopping or not self.connected.is_set() or self.connect_count != connect_count:
+            return
+        with self._lock:
+            known = {**self._subscriptions, **self._acking}
+            wanted = [(topic, known[topic][0]) for topic in topics if topic in known]
+        if not wanted:
+            self._run_on_connect_hooks()
+            return
+        with self._renewal_lock:
+            result, mid = client.subscribe(wanted)
+            if result == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
+                self._renewal = (mid, [topic for topic, _ in wanted])
 
     def _run_on_connect_hooks(self) -> None:
         for hook in list(self._on_connect_hooks):
@@ -362,6 +421,28 @@ class MqttConnection:
         self._renewal = None
         if self._started:
             log.warning("lost the broker connection (%s); reconnecting", reason)
+            self._next_broker(client)
+
+    def _handle_connect_fail(self, client: paho.Client, userdata: object) -> None:
+        self._next_broker(client)
+
+    def _next_broker(self, client: paho.Client) -> None:
+        """Point paho's next reconnect at the next broker of the list (wrapping round): a
+        cluster's node that died or refuses is left for the next one, in the configured order.
+        Called on paho's network thread while the socket is closed, before it reconnects."""
+        if len(self._addresses) < 2 or self.stopping:
+            return
+        self._address_index = (self._address_index + 1) % len(self._addresses)
+        host, port = self._addresses[self._address_index]
+        # paho's host/port setters refuse while its state is "connection lost" or "connecting",
+        # which is exactly when a reconnect to another node is wanted; reconnect() reads these.
+        client._host, client._port = host, port
+        if self._address_index != self._round_start:
+            # The next node is tried after reconnect_min_s: paho's backoff (doubling up to
+            # reconnect_max_s) grows once per round over the whole list, not once per node.
+            with client._reconnect_delay_mutex:
+                client._reconnect_delay = None
+        log.info("trying the next broker of the cluster: %s:%d", host, port)
 
     def _route(self, topic: str) -> tuple[list[MessageHandler], list[AckingHandler]]:
         """The handlers of the subscriptions ``topic`` matches, worked out once per topic."""
