@@ -18,6 +18,7 @@ Each figure is the median of ``--runs`` page loads. Usage:
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import sys
 import time
@@ -37,7 +38,7 @@ from tests.experiments.lab import CELL_TYPE, cycling  # noqa: E402
 from tests.support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 STATIONS = 8
-ADMIN_PASSWORD = "bench-admin-password"  # a throwaway login of a throwaway service
+ADMIN_PASSWORD = secrets.token_urlsafe(16)  # a throwaway login of a throwaway service, made per run
 
 
 def start(stack: Servers) -> str:
