@@ -253,6 +253,11 @@ class MonitorHub:
 
     # --- incoming messages --------------------------------------------------------------------
 
+    @property
+    def backlog(self) -> int:
+        """Messages heard and not taken into the picture yet."""
+        return self._inbox.qsize()
+
     def on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
         """From paho's thread: queue only."""
         try:

@@ -113,6 +113,7 @@ def create_app(
             "queue": True,
             "dropped": queue.dropped,
             "inbox": queue.inbox_size,
+            "monitor_inbox": services.monitor.backlog if services.monitor is not None else 0,
             "refused": dict(queue.refused),
             "stations": len(queue.declared),
             "channels": queue.channel_count,
