@@ -24,6 +24,7 @@ from labdcs.experiments import (
     api,
     battery_api,
     compare,
+    data_api,
     docs,
     identity,
     labcontext,
@@ -207,6 +208,7 @@ def served_routes() -> set[tuple[str, str]]:
     found = {("GET", "/openapi.json")}
     routers = [
         (api.router, ""),
+        (data_api.router, ""),
         (people_api.router, ""),
         (identity.router, ""),
         (battery_api.router, battery_api.PREFIX),

@@ -17,6 +17,7 @@ from labdcs.experiments import (
     api,
     battery_api,
     compare,
+    data_api,
     docs,
     identity,
     labcontext,
@@ -85,6 +86,7 @@ def create_app(
     app.state.directory = directory
     api.install_error_handlers(app)
     app.include_router(api.router())
+    app.include_router(data_api.router())
     app.include_router(people_api.router())
     app.include_router(identity.router())
     app.include_router(battery_api.router(), prefix=battery_api.PREFIX)
