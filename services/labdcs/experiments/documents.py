@@ -21,7 +21,7 @@ from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field,
 
 from labdcs.protocols.validate import Envelope
 
-#: Version of every document layout below; bump it and add a migration in store.MIGRATIONS.
+#: Version of every document layout below; bump it and add a migration in store_base.MIGRATIONS.
 SCHEMA_VERSION = 2
 #: The team that owns what was stored before teams existed (schema 1), and new accounts' default.
 DEFAULT_TEAM = "lab"
