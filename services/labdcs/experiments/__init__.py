@@ -5,15 +5,17 @@ One job per module:
 - :mod:`~labdcs.experiments.documents`: the documents (cell types, cells, stations, protocols,
   experiments, cycle statistics, data files, audit) as pydantic models, with schema versions;
 - :mod:`~labdcs.experiments.store`: those documents in MongoDB (pymongo) or, natively, in an embedded
-  MongoDB-API engine on SQLite (montydb), chosen by the connection URL; indexes and migrations;
+  MongoDB-API engine on SQLite (montydb), chosen by the connection URL (``store_base``: the engine,
+  indexes, migrations, audit log; ``store_catalogue``: cell types, cells, stations, protocols);
 - :mod:`~labdcs.experiments.queue`: starts queued experiments on idle stations over the MQTT contract
   and follows them (states, statistics);
 - :mod:`~labdcs.experiments.series`: an experiment's time series in InfluxDB (read in chunks, write,
   delete);
-- :mod:`~labdcs.experiments.formats` and :mod:`~labdcs.experiments.importers`: vendor file layouts,
-  detection from the content, reading; :mod:`~labdcs.experiments.readers`: the normalised columnar
-  form (``table``), the text reader (``text``), binary detection (``sniff``), the time and sign
-  policies (``verify``) and what is stored (``derive``);
+- :mod:`~labdcs.experiments.formats`, :mod:`~labdcs.experiments.text_formats` and
+  :mod:`~labdcs.experiments.importers`: what a text format is, the vendors' file layouts (one
+  module each), detection from the content, reading; :mod:`~labdcs.experiments.readers`: the
+  normalised columnar form (``table``), the text reader (``text``), binary detection (``sniff``),
+  the time and sign policies (``verify``) and what is stored (``derive``);
 - :mod:`~labdcs.experiments.importing`: atomic import of a file (time series + documents);
 - :mod:`~labdcs.experiments.cycles`: cycle statistics computed from samples;
 - :mod:`~labdcs.experiments.export`: streamed CSV in the Battery Data Format's column names;

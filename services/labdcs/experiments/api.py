@@ -227,8 +227,8 @@ def router() -> APIRouter:
     @api.get("/formats", response_model=FormatCatalog, tags=["meta"])
     def formats() -> FormatCatalog:
         """Vocabulary for forms: import formats, technology-specific fields, sortable columns."""
-        from labdcs.experiments.formats import FORMATS
         from labdcs.experiments.readers.binary import FORMATS as BINARY
+        from labdcs.experiments.text_formats import FORMATS
 
         return FormatCatalog(
             formats={name: f.description for name, f in FORMATS.items()}

@@ -1,5 +1,5 @@
 """Reading finished experiments from files: :func:`open_file` detects the format from the content
-(:mod:`labdcs.experiments.formats`; binary and unsupported files are named as such by
+(:mod:`labdcs.experiments.text_formats`; binary and unsupported files are named as such by
 :mod:`labdcs.experiments.readers.sniff`), and :meth:`Reader.read` returns the verified columnar
 :class:`Table` or raises :class:`ImportFailed` with every problem (up to :data:`MAX_PROBLEMS`), each
 naming the row (the line number in the file) and the column as it is written in the file.
@@ -12,21 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labdcs.experiments.documents import Limits
-from labdcs.experiments.formats import (
-    FORMATS,
-    HEAD_BYTES,
-    MAX_PROBLEMS,
-    ImportFailed,
-    Layout,
-    detect,
-    read_head,
-)
+from labdcs.experiments.formats import HEAD_BYTES, MAX_PROBLEMS, ImportFailed, Layout, read_head
 from labdcs.experiments.readers import verify
 from labdcs.experiments.readers.binary import FORMATS as BINARY_FORMATS
 from labdcs.experiments.readers.binary import BinaryReader, sniff
 from labdcs.experiments.readers.sniff import binary_kind, unrecognised
 from labdcs.experiments.readers.table import Table
 from labdcs.experiments.readers.text import read_text
+from labdcs.experiments.text_formats import FORMATS, detect
 
 __all__ = ["MAX_PROBLEMS", "ImportFailed", "Plausible", "Reader", "Table", "open_file"]
 
