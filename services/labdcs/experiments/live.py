@@ -47,7 +47,7 @@ from labdcs.experiments.stepview import StepTrend, leaves
 from labdcs.experiments.store import NotFound, Store, StoreError
 from labdcs.mqtt.connection import MqttConnection
 from labdcs.protocols import Leaf, Protocol
-from labdcs.protocols.text import format_step
+from labdcs.protocols.text_writer import format_step
 
 log = logging.getLogger(__name__)
 

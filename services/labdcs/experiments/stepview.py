@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from labdcs.contract.models import CyclerChannelState
 from labdcs.protocols import EndCondition, Leaf, Loop, Protocol, Pulses, Quantity, walk
 from labdcs.protocols.model import Direction
-from labdcs.protocols.text import format_condition, format_step
+from labdcs.protocols.text_writer import format_condition, format_step
 
 #: Samples of a step the trends are fitted over (the newest; at 1 s per sample, half a minute).
 _WINDOW = 30

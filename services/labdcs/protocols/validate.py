@@ -3,28 +3,28 @@
 The checks run in layers, and every message names the step (``step 2.3 'chg' (cc)``: the third
 step of the second top-level entry, its id and its type):
 
-1. **schema**: the document parses (:func:`load`), ids are unique, goto targets exist in the same
-   sequence, each end condition uses its quantity's unit;
+1. **schema**: the document parses (:func:`labdcs.protocols.loading.load`), ids are unique, goto
+   targets exist in the same sequence, each end condition uses its quantity's unit;
 2. **semantics**: every step can end (a CC step cannot end only on current, a CV step only on
    voltage, a rest only on current, a CP step only on power), and a condition can be reached in the
    step's direction (a charge does not end on ``voltage <= x``);
 3. **binding**: C-rates need a capacity (the protocol's, else the cell's);
 4. **envelope**: every voltage, current and temperature the protocol asks for lies inside
    cell limits ∩ station limits ∩ the protocol's safety limits;
-5. **estimate**: the duration and the data volume, so an operator sees what they start.
+5. **estimate**: the duration and the data volume, so an operator sees what they start
+   (:mod:`labdcs.protocols.forecast`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from labdcs.protocols.forecast import Estimate, estimate
 from labdcs.protocols.model import (
     UNITS,
     CcCv,
@@ -33,7 +33,6 @@ from labdcs.protocols.model import (
     ConstantVoltage,
     Current,
     Direction,
-    EndCondition,
     Goto,
     Leaf,
     Loop,
@@ -43,17 +42,6 @@ from labdcs.protocols.model import (
     Rest,
     Step,
 )
-
-#: Bytes one published cycler state takes on the wire (a typical encoded CyclerChannelState).
-STATE_BYTES = 520
-
-
-class ProtocolError(ValueError):
-    """A document that is not a protocol at all; ``problems`` lists what is wrong, by step."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 class Envelope(BaseModel):
@@ -84,79 +72,7 @@ def walk(steps: list[Step], prefix: str = "") -> Iterator[tuple[str, Step, list[
             yield from walk(step.steps, f"{path}.")
 
 
-# --- loading --------------------------------------------------------------------------------------
-
-
-def _path_of(loc: tuple[int | str, ...]) -> tuple[str, tuple[int | str, ...]]:
-    """Turn a pydantic location (``steps, 1, loop, steps, 0, cc, until, 0``) into (``step 2.1``, rest)."""
-    numbers: list[str] = []
-    index = 0
-    while index + 1 < len(loc) and loc[index] == "steps" and isinstance(loc[index + 1], int):
-        numbers.append(str(int(loc[index + 1]) + 1))
-        index += 2
-        if index < len(loc) and isinstance(loc[index], str) and loc[index] in _STEP_TYPES:
-            index += 1
-    if not numbers:
-        return "protocol", loc
-    return f"step {'.'.join(numbers)}", loc[index:]
-
-
-_STEP_TYPES = {"rest", "cc", "cv", "cccv", "cp", "pulse", "loop"}
-
-
-def load(document: Any) -> Protocol:
-    """A protocol from a mapping, JSON/YAML text or the text form; ProtocolError names steps."""
-    if isinstance(document, bytes):
-        document = document.decode()
-    if isinstance(document, str):
-        document = _parse_text(document)
-        if isinstance(document, Protocol):
-            return document
-    if not isinstance(document, dict):
-        raise ProtocolError([f"protocol: expected a mapping, got {type(document).__name__}"])
-    try:
-        return Protocol.model_validate(document)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False):
-            where, rest = _path_of(tuple(error["loc"]))
-            detail = ".".join(str(part) for part in rest)
-            problems.append(f"{where}: {detail + ': ' if detail else ''}{error['msg']}")
-        raise ProtocolError(problems) from None
-
-
-def _parse_text(text: str) -> Any:
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProtocolError([f"protocol: malformed JSON: {exc}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        data = None
-    if isinstance(data, dict) and "steps" in data:
-        return data
-    from labdcs.protocols.text import TextError, parse
-
-    try:
-        return parse(text)
-    except TextError as exc:
-        raise ProtocolError([str(exc)]) from None
-
-
 # --- the report -----------------------------------------------------------------------------------
-
-
-class Estimate(BaseModel):
-    """A rough forecast: each charge or discharge is assumed to pass the nominal capacity."""
-
-    duration_s: float
-    samples: int
-    bytes: int
-    steps_run: int = Field(description="Leaf steps executed, loops unrolled")
-    cycles: int
 
 
 class Problem(BaseModel):
@@ -494,66 +410,6 @@ class _Checker:
                 f"power {step.power_w:g} W exceeds the allowed {limits.p_max:g} W "
                 f"({self._limit_text('p_max')})",
             )
-
-
-# --- the estimate ---------------------------------------------------------------------------------
-
-
-def _time_limit(conditions: list[EndCondition]) -> float | None:
-    times = [c.value for c in conditions if c.quantity is Quantity.TIME and c.op == ">=" and c.value > 0]
-    return min(times) if times else None
-
-
-def _leaf_seconds(step: Leaf, capacity: float | None) -> float:
-    limit = _time_limit(step.until)
-    window = next((c.value for c in step.until if c.quantity is Quantity.CAPACITY), capacity)
-    guess: float | None = None
-    if isinstance(step, Pulses):
-        guess = step.count * (step.on_s + step.off_s)
-    elif isinstance(step, ConstantCurrent | CcCv):
-        amps = step.current.amps(capacity)
-        if amps and window:
-            guess = window / amps * 3600.0
-            if isinstance(step, CcCv):
-                guess += 1800.0  # the CV tail, typically 20-40 min to C/20
-    elif isinstance(step, ConstantPower) and window:
-        guess = window * 3.7 / step.power_w * 3600.0
-    elif isinstance(step, ConstantVoltage):
-        guess = 3600.0
-    if guess is None:
-        guess = limit if limit is not None else 3600.0
-    return min(guess, limit) if limit is not None else guess
-
-
-def estimate(
-    protocol: Protocol, capacity: float | None = None, bytes_per_sample: int = STATE_BYTES
-) -> Estimate:
-    """Duration, samples and bytes of the whole protocol (loops unrolled, record period per step)."""
-    capacity = protocol.parameters.capacity_ah or capacity
-    totals = {"seconds": 0.0, "samples": 0.0, "steps": 0, "cycles": 0}
-
-    def run(steps: list[Step], times: int) -> None:
-        for step in steps:
-            if isinstance(step, Loop):
-                if step.cycle:
-                    totals["cycles"] += times * step.count
-                run(step.steps, times * step.count)
-                continue
-            seconds = _leaf_seconds(step, capacity)
-            period = step.record_period_s or protocol.record.period_s
-            totals["seconds"] += times * seconds
-            totals["samples"] += times * (seconds / period + 1)
-            totals["steps"] += times
-
-    run(protocol.steps, 1)
-    samples = math.ceil(totals["samples"])
-    return Estimate(
-        duration_s=totals["seconds"],
-        samples=samples,
-        bytes=samples * bytes_per_sample,
-        steps_run=int(totals["steps"]),
-        cycles=int(totals["cycles"]),
-    )
 
 
 def validate(

@@ -18,6 +18,7 @@ parser reads every line (fields separated by commas, spaces around them ignored)
 
 from __future__ import annotations
 
+from labdcs.protocols.loading import ProtocolError
 from labdcs.protocols.model import (
     ConstantCurrent,
     ConstantPower,
@@ -31,7 +32,6 @@ from labdcs.protocols.model import (
     Rest,
     Step,
 )
-from labdcs.protocols.validate import ProtocolError
 
 _LIMITS = {
     "VOLTAGE": (Quantity.VOLTAGE, "V"),
