@@ -486,25 +486,18 @@ def _prepend(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
+#: The status of a request the store or the queue refused; any other refusal is a 422.
+REFUSALS: tuple[tuple[type[StoreError], int], ...] = ((NotFound, 404), (Conflict, 409), (CommandRefused, 409))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     def body(detail: str, problems: list[str]) -> dict[str, Any]:
         return {"detail": detail, "problems": problems}
 
-    @app.exception_handler(NotFound)
-    def not_found(request: Request, exc: NotFound) -> Response:
-        return JSONResponse(body(str(exc), exc.problems), status_code=404)
-
-    @app.exception_handler(Conflict)
-    def conflict(request: Request, exc: Conflict) -> Response:
-        return JSONResponse(body(str(exc), exc.problems), status_code=409)
-
-    @app.exception_handler(CommandRefused)
-    def refused(request: Request, exc: CommandRefused) -> Response:
-        return JSONResponse(body(str(exc), exc.problems), status_code=409)
-
     @app.exception_handler(StoreError)
-    def invalid(request: Request, exc: StoreError) -> Response:
-        return JSONResponse(body(str(exc), exc.problems), status_code=422)
+    def refused(request: Request, exc: StoreError) -> Response:
+        status = next((code for kind, code in REFUSALS if isinstance(exc, kind)), 422)
+        return JSONResponse(body(str(exc), exc.problems), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     def request_invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -54,6 +54,21 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def imported_experiment(store: Store, cell: str | None, **fields: Any) -> Experiment:
+    """An experiment read from a file, not run here: no station channel or protocol of ours
+    (``import``/``file``/``none``), and the cell's technology when the cell is known."""
+    cell_doc = store.cell(cell) if cell else None
+    return Experiment(
+        cell=cell or "unknown",
+        station="import",
+        channel="file",
+        protocol="none",
+        source="import",
+        technology=cell_doc.technology if cell_doc else None,
+        **fields,
+    )
+
+
 class JobState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -170,18 +185,13 @@ def import_file(
         written = True
         _write(series, table, derived, experiment_id, start_ns, job)
         first_ms, last_ms = int(ts_ms[0]), int(ts_ms[-1])
-        cell_doc = store.cell(request.cell) if request.cell else None
-        experiment = Experiment(
+        experiment = imported_experiment(
+            store,
+            request.cell,
             id=experiment_id,
             name=request.experiment_name or Path(request.name).stem,
             description=f"imported from {request.source or request.name} ({reader.layout.format})",
-            cell=request.cell or "unknown",
-            station="import",
-            channel="file",
-            protocol="none",
             status=Status.FINISHED,
-            source="import",
-            technology=cell_doc.technology if cell_doc else None,
             started=first_ms,
             finished=last_ms,
             end_reason="imported",

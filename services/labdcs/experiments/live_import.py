@@ -39,7 +39,7 @@ from labdcs.experiments.documents import (
     now_ms,
 )
 from labdcs.experiments.importers import open_file
-from labdcs.experiments.importing import file_hash
+from labdcs.experiments.importing import file_hash, imported_experiment
 from labdcs.experiments.readers import binary
 from labdcs.experiments.readers.derive import blocks, cycle_stats, derive
 from labdcs.experiments.readers.table import Table
@@ -172,19 +172,14 @@ class LiveImport:
         start_ns = table.meta.start_ns if table.meta.start_ns is not None else now_ms() * 1_000_000 - zero
         started = (start_ns + zero) // 1_000_000
         experiment_id = new_experiment_id(started)
-        cell_doc = self.store.cell(self.cell) if self.cell else None
         self.store.insert_experiment(
-            Experiment(
+            imported_experiment(
+                self.store,
+                self.cell,
                 id=experiment_id,
                 name=self.path.stem,
                 description=f"imported live from {self.path} ({table.meta.source_format}) while it grows",
-                cell=self.cell or "unknown",
-                station="import",
-                channel="file",
-                protocol="none",
                 status=Status.RUNNING,
-                source="import",
-                technology=cell_doc.technology if cell_doc else None,
                 started=started,
                 operator="harvester",
             )
