@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
@@ -468,6 +469,20 @@ class LabdcsProcess:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def wait_for_manager(process: LabdcsProcess, url: str, interval: float = 0.1) -> None:
+    """Until the experiments manager ``process`` answers ``/healthz`` at ``url`` (60 s at most); one
+    that exits on the way fails the test at once, with the end of its log."""
+
+    def up() -> bool:
+        assert process.alive(), process.log_text()[-3000:]
+        try:
+            return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, 60, "the experiments manager to answer", interval=interval)
 
 
 def ingest_process(folder: Path, broker_port: int, influx: Influx, **env: str) -> LabdcsProcess:

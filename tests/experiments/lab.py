@@ -18,7 +18,7 @@ from labdcs.ingest import retention
 from labdcs.security import influx as influx_auth
 from labdcs.stack.paths import free_port
 from tests.devices.test_cycler import station_config
-from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, wait_until
+from tests.support import Broker, DeviceProcess, Influx, LabdcsProcess, wait_for_manager, wait_until
 
 #: The service's logins in these tests (generated per run, as `labdcs init` would).
 ADMIN = ("admin", secrets.token_urlsafe(18))
@@ -141,13 +141,6 @@ def manager(tmp_path: Path, influx: Influx) -> Iterator[str]:
     ).start()  # fmt: skip
     url = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
-        assert server.alive(), server.log_text()[-2000:]
-        try:
-            return httpx.get(f"{url}/healthz").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(up, 60, "the experiments manager to answer", interval=0.2)
+    wait_for_manager(server, url)
     yield url
     server.kill()

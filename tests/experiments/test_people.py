@@ -22,7 +22,7 @@ from labdcs.experiments.store import Store
 from labdcs.stack.paths import free_port
 from tests.experiments.conftest import populate
 from tests.experiments.lab import ADMIN, VIEWER, accounts
-from tests.support import LabdcsProcess, wait_until
+from tests.support import LabdcsProcess, wait_for_manager
 
 
 @pytest.fixture
@@ -196,15 +196,7 @@ def test_labdcs_users_manages_people_through_the_manager(tmp_path: Path) -> None
     ).start()  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-
-        def up() -> bool:
-            assert server.alive(), server.log_text()[-2000:]
-            try:
-                return httpx.get(f"{url}/healthz").status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, 60, "the experiments manager to answer", interval=0.2)
+        wait_for_manager(server, url)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LABDCS_")}
         env |= {"LABDCS_SECRETS_DIR": str(secrets_dir), "LABDCS_MANAGER_URL": url}
 

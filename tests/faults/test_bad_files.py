@@ -26,7 +26,7 @@ from labdcs.security import influx as influx_auth
 from labdcs.security import secrets
 from labdcs.stack.paths import free_port
 from tests.experiments import vendor_files
-from tests.support import Influx, LabdcsProcess, wait_until
+from tests.support import Influx, LabdcsProcess, wait_for_manager
 
 MiB = 1 << 20
 
@@ -191,15 +191,8 @@ def upload_server(tmp_path: Path, influx: Influx) -> Iterator[tuple[LabdcsProces
     ).start()  # fmt: skip
     url = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
-        assert server.alive(), server.log_text()[-2000:]
-        try:
-            return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        wait_until(up, 60, "the experiments manager to answer", interval=0.1)
+        wait_for_manager(server, url)
         yield server, url, ("admin", store.read("experiments/admin"))
     finally:
         server.kill()

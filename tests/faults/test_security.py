@@ -17,7 +17,7 @@ from labdcs.ingest.influx import InfluxClient, InfluxError, InfluxSettings
 from labdcs.security import influx as influx_auth
 from labdcs.security import secrets, tls
 from labdcs.stack.paths import free_port
-from tests.support import Broker, Influx, LabdcsProcess, Probe, mqtt_connack, wait_until
+from tests.support import Broker, Influx, LabdcsProcess, Probe, mqtt_connack, wait_for_manager, wait_until
 
 ACCEPTED, BAD_LOGIN, NOT_AUTHORISED = 0, 4, 5
 
@@ -138,15 +138,7 @@ def test_each_web_service_refuses_unauthenticated_access(
             InfluxClient(InfluxSettings(url=influx.url)).query("SHOW DATABASES")
         reader = influx.login(influx_auth.READER)
         assert reader.query("SHOW MEASUREMENTS") is not None
-
-        def up() -> bool:
-            assert server.alive(), server.log_text()[-2000:]
-            try:
-                return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, 60, "the experiments manager to answer", interval=0.1)
+        wait_for_manager(server, url)
         paths = ("/", "/experiments/new", "/api/experiments", "/api/cells", "/docs", "/openapi.json")
         anonymous = {path: httpx.get(f"{url}{path}", timeout=10).status_code for path in paths}
         assert set(anonymous.values()) == {401}, anonymous

@@ -21,7 +21,7 @@ from labdcs.stack.paths import free_port
 from labdcs.stack.processes import ManagedProcess
 from tests.experiments.browser import needs_chromium
 from tests.experiments.lab import ADMIN, CELL_TYPE, VIEWER
-from tests.support import LabdcsProcess, wait_until
+from tests.support import LabdcsProcess, wait_for_manager, wait_until
 
 WRONG = "Wr0ng-pa55word"
 
@@ -53,15 +53,7 @@ def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         ).start()  # fmt: skip
         made.append(process)
         found = Server(process, port)
-
-        def up() -> bool:
-            assert process.alive(), process.log_text()[-3000:]
-            try:
-                return httpx.get(f"{found.url}/healthz", timeout=5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, 60, "the experiments manager to answer", interval=0.1)
+        wait_for_manager(process, found.url)
         return found
 
     yield make
