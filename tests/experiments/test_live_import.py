@@ -53,6 +53,22 @@ def _harvester(store: Store, series: ExperimentSeries, inbox: Path, stable_s: fl
     return Harvester(store, series, [inbox], stable_s=stable_s, interval=0.05)
 
 
+def _growing(
+    watched: tuple[Path, Store, ExperimentSeries], name: str, first: int, then: int
+) -> tuple[Path, Harvester]:
+    """A file seen with its first ``first`` rows, then grown to ``then`` rows: imported live."""
+    inbox, store, series = watched
+    header, rows = _lines()
+    path = inbox / name
+    path.write_bytes(header + b"".join(rows[:first]))
+    harvester = _harvester(store, series, inbox, stable_s=30)
+    harvester.scan()
+    with path.open("ab") as out:
+        out.write(b"".join(rows[first:then]))
+    harvester.scan()
+    return path, harvester
+
+
 @needs_vendor
 def test_appended_rows_are_imported_live_and_resumed_after_a_restart(
     watched: tuple[Path, Store, ExperimentSeries], caplog: pytest.LogCaptureFixture
@@ -121,15 +137,9 @@ def test_appended_rows_are_imported_live_and_resumed_after_a_restart(
 def test_a_rewritten_file_ends_its_live_experiment_and_is_imported_anew(
     watched: tuple[Path, Store, ExperimentSeries],
 ) -> None:
-    inbox, store, series = watched
+    _, store, series = watched
     header, rows = _lines()
-    path = inbox / "cell-8.mpt"
-    path.write_bytes(header + b"".join(rows[:200]))
-    harvester = _harvester(store, series, inbox, stable_s=30)
-    harvester.scan()
-    with path.open("ab") as out:
-        out.write(b"".join(rows[200:400]))
-    harvester.scan()
+    path, harvester = _growing(watched, "cell-8.mpt", 200, 400)
     first = store.harvested_file(file_id(path))
     assert first is not None and first.experiment is not None and first.rows == 400
     path.write_bytes(header + b"".join(rows[1000:1500]))  # the cycler started over (new content)
@@ -146,15 +156,9 @@ def test_a_rewritten_file_ends_its_live_experiment_and_is_imported_anew(
 def test_a_live_import_has_the_live_page_of_a_station(
     watched: tuple[Path, Store, ExperimentSeries], browser: Any
 ) -> None:
-    inbox, store, series = watched
-    header, rows = _lines()
-    path = inbox / "cell-9.mpt"
-    path.write_bytes(header + b"".join(rows[:300]))
-    harvester = _harvester(store, series, inbox, stable_s=30)
-    harvester.scan()
-    with path.open("ab") as out:
-        out.write(b"".join(rows[300:600]))
-    harvester.scan()
+    _, store, series = watched
+    rows = _lines()[1]
+    path, harvester = _growing(watched, "cell-9.mpt", 300, 600)
     experiment = store.harvested_file(file_id(path)).experiment  # type: ignore[union-attr]
     with served(Services(store=store, series=series)) as url:
         page = browser.new_page(http_credentials={"username": ADMIN[0], "password": ADMIN[1]})
@@ -180,14 +184,8 @@ def test_rows_that_read_differently_once_more_arrive_end_the_live_experiment(
     experiment ends as for a rewritten file and the file is imported anew. Simulated here by a
     checkpoint whose last row disagrees with the file."""
     inbox, store, series = watched
-    header, rows = _lines()
-    path = inbox / "cell-10.mpt"
-    path.write_bytes(header + b"".join(rows[:200]))
-    harvester = _harvester(store, series, inbox, stable_s=30)
-    harvester.scan()
-    with path.open("ab") as out:
-        out.write(b"".join(rows[200:400]))
-    harvester.scan()
+    rows = _lines()[1]
+    path, harvester = _growing(watched, "cell-10.mpt", 200, 400)
     point = store.harvested_file(file_id(path))
     assert point is not None and point.rows == 400 and point.last_row == HEADER_LINES + 400
     point.last_time_ns = (point.last_time_ns or 0) + 1  # as if row 480 now read 1 ns later
