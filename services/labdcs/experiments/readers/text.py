@@ -8,8 +8,6 @@ every cell that is not a number becomes a problem naming its row (the line in th
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,13 +34,12 @@ from labdcs.experiments.formats import (
     duration,
 )
 from labdcs.experiments.readers.table import NS, Floats, Ints, Meta, RowWarning, Table, row_warning
+from labdcs.experiments.readers.text_cells import parse_durations, parse_durations_fast, parse_numbers
 
 ARROW_WHOLE = 64 << 20
 """Files up to this size are parsed at once by pyarrow (all cores), larger ones block by block."""
 CHUNK = 500_000
 """Rows parsed at once: bounds the parser's intermediate memory, and gives progress."""
-
-_DURATION = r"^\s*(?:(\d+)\s*d\s*)?(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)\s*$"
 
 
 @dataclass
@@ -108,12 +105,6 @@ def _exact_lines(handle: BinaryIO) -> None:
     else:
         return
     raise ImportFailed([f"row {line}: a line longer than {MAX_LINE >> 20} MiB; this is not a data table"])
-
-
-def _cell(text: object) -> str:
-    """A cell as shown in a problem: quoted, at most 40 characters."""
-    shown = str(text)
-    return repr(shown if len(shown) <= 40 else shown[:40] + "...")
 
 
 def read_text(path: Path, layout: Layout, progress: Callable[[float], None] | None = None) -> Table:
@@ -295,101 +286,19 @@ def _chunk(
     for quantity, column in columns.items():
         series = selected[column.index]
         if kinds[quantity] == "number":
-            values = _numbers(series, rows, column, quantity, layout, problems)
+            values = parse_numbers(series, rows, column, quantity, layout, problems)
             parts.values.setdefault(quantity, []).append(
                 values * factor(column) if factor(column) != 1 else values
             )
         elif kinds[quantity] == "duration":
-            fast = _durations_fast(series, layout.decimal_comma)
+            fast = parse_durations_fast(series, layout.decimal_comma)
             if fast is None:
                 if layout.decimal_comma:
                     series = series.str.replace(",", ".", regex=False)
-                fast = _durations(series, rows, column, problems)
+                fast = parse_durations(series, rows, column, problems)
             parts.values.setdefault(quantity, []).append(fast)
         else:
             parts.texts.setdefault(quantity, []).append(series.to_numpy(dtype=object))
-
-
-def _numbers(
-    series: pd.Series, rows: Ints, column: Column, quantity: str, layout: Layout, problems: list[str]
-) -> Floats:
-    if series.dtype.kind in "iuf":
-        values = series.to_numpy(dtype=np.float64)
-    else:
-        text = series.astype(str)
-        if layout.decimal_comma:
-            text = text.str.replace(",", ".", regex=False)
-        values = pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(dtype=np.float64, copy=True)
-        values[series.isna().to_numpy()] = np.nan
-        bad = np.isnan(values) & series.notna().to_numpy()
-        limit = csv.field_size_limit()
-        for k in np.flatnonzero(bad)[: MAX_PROBLEMS - len(problems)]:
-            cell = str(series.iloc[k])
-            if len(cell) > limit:
-                problems.append(
-                    f"row {rows[k]}: a field longer than {limit} characters; this is not a data table"
-                )
-            else:
-                problems.append(f"row {rows[k]}, column '{column.name}': {_cell(cell)} is not a number")
-    infinite = np.isinf(values)
-    for k in np.flatnonzero(infinite)[: max(0, MAX_PROBLEMS - len(problems))]:
-        problems.append(f"row {rows[k]}, column '{column.name}': {values[k]!r} is not a number")
-    result: Floats = values
-    return result
-
-
-def _durations_fast(series: pd.Series, decimal_comma: bool) -> Floats | None:
-    """Durations of one shape (``Dd hh:mm:ss.f``, ``hh:mm:ss.f`` or plain numbers on every row)
-    parsed by pandas' C reader: the cells joined into one text whose separators become commas.
-    None when the shapes are mixed (then :func:`_durations`, by regular expression)."""
-    n = len(series)
-    if n == 0:
-        return np.zeros(0)
-    text = "\n".join(series.fillna("").tolist())
-    if decimal_comma:
-        text = text.replace(",", ".")
-    elif "," in text:
-        return None
-    colons, days = text.count(":"), text.count("d")
-    blanks = int(series.isna().sum())
-    if colons not in (0, 2 * (n - blanks)) or days not in (0, n - blanks):
-        return None
-    text = text.replace(" ", "").replace("d", ",").replace(":", ",")
-    width = (1 if colons == 0 else 3) + (1 if days else 0)
-    try:
-        frame = pd.read_csv(io.StringIO(text + "\n"), header=None, names=list(range(width)), dtype=np.float64,
-                            skip_blank_lines=False, engine="c")  # fmt: skip
-    except (ValueError, pd.errors.ParserError):
-        return None
-    if len(frame) != n:
-        return None
-    weights = [86400.0, 3600.0, 60.0, 1.0][-width:] if colons else [1.0]
-    seconds = sum(frame[k].to_numpy(dtype=np.float64) * w for k, w in enumerate(weights))
-    result: Floats = np.asarray(seconds, dtype=np.float64)
-    return result
-
-
-def _durations(series: pd.Series, rows: Ints, column: Column, problems: list[str]) -> Floats:
-    """``h:mm:ss.fff`` or ``1d 02:03:04.5`` (Maccor, Neware) in seconds; plain numbers too."""
-    numeric = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, copy=True)
-    todo = np.isnan(numeric) & series.notna().to_numpy()
-    if todo.any():
-        parts = series[todo].str.extract(_DURATION)
-        days = pd.to_numeric(parts[0], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
-        seconds = (
-            days * 86400
-            + pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=np.float64) * 3600
-            + pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=np.float64) * 60
-            + pd.to_numeric(parts[3], errors="coerce").to_numpy(dtype=np.float64)
-        )
-        numeric[todo] = seconds
-        bad = np.flatnonzero(todo)[np.isnan(seconds)]
-        for k in bad[: max(0, MAX_PROBLEMS - len(problems))]:
-            problems.append(
-                f"row {rows[k]}, column '{column.name}': {_cell(series.iloc[k])} is not a duration"
-            )
-    result: Floats = numeric
-    return result
 
 
 def _assemble(parts: _Parts, columns: dict[str, Column], kinds: dict[str, str], layout: Layout) -> Table:
