@@ -91,3 +91,38 @@ def test_at_speed_1_every_state_is_its_own_message_and_no_batch_is_sent(
     assert list(watcher.on(STATES)) == []
     seqs = [m.json()["seq"] for m in watcher.on(STATE) if not m.retained]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "one state per message, each seq once"
+
+
+def test_faster_than_real_time_a_state_waits_at_most_batch_max_wait_s(
+    device_process: Callable[..., DeviceProcess], probe: Callable[..., Probe]
+) -> None:
+    # 50 states per wall second (speed 50, 1 Hz record): a 0.2 s wait makes batches of about 10,
+    # far below batch_max_states.
+    watcher = _started(device_process, probe, speed=50, batch_max_states=200, batch_max_wait_s=0.2)
+    protocol = "Record: every 1 second\nRest for 1 hour"
+    assert _command(watcher, "load_protocol", protocol=protocol)["result"] == "accepted"
+    assert _command(watcher, "start")["result"] == "accepted"
+    wait_until(lambda: len(watcher.on(STATES)) >= 8, 15, "eight batches")
+    assert _command(watcher, "stop")["result"] == "accepted"
+    sizes = [len(m.json()["states"]) for m in watcher.on(STATES)]
+    assert all(2 <= n <= 16 for n in sizes), sizes
+    seqs: list[int] = []
+    for message in watcher.messages:
+        if message.topic == STATES:
+            seqs += [s["seq"] for s in message.json()["states"]]
+    assert seqs == sorted(set(seqs)), "each seq once, in order"
+
+
+def test_batch_settings_are_bounded_by_the_contract() -> None:
+    from pydantic import ValidationError
+
+    from labdcs.devices.cycler.config import CyclerConfig
+
+    for bad in ({"batch_max_states": 0}, {"batch_max_states": 501}, {"batch_max_wait_s": 0}):
+        try:
+            CyclerConfig.model_validate(station_config(**bad))
+        except ValidationError as exc:
+            assert next(iter(bad)) in str(exc)
+        else:
+            raise AssertionError(f"{bad} accepted")
+    assert CyclerConfig.model_validate(station_config(batch_max_states=500)).batch_max_states == 500
