@@ -2,12 +2,15 @@
 
 1. Engine alone (in process, stepped clock, no MQTT): simulated seconds per wall second and CPU per
    sample of a 1 Hz record (sample period 1 s), 1C CC-CV charge / 1C CC discharge / rests.
-2. The real device service (``labdcs device run --speed max``) on a real Mosquitto, publishing every
-   sample (1 Hz record): simulated seconds per wall second and CPU time of the service process per
-   published state, from the state messages a subscriber receives.
+2. The real device service (``labdcs device run --speed max``) on a real Mosquitto, one state per
+   sample (1 Hz record), twice: publishing every state in its own message (``batch_max_states: 1``:
+   the path of every release before contract 2.1.0) and in batches on ``.../states``
+   (``batch_max_states: 200``, the default). Simulated seconds per wall second and CPU time of the
+   service process per state, from the states a subscriber receives (each ``seq`` counted once; a
+   missing one is reported).
 
-Each figure is the median of ``--runs`` runs; the service/engine ratio shows what MQTT costs.
-Usage: ``.venv/bin/python bench/cycler.py [--cycles 100] [--runs 3]``.
+Each figure is the median of ``--runs`` runs, all in the same run of this script; the ratios to the
+engine show what MQTT costs. Usage: ``.venv/bin/python bench/cycler.py [--cycles 100] [--runs 3]``.
 """
 
 from __future__ import annotations
@@ -75,22 +78,24 @@ def engine_run(cycles: int) -> tuple[float, float, int]:
     return clock.monotonic() / wall, cpu / samples * 1e6, samples
 
 
-def service_run(cycles: int, folder: Path) -> tuple[float, float, int]:
-    """(simulated s per wall s, service CPU us per published state, states received)."""
+def service_run(cycles: int, folder: Path, batch_max_states: int) -> tuple[float, float, int]:
+    """(simulated s per wall s, service CPU us per state, distinct running states received)."""
     broker = Broker(folder / "mosquitto")
     broker.start()
-    received = {"n": 0, "first_ts": 0, "last_ts": 0, "done": False}
+    received = {"first_ts": 0, "last_ts": 0, "done": False}
+    seqs: set[int] = set()
     lock = threading.Lock()
 
     def on_message(client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        state = json.loads(message.payload)
+        body = json.loads(message.payload)
         with lock:
-            if state.get("run_state") == "running":
-                received["n"] += 1
-                received["first_ts"] = received["first_ts"] or state["ts"]
-                received["last_ts"] = state["ts"]
-            if state.get("run_state") in ("finished", "aborted", "error"):
-                received["done"] = True
+            for state in body["states"] if message.topic.endswith("/states") else [body]:
+                if state.get("run_state") == "running":
+                    seqs.add(state["seq"])
+                    received["first_ts"] = received["first_ts"] or state["ts"]
+                    received["last_ts"] = max(received["last_ts"], state["ts"])
+                if state.get("run_state") in ("finished", "aborted", "error"):
+                    received["done"] = True
 
     client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="bench-cycler")
     client.on_message = on_message
@@ -98,6 +103,7 @@ def service_run(cycles: int, folder: Path) -> tuple[float, float, int]:
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
     client.subscribe("labdcs/v1/bench1/ch1/state", qos=1)
+    client.subscribe("labdcs/v1/bench1/ch1/states", qos=1)
     config = {
         "device": "bench1",
         "kind": "cycler",
@@ -106,6 +112,7 @@ def service_run(cycles: int, folder: Path) -> tuple[float, float, int]:
         "channels": [{"id": "ch1", "cell": CELL}],
         "speed": "max",
         "sample_period": 1.0,
+        "batch_max_states": batch_max_states,
         "log_level": "WARNING",
     }
     process = DeviceProcess(folder, config, broker.port).start()
@@ -133,7 +140,7 @@ def service_run(cycles: int, folder: Path) -> tuple[float, float, int]:
             time.sleep(0.2)
             if time.perf_counter() - last_report > 10:
                 last_report = time.perf_counter()
-                print(f"  ... {received['n']} states", file=sys.stderr, flush=True)
+                print(f"  ... {len(seqs)} states", file=sys.stderr, flush=True)
             if time.perf_counter() - wall > 3600:
                 raise RuntimeError("the run did not finish within an hour")
         wall = time.perf_counter() - wall
@@ -143,7 +150,10 @@ def service_run(cycles: int, folder: Path) -> tuple[float, float, int]:
         client.loop_stop()
         broker.stop()
     simulated = (received["last_ts"] - received["first_ts"]) / 1000
-    return simulated / wall, cpu / received["n"] * 1e6, received["n"]
+    missing = max(seqs) - min(seqs) + 1 - len(seqs)
+    if missing:
+        print(f"  {missing} running states missing (seq gaps)", file=sys.stderr, flush=True)
+    return simulated / wall, cpu / len(seqs) * 1e6, len(seqs)
 
 
 def _cpu_of(pid: int) -> float:
@@ -174,22 +184,32 @@ def main() -> int:
     )
     if args.skip_service:
         return 0
-    service = []
-    for run in range(args.runs):
-        with tempfile.TemporaryDirectory() as folder:
-            service.append(service_run(args.cycles, Path(folder)))
+    results: dict[str, tuple[float, float]] = {}
+    for label, batch_max_states in (("per-state", 1), ("batched", 200)):
+        service = []
+        for run in range(args.runs):
+            with tempfile.TemporaryDirectory() as folder:
+                service.append(service_run(args.cycles, Path(folder), batch_max_states))
+            print(
+                f"service {label} run {run + 1}: {service[-1][0]:.0f} sim s/wall s, "
+                f"{service[-1][1]:.0f} us CPU/state, {service[-1][2]} states",
+                flush=True,
+            )
+        s_speed = statistics.median(r[0] for r in service)
+        s_cpu = statistics.median(r[1] for r in service)
+        results[label] = (s_speed, s_cpu)
         print(
-            f"service run {run + 1}: {service[-1][0]:.0f} sim s/wall s, {service[-1][1]:.0f} us CPU/state, "
-            f"{service[-1][2]} states",
-            flush=True,
+            f"SERVICE {label} (process + Mosquitto, {args.cycles} cycles, 1 Hz record, batch_max_states "
+            f"{batch_max_states}): median {s_speed:.0f} simulated s per wall s, {s_cpu:.0f} us service "
+            "CPU per state"
         )
-    s_speed = statistics.median(r[0] for r in service)
-    s_cpu = statistics.median(r[1] for r in service)
+    for label, (s_speed, s_cpu) in results.items():
+        print(f"ratio {label}/engine: speed {s_speed / e_speed:.2f}, CPU per sample {s_cpu / e_cpu:.2f}")
+    batched, single = results["batched"], results["per-state"]
     print(
-        f"SERVICE (process + Mosquitto, {args.cycles} cycles, 1 Hz record): median {s_speed:.0f} simulated s "
-        f"per wall s, {s_cpu:.0f} us service CPU per published state"
+        f"ratio batched/per-state: speed {batched[0] / single[0]:.2f}, "
+        f"CPU per state {batched[1] / single[1]:.2f}"
     )
-    print(f"ratio service/engine: speed {s_speed / e_speed:.2f}, CPU per sample {s_cpu / e_cpu:.2f}")
     return 0
 
 

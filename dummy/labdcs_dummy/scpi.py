@@ -88,6 +88,8 @@ def _matches(nodes: tuple[_Mnemonic, ...], tokens: list[str]) -> bool:
 
 def _split_outside_quotes(text: str, separator: str) -> list[str]:
     """Split on ``separator`` except inside quotes or parentheses (channel lists)."""
+    if "'" not in text and '"' not in text and "(" not in text:
+        return text.split(separator)  # nothing to step around (most messages): the fast way
     parts: list[str] = []
     current: list[str] = []
     quote: str | None = None
@@ -198,6 +200,9 @@ def on_off(value: bool) -> str:
     return "1" if value else "0"
 
 
+_MAX_RESOLVED = 1024
+
+
 class ScpiInstrument:
     """Common part: parser, error queue, IEEE 488.2 common commands, SIM:MUTE and SIM:NOISE.
 
@@ -207,6 +212,10 @@ class ScpiInstrument:
 
     idn: ClassVar[str] = "LABDCS,SCPI-MODEL,0,0.0"
     _registry: ClassVar[list[tuple[tuple[_Mnemonic, ...], str]]] = []
+    #: Header (without ``:`` and ``?``) -> the attribute handling it: a simulation at ``speed: max``
+    #: sends the same few headers tens of thousands of times a second, and matching them against
+    #: the whole table was most of its cost. Bounded: headers are few, garbage is not kept.
+    _resolved: ClassVar[dict[str, str]] = {}
 
     def __init__(self, seed: int | None = None) -> None:
         self._lock = threading.RLock()
@@ -229,6 +238,7 @@ class ScpiInstrument:
                     table.append((_compile(pattern), attribute))
                 seen.add(attribute)
         cls._registry = table
+        cls._resolved = {}
 
     # --- parser -----------------------------------------------------------------------------
 
@@ -255,12 +265,17 @@ class ScpiInstrument:
 
     def _dispatch(self, header: str, args: list[str]) -> str | None:
         query = header.endswith("?")
-        tokens = header.lstrip(":").rstrip("?").split(":")
-        for nodes, attribute in self._registry:
-            if _matches(nodes, tokens):
-                method: Callable[[list[str], bool], str | None] = getattr(self, attribute)
-                return method(args, query)
-        raise undefined_header()
+        key = header.lstrip(":").rstrip("?")
+        attribute = self._resolved.get(key)
+        if attribute is None:
+            tokens = key.split(":")
+            attribute = next((name for nodes, name in self._registry if _matches(nodes, tokens)), None)
+            if attribute is None:
+                raise undefined_header()
+            if len(self._resolved) < _MAX_RESOLVED:
+                self._resolved[key] = attribute
+        method: Callable[[list[str], bool], str | None] = getattr(self, attribute)
+        return method(args, query)
 
     def push_error(self, code: int, message: str) -> None:
         if len(self.errors) >= ERROR_QUEUE_DEPTH:

@@ -42,6 +42,7 @@ from labdcs.contract import (
     Severity,
     StatsScope,
     Verb,
+    examples,
     topics,
 )
 from labdcs.contract.codec import Message
@@ -484,6 +485,11 @@ EXAMPLES: list[Example] = [
         "command-load-protocol",
         topics.command("station1", "ch1", Verb.LOAD_PROTOCOL, "experiments"),
         Command(id="op-9", protocol="Rest for 10 minutes", experiment="exp-1", ts=T0),
+    ),
+    Example(
+        "cycler-state-batch",
+        topics.states("station1", "ch1"),
+        examples.cycler_state_batch(),
     ),
     Example(
         "stats-cycle",

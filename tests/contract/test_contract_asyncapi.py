@@ -49,6 +49,7 @@ CHANNELS = {
     "ack": (TopicKind.ACK, False),
     "alarm": (TopicKind.ALARM, True),
     "stats": (TopicKind.STATS, False),
+    "states": (TopicKind.STATES, False),
     "alarmCommand": (TopicKind.ALARM_COMMAND, False),
     "heartbeat": (TopicKind.HEARTBEAT, False),
 }
@@ -116,7 +117,7 @@ def test_rendering_is_deterministic_and_parses_back(tmp_path: Path) -> None:
 def test_info_and_server() -> None:
     assert DOC["asyncapi"] == "3.0.0"
     assert DOC["info"]["title"] == "labdcs MQTT contract"
-    assert DOC["info"]["version"] == CONTRACT_VERSION == "2.0.0"
+    assert DOC["info"]["version"] == CONTRACT_VERSION == "2.1.0"
     description = DOC["info"]["description"]
     for convention in (
         "labdcs/v1/<device>/",

@@ -58,6 +58,7 @@ def test_topics_verbs_and_results_are_described() -> None:
         topics.ack("<device>"),
         topics.alarm("<device>", "<alarm>"),
         topics.stats("<device>", "<channel>"),
+        topics.states("<device>", "<channel>"),
         topics.alarm_command("<device>", "<alarm>", "<verb>", "<sender>"),
         topics.heartbeat("<interlock>"),
     ):

@@ -19,6 +19,7 @@ from labdcs.contract import (
     CommandMeta,
     CyclerChannelState,
     CyclerLimits,
+    CyclerStateBatch,
     CyclerStats,
     DeviceMeta,
     Heartbeat,
@@ -58,6 +59,7 @@ ALL_MODELS: set[type[BaseModel]] = {
     RuleTarget,
     RuleHold,
     Heartbeat,
+    CyclerStateBatch,
 }
 
 

@@ -16,6 +16,7 @@ from labdcs.contract.topics import TopicInfo, TopicKind
         (topics.online("lv1"), TopicInfo(TopicKind.ONLINE, "lv1")),
         (topics.state("env1", "box"), TopicInfo(TopicKind.STATE, "env1", channel="box")),
         (topics.stats("station1", "ch1"), TopicInfo(TopicKind.STATS, "station1", channel="ch1")),
+        (topics.states("station1", "ch1"), TopicInfo(TopicKind.STATES, "station1", channel="ch1")),
         (
             topics.command("lv1", "ch4", "set_current_limit", "cli"),
             TopicInfo(TopicKind.COMMAND, "lv1", channel="ch4", verb="set_current_limit", sender="cli"),
@@ -39,6 +40,7 @@ from labdcs.contract.topics import TopicInfo, TopicKind
         "online",
         "state",
         "stats",
+        "states",
         "command",
         "ack",
         "alarm",
@@ -65,6 +67,7 @@ def test_builders_write_the_documented_scheme() -> None:
     )
     assert topics.alarm_commands_of("hv1") == "labdcs/v1/hv1/alarm/+/cmd/+/+"
     assert topics.heartbeat("interlock") == "labdcs/v1/interlock/heartbeat"
+    assert topics.states("station1", "ch1") == "labdcs/v1/station1/ch1/states"
     assert {kind.value for kind in TopicKind} == {
         "meta",
         "online",
@@ -75,6 +78,7 @@ def test_builders_write_the_documented_scheme() -> None:
         "alarm_cmd",
         "heartbeat",
         "stats",
+        "states",
     }
 
 

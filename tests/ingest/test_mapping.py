@@ -118,6 +118,8 @@ def test_telegraf_conf_reads_every_mapping_with_qos1_persistent_sessions() -> No
         assert consumer["client_id"] == f"telegraf:{mapping.name}"
         assert consumer["data_format"] == "json_v2"
         parser = consumer["json_v2"][0]
+        if mapping.array_path is not None:
+            continue  # the batch consumer: below
         assert {f["path"]: f["type"] for f in parser.get("field", [])} == {
             f.path: f.type.value for f in mapping.fields
         }
@@ -133,6 +135,31 @@ def test_telegraf_conf_reads_every_mapping_with_qos1_persistent_sessions() -> No
     events = set(retention.event_measurements())
     assert set(events_output["namepass"]) == events and experiments_output["namepass"] == ["cycler"]
     assert set(raw_output["namedrop"]) == events | {"cycler"}
+
+
+def test_telegraf_reads_each_state_of_a_batch_as_the_state_topic_does() -> None:
+    """The batch consumer's object table gives every entry the single-state parser's measurement,
+    tags, field types and timestamp."""
+    conf = tomllib.loads(telegraf.render())
+    consumers = {c["client_id"]: c for c in conf["inputs"]["mqtt_consumer"]}
+    batch = next(m for m in MAPPINGS if m.name == "state_batch")
+    single = consumers["telegraf:state"]["json_v2"][0]
+    consumer = consumers["telegraf:state_batch"]
+    assert consumer["topics"] == [topics.ALL_STATES] and batch.topic_filter == topics.ALL_STATES
+    assert consumer["topic_parsing"] == [{"topic": topics.ALL_STATES, "tags": "_/_/device/channel/_"}]
+    parser = consumer["json_v2"][0]
+    assert parser["measurement_name"] == "cycler" and "field" not in parser and "tag" not in parser
+    (entry,) = parser["object"]
+    assert entry["path"] == "states" and entry["disable_prepend_keys"] is True
+    assert (entry["timestamp_key"], entry["timestamp_format"]) == ("ts", "unix_ms")
+    single_types = {f["path"]: f["type"] for f in single["field"]}
+    assert entry["fields"] == {
+        name: single_types[name] for name in CyclerChannelState.model_fields if name in single_types
+    }
+    single_tags = {t["path"]: t.get("rename", t["path"]) for t in single["tag"]}
+    assert entry["tags"] == list(single_tags) and entry["renames"] == {"device_kind": "kind"}
+    assert set(entry["included_keys"]) == {"ts", *entry["fields"], *entry["tags"]}
+    assert "kind" not in entry["included_keys"], "the measurement name is no field"
 
 
 def test_committed_influxdb_init_is_generated() -> None:
@@ -223,3 +250,30 @@ def test_the_fast_mapping_path_agrees_with_the_contract_models_for_every_example
         (point,) = to_points(topic, payload, 7)
         assert point == _reference_point(topic, payload), topic
         assert point.line() == _reference_point(topic, payload).line()
+
+
+def test_each_state_of_a_batch_becomes_the_point_its_state_topic_gives() -> None:
+    from labdcs.contract import encode, examples
+
+    batch = examples.cycler_state_batch()
+    points = to_points(topics.states("station1", "ch1"), encode(batch), 7)
+    singles = [to_points(topics.state("station1", "ch1"), encode(s), 7)[0] for s in batch.states]
+    assert points == singles and len(points) == 3
+    assert [p.fields["seq"] for p in points] == [s.seq for s in batch.states]
+    assert [p.ts_ms for p in points] == [s.ts for s in batch.states]
+    assert points[0].measurement == "cycler" and points[0].tags["experiment"] == "exp-20260101-nmc-07"
+
+
+def test_a_malformed_batch_gives_no_point_at_all() -> None:
+    from labdcs.contract import encode, examples
+
+    good = json.loads(encode(examples.cycler_state_batch()))
+    topic = topics.states("station1", "ch1")
+    swapped = {"states": [good["states"][1], good["states"][0]]}
+    wrong_type = {"states": [good["states"][0], {**good["states"][1], "voltage": "high"}]}
+    for bad in (swapped, {"states": []}, wrong_type, {"states": good["states"][0]}):
+        with pytest.raises(ContractError):
+            to_points(topic, json.dumps(bad).encode(), 1)
+    with pytest.raises(ContractError) as conflict:
+        to_points(topic, json.dumps(wrong_type).encode(), 1)
+    assert conflict.value.is_type_conflict

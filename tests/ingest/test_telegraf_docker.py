@@ -15,7 +15,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from labdcs.contract import topics
+from labdcs.contract import encode, examples, topics
 from labdcs.ingest.influx import InfluxClient, InfluxSettings
 from labdcs.ingest.mapping import all_measurements
 from labdcs.stack.paths import project_root
@@ -56,6 +56,10 @@ def _messages() -> list[tuple[str, dict[str, Any]]]:
     }
     messages = [(topics.state("hv1", "ch1"), {**power, "ts": now + i, "seq": i}) for i in range(50)]
     messages += [(topics.state("env1", "box"), {**sensor, "ts": now + i, "seq": 100 + i}) for i in range(50)]
+    # A battery station faster than real time: one batch (contract 2.1.0), each entry one point.
+    cycler = json.loads(encode(examples.cycler_state()))
+    batch = [{**cycler, "ts": now + i, "seq": 200 + i} for i in range(20)]
+    messages.append((topics.states("station1", "ch1"), {"states": batch}))
     messages.append((topics.online("hv1"), {"online": True, "boot": "b", "ts": now}))
     messages.append(
         (
@@ -82,9 +86,10 @@ def _messages() -> list[tuple[str, dict[str, Any]]]:
 
 def _rows(client: InfluxClient, measurement: str) -> list[list[Any]]:
     rows = []
-    for policy in ("raw", "events"):
+    for policy in ("raw", "events", "experiments"):
         rows += client.series_values(
-            f'SELECT * FROM "{policy}"."{measurement}" WHERE "device" =~ /^(hv1|env1)$/ ORDER BY time'
+            f'SELECT * FROM "{policy}"."{measurement}" '
+            'WHERE "device" =~ /^(hv1|env1|station1)$/ ORDER BY time'
         )
     return rows
 
@@ -147,10 +152,10 @@ def test_telegraf_and_the_native_ingester_write_the_same_points(tmp_path: Path) 
                     for topic, body in _messages():
                         publisher.publish(topic, json.dumps(body), qos=1).wait_for_publish(10)
                     publisher.loop_stop()
-                    for measurement in ("power", "sensor"):
+                    for measurement, count in (("power", 50), ("sensor", 50), ("cycler", 20)):
                         wait_until(
-                            lambda m=measurement: (
-                                len(_rows(via_telegraf, m)) == 50 and len(_rows(native, m)) == 50
+                            lambda m=measurement, n=count: (
+                                len(_rows(via_telegraf, m)) == n and len(_rows(native, m)) == n
                             ),
                             60,
                             f"{measurement} in both databases",

@@ -4,6 +4,7 @@ This package is the project's public API. See ``docs/contract.md`` and ``docs/as
 """
 
 from labdcs.contract import topics
+from labdcs.contract.batch import MAX_BATCH_STATES, CyclerStateBatch
 from labdcs.contract.codec import (
     ContractError,
     IdentityError,
@@ -53,6 +54,7 @@ from labdcs.contract.models import (
 
 __all__ = [
     "CONTRACT",
+    "MAX_BATCH_STATES",
     "Ack",
     "AckResult",
     "Alarm",
@@ -66,6 +68,7 @@ __all__ = [
     "CyclerChannelState",
     "CyclerLimits",
     "CyclerRunState",
+    "CyclerStateBatch",
     "CyclerStats",
     "DeviceKind",
     "DeviceMeta",

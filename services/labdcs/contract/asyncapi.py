@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from labdcs.contract import topics
 from labdcs.contract.asyncapi_messages import SCHEMAS, messages, ref
 from labdcs.contract.asyncapi_security import MQTT_BINDING_VERSION, QOS, security_schemes, servers
+from labdcs.contract.batch import CyclerStateBatch
 from labdcs.contract.models import (
     Ack,
     Alarm,
@@ -44,7 +45,8 @@ ASYNCAPI_VERSION = "3.0.0"
 #: minor; a change that breaks any participant raises the major. The topic level (``v1``) changes
 #: only when what readers get breaks: 2.0.0 broke senders alone (the sender level that ends every
 #: command topic), whose old form the broker refuses, so the published topics stayed ``v1``.
-CONTRACT_VERSION = "2.0.0"
+#: 2.1.0 added the batched states of a station faster than real time (``.../<channel>/states``).
+CONTRACT_VERSION = "2.1.0"
 
 _LOCAL_DEFS = "#/$defs/"
 
@@ -126,6 +128,10 @@ hand. The guide with worked examples is `docs/contract.md`.
 - **Sequence**: `seq` counts the state messages of a device across all its channels and continues
   across MQTT reconnects; it restarts at 0 with a new `boot` id when the service process restarts,
   so a consumer detects gaps per (device, boot).
+- **Batched states** (2.1.0): a battery station running faster than real time sends its states in
+  order, many per message, on `{topics.PREFIX}/<device>/<channel>/states` (not retained); each entry
+  is an ordinary state with its own `ts` and `seq`, and the batch's last state is also published
+  retained on `state`. Real-time devices publish one state per message and never batch.
 - **Commands**: a client publishes a command with an id of its choice to
   `{topics.PREFIX}/<device>/<channel>/cmd/<verb>/<sender>`, where `<sender>` is its own broker
   login: the broker's ACL lets a login write only command topics ending in its name, so the device
@@ -260,6 +266,14 @@ def _channels() -> dict[str, Any]:
             ["device", "channel"],
             ["cyclerStats"],
         ),
+        "states": _channel(
+            topics.states("{device}", "{channel}"),
+            "Cycler state batch",
+            "Not retained. Consecutive states of one battery-cycler channel from a station faster than "
+            "real time (contract 2.1.0); the last one is also published retained on `state`.",
+            ["device", "channel"],
+            ["cyclerStateBatch"],
+        ),
         "alarmCommand": _channel(
             topics.alarm_command("{device}", "{alarm}", "{alarmVerb}", "{sender}"),
             "Alarm command",
@@ -354,6 +368,15 @@ def _operations() -> dict[str, Any]:
             "Publish cycler statistics",
             "At the end of every step and cycle of a battery-cycler channel.",
         ),
+        "sendStates": _operation(
+            "send",
+            "states",
+            ["cyclerStateBatch"],
+            False,
+            "Publish batched cycler states",
+            "A station faster than real time: its states in batches (up to `batch_max_states`, or "
+            "after `batch_max_wait_s`), each batch before the acks, alarms and statistics that follow.",
+        ),
         "receiveAlarmCommand": receive_alarm_command,
         "sendHeartbeat": _operation(
             "send",
@@ -380,6 +403,7 @@ PAYLOAD_MODELS: list[type[BaseModel]] = [
     CyclerStats,
     RuleState,
     Heartbeat,
+    CyclerStateBatch,
 ]
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from labdcs.contract import examples
+from labdcs.contract.batch import MAX_BATCH_STATES, CyclerStateBatch
+from labdcs.contract.limits import MAX_STATES_BYTES
 from labdcs.contract.models import (
     DEFAULT_MAX_COMMAND_AGE_S,
     Ack,
@@ -108,6 +110,22 @@ def messages() -> dict[str, Any]:
             CyclerChannelState,
             examples.cycler_state(),
             "station1/ch1 discharging in cycle 1",
+        ),
+        "cyclerStateBatch": message(
+            "cyclerStateBatch",
+            "Cycler state batch",
+            "Consecutive states of one battery-cycler channel, oldest first (contract 2.1.0).",
+            "Only from a station that runs faster than real time (`speed` above 1, or `max`) or has a "
+            f"backlog: up to {MAX_BATCH_STATES} ordinary cycler states, at most {MAX_STATES_BYTES:,} bytes, "
+            "each with its own `ts` and `seq` (`seq` strictly increasing, `ts` never decreasing, one "
+            "`boot`). A reader stores each entry exactly as the same state on the `state` topic. The "
+            "batch's last state is also published, retained, on the channel's `state` topic, so "
+            "newcomers and UIs see the present. A batch is sent before any ack, alarm or statistics "
+            "that follow its states, so the order of events is kept. Real-time devices publish one "
+            "state per message on `state` and never use this topic.",
+            CyclerStateBatch,
+            examples.cycler_state_batch(),
+            "station1/ch1 at speed max: three 1 s records",
         ),
         "cyclerStats": message(
             "cyclerStats",

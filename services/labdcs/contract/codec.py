@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from labdcs.contract import identity, limits, topics
+from labdcs.contract.batch import CyclerStateBatch
 from labdcs.contract.models import (
     CHANNEL_STATE,
     Ack,
@@ -43,6 +44,7 @@ Message = (
     | Alarm
     | CyclerStats
     | Heartbeat
+    | CyclerStateBatch
 )
 
 _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
@@ -55,6 +57,7 @@ _ADAPTERS: dict[TopicKind, TypeAdapter[Any]] = {
     TopicKind.STATS: TypeAdapter(CyclerStats),
     TopicKind.ALARM_COMMAND: TypeAdapter(AlarmCommand),
     TopicKind.HEARTBEAT: TypeAdapter(Heartbeat),
+    TopicKind.STATES: TypeAdapter(CyclerStateBatch),
 }
 
 

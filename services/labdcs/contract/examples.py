@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from labdcs.contract.batch import CyclerStateBatch
 from labdcs.contract.codec import encode
 from labdcs.contract.models import (
     Ack,
@@ -155,6 +156,25 @@ def cycler_state() -> CyclerChannelState:
         discharge_energy=3.86,
         step_end_reason="time >= 600 s",
     )
+
+
+def cycler_state_batch() -> CyclerStateBatch:
+    """Three consecutive 1 s records of :func:`cycler_state`'s run, as a station at ``speed: max``
+    sends them."""
+    first = cycler_state()
+    states = [
+        first.model_copy(
+            update={
+                "ts": first.ts + i * 1000,
+                "seq": first.seq + i,
+                "test_time": first.test_time + i,
+                "step_time": first.step_time + i,
+                "voltage": round(first.voltage - 0.0004 * i, 4) if first.voltage is not None else None,
+            }
+        )
+        for i in range(3)
+    ]
+    return CyclerStateBatch(states=states)
 
 
 def cycler_stats() -> CyclerStats:

@@ -20,6 +20,7 @@ from typing import Final
 
 from pydantic import BaseModel
 
+from labdcs.contract.batch import CyclerStateBatch
 from labdcs.contract.limits import MAX_CHANNELS_PER_DEVICE
 from labdcs.contract.models import (
     Ack,
@@ -43,6 +44,10 @@ _STATE_KINDS: Final[dict[type[BaseModel], ChannelKind]] = {
     CyclerChannelState: ChannelKind.CYCLER,
     RuleState: ChannelKind.RULE,
 }
+
+
+#: Topic kinds that speak for one channel, taken only from channels the device's meta declares.
+_CHANNEL_KINDS: Final = (TopicKind.STATE, TopicKind.STATS, TopicKind.STATES)
 
 
 def mismatch(info: TopicInfo, message: BaseModel) -> str | None:
@@ -112,7 +117,7 @@ class Declared:
 
     def undeclared(self, info: TopicInfo, message: BaseModel | None = None) -> str | None:
         """Why a state or stats is not from a channel the device declares (of its kind), or None."""
-        if info.kind not in (TopicKind.STATE, TopicKind.STATS) or info.channel is None:
+        if info.kind not in _CHANNEL_KINDS or info.channel is None:
             return None
         declared = self._devices.get(info.device)
         if declared is None:
@@ -120,7 +125,8 @@ class Declared:
         kind = declared.get(info.channel)
         if kind is None:
             return f"'{info.device}' does not declare a channel '{info.channel}' in its meta"
-        expected = ChannelKind.CYCLER if isinstance(message, CyclerStats) else _kind_of(message)
+        cycler = isinstance(message, CyclerStats | CyclerStateBatch)
+        expected = ChannelKind.CYCLER if cycler else _kind_of(message)
         if expected is not None and expected is not kind:
             where = f"'{info.device}/{info.channel}'"
             return f"{where} is a {kind.value} channel in its meta, not a {expected.value} one"

@@ -46,16 +46,21 @@ MAX_META_BYTES: Final = 1 * MIB
 MAX_COMMAND_BYTES: Final = 1 * MIB
 MAX_STATE_BYTES: Final = 128 * KIB
 MAX_STATS_BYTES: Final = 32 * KIB
+#: A batch of states (``.../<channel>/states``): senders end a batch before it grows past this.
+MAX_STATES_BYTES: Final = 1 * MIB
 #: online, ack, alarm, heartbeat: small by construction.
 MAX_SMALL_BYTES: Final = 16 * KIB
 
 #: The broker's message size limit: no legitimate message is bigger.
-MAX_MESSAGE_BYTES: Final = max(MAX_META_BYTES, MAX_COMMAND_BYTES, MAX_STATE_BYTES, MAX_STATS_BYTES)
+MAX_MESSAGE_BYTES: Final = max(
+    MAX_META_BYTES, MAX_COMMAND_BYTES, MAX_STATE_BYTES, MAX_STATS_BYTES, MAX_STATES_BYTES
+)
 
 _BY_KIND: Final = {
     TopicKind.META: MAX_META_BYTES,
     TopicKind.STATE: MAX_STATE_BYTES,
     TopicKind.STATS: MAX_STATS_BYTES,
+    TopicKind.STATES: MAX_STATES_BYTES,
     TopicKind.COMMAND: MAX_COMMAND_BYTES,
     TopicKind.ALARM_COMMAND: MAX_SMALL_BYTES,
     TopicKind.ONLINE: MAX_SMALL_BYTES,

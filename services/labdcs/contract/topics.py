@@ -15,6 +15,7 @@ topic                                           retained  payload (models in lab
 ``labdcs/v1/<device>/alarm/<a>/cmd/<v>/<s>``    no        Command (acknowledge an alarm)
 ``labdcs/v1/<device>/heartbeat``                no        Heartbeat (the interlock service)
 ``labdcs/v1/<device>/<channel>/stats``          no        CyclerStats (end of each step and cycle)
+``labdcs/v1/<device>/<channel>/states``         no        CyclerStateBatch (faster than real time)
 ==============================================  ========  =====================================
 
 ``<s>``, the last level of a command topic, is the sender: the broker login the command is published
@@ -45,6 +46,8 @@ class TopicKind(StrEnum):
     META = "meta"
     ONLINE = "online"
     STATE = "state"
+    STATES = "states"
+    """A batch of states of one channel (contract 2.1.0): a simulation faster than real time."""
     COMMAND = "cmd"
     ACK = "ack"
     ALARM = "alarm"
@@ -111,6 +114,11 @@ def stats(device: str, channel: str) -> str:
     return f"{PREFIX}/{device}/{channel}/stats"
 
 
+def states(device: str, channel: str) -> str:
+    """A batch of one channel's states, in order (:class:`~labdcs.contract.batch.CyclerStateBatch`)."""
+    return f"{PREFIX}/{device}/{channel}/states"
+
+
 def commands_of(device: str) -> str:
     """Subscription filter for every command addressed to one device, from any sender."""
     return f"{PREFIX}/{device}/+/cmd/+/+"
@@ -138,6 +146,7 @@ ALL_ACKS = f"{PREFIX}/+/ack"
 ALL_ALARMS = f"{PREFIX}/+/alarm/+"
 ALL_COMMANDS = f"{PREFIX}/+/+/cmd/+/+"
 ALL_STATS = f"{PREFIX}/+/+/stats"
+ALL_STATES = f"{PREFIX}/+/+/states"
 ALL_ALARM_COMMANDS = f"{PREFIX}/+/alarm/+/cmd/+/+"
 ALL_HEARTBEATS = f"{PREFIX}/+/heartbeat"
 
@@ -169,6 +178,8 @@ def parse(topic: str) -> TopicInfo | None:
         return None
     if rest[1:] == ["state"]:
         return TopicInfo(TopicKind.STATE, device, channel=channel)
+    if rest[1:] == ["states"]:
+        return TopicInfo(TopicKind.STATES, device, channel=channel)
     if rest[1:] == ["stats"]:
         return TopicInfo(TopicKind.STATS, device, channel=channel)
     if len(rest) == 4 and rest[1] == "cmd" and is_ident(rest[3]):

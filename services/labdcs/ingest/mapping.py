@@ -14,6 +14,7 @@ measurement         tags                                    fields
 ``power``           device, channel, kind                   every PowerChannelState field
 ``sensor``          device, channel, kind                   each quantity in ``values``, status, seq...
 (other state kinds) device, channel, kind [, experiment...] the state model's fields
+``cycler``          (batches, ``.../states``: one point per state, the same as from ``.../state``)
 ``device_online``   device                                  online, boot, reason
 ``alarm``           device, alarm, severity                 active, message, raised, cleared, ...
 ``command``         device, channel, verb, result           id, reason
@@ -33,8 +34,9 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 
 from labdcs.contract import topics
+from labdcs.contract.batch import CyclerStateBatch
 from labdcs.contract.codec import ContractError, UndeclaredError, decode
-from labdcs.contract.models import CHANNEL_STATE, Ack, Alarm, CyclerStats, Online
+from labdcs.contract.models import CHANNEL_STATE, Ack, Alarm, CyclerChannelState, CyclerStats, Online
 from labdcs.contract.topics import TopicInfo, TopicKind
 from labdcs.ingest.lineprotocol import FieldValue, Point
 
@@ -91,6 +93,14 @@ class Mapping_:
     timestamp_path: str | None = "ts"
     measurements: tuple[str, ...] = field(default=())
     """Every measurement this mapping can produce (for retention, dashboards and docs)."""
+    array_path: str | None = None
+    """JSON key holding an array of objects, each one point (batches); the paths above are then
+    keys of those objects."""
+
+    @property
+    def is_state(self) -> bool:
+        """Channel states, one by one or batched (retention keeps them apart from events)."""
+        return self.topic_kind in (TopicKind.STATE, TopicKind.STATES)
 
 
 # --- deriving fields from the contract models ----------------------------------------------------
@@ -194,12 +204,18 @@ def _state_measurements(models: list[type[BaseModel]]) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _batch_key() -> str:
+    (key,) = CyclerStateBatch.model_fields
+    return key
+
+
 def _build() -> tuple[Mapping_, ...]:
     state_models = _state_models()
     state_tags, state_fields, state_objects = _merge_state_models(state_models)
     _, online_fields, _ = _model_fields(Online, {"ts"}, {})
     _, alarm_fields, _ = _model_fields(Alarm, {"ts", "alarm", "device", "severity"}, {})
     _, ack_fields, _ = _model_fields(Ack, {"ts", "device", "channel", "verb", "result"}, {})
+    batch_tags, batch_fields, _ = _model_fields(CyclerChannelState, _NOT_FIELDS, STATE_TAG_KEYS)
     stats_tags, stats_fields, _ = _model_fields(
         CyclerStats, {"ts"}, {"scope": "scope", "experiment": "experiment"}
     )
@@ -215,6 +231,19 @@ def _build() -> tuple[Mapping_, ...]:
             fields=state_fields,
             objects=state_objects,
             measurements=_state_measurements(state_models),
+        ),
+        Mapping_(
+            name="state_batch",
+            description="Batched cycler states (a station faster than real time): one point per state, "
+            "the same as from the state topic",
+            topic_kind=TopicKind.STATES,
+            topic_filter=topics.ALL_STATES,
+            topic_tags={2: "device", 3: "channel"},
+            measurement=_state_measurements([CyclerChannelState])[0],
+            tags=tuple(batch_tags),
+            fields=tuple(batch_fields),
+            measurements=_state_measurements([CyclerChannelState]),
+            array_path=_batch_key(),
         ),
         Mapping_(
             name="online",
@@ -326,10 +355,20 @@ def to_points(
     mapping = _BY_KIND.get(info.kind)
     if mapping is None:
         return []  # meta and commands are not time series
+    levels = topic.split("/")
+    topic_tags = {name: levels[index] for index, name in mapping.topic_tags.items()}
+    if mapping.array_path is None:
+        return [_point(topic, mapping, message, topic_tags, received_ms)]
+    items: list[BaseModel] = getattr(message, mapping.array_path)
+    return [_point(topic, mapping, item, topic_tags, received_ms) for item in items]
+
+
+def _point(
+    topic: str, mapping: Mapping_, message: BaseModel, topic_tags: dict[str, str], received_ms: int
+) -> Point:
     # The model's own attributes (scalars, enums, dicts of numbers): no model_dump per message.
     data = message.__dict__
-    levels = topic.split("/")
-    tags = {name: levels[index] for index, name in mapping.topic_tags.items()}
+    tags = dict(topic_tags)
     for tag in mapping.tags:
         value = data.get(tag.path)
         if value is not None:
@@ -351,8 +390,9 @@ def to_points(
         assert mapping.measurement is not None
         measurement = mapping.measurement
     ts = data.get(mapping.timestamp_path) if mapping.timestamp_path else None
-    return [Point(measurement, tags, fields, int(ts) if ts is not None else received_ms)]
+    return Point(measurement, tags, fields, int(ts) if ts is not None else received_ms)
 
 
 def all_measurements() -> list[str]:
-    return [name for mapping in MAPPINGS for name in mapping.measurements]
+    """Every measurement once (a batch writes the same measurement as the single state)."""
+    return list(dict.fromkeys(name for mapping in MAPPINGS for name in mapping.measurements))

@@ -45,11 +45,12 @@ class RetentionSettings(BaseModel):
 
 
 def event_measurements() -> list[str]:
-    return [name for mapping in MAPPINGS if mapping.name != "state" for name in mapping.measurements]
+    return [name for mapping in MAPPINGS if not mapping.is_state for name in mapping.measurements]
 
 
 def state_measurements() -> list[str]:
-    return [name for mapping in MAPPINGS if mapping.name == "state" for name in mapping.measurements]
+    names = (name for mapping in MAPPINGS if mapping.is_state for name in mapping.measurements)
+    return list(dict.fromkeys(names))
 
 
 def retention_policy_of(measurement: str) -> str:

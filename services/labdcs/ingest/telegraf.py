@@ -121,6 +121,8 @@ def _consumer(mapping: Mapping_) -> str:
     else:
         assert mapping.measurement is not None
         lines.append(f"    measurement_name = {_quote(mapping.measurement)}")
+    if mapping.array_path is not None:
+        return "\n".join(lines + _array_object(mapping, prefix)) + "\n"
     if mapping.timestamp_path is not None:
         lines += [
             f"    timestamp_path = {_quote(mapping.timestamp_path)}",
@@ -149,6 +151,37 @@ def _consumer(mapping: Mapping_) -> str:
             "      disable_prepend_keys = true",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _array_object(mapping: Mapping_, prefix: str) -> list[str]:
+    """A batch: each object of the array one metric, with the keys, tags, renames and types of the
+    single-message parser (json_v2's ``object`` table, the same for every entry)."""
+    assert mapping.array_path is not None and not mapping.objects
+    keys = [*(tag.path for tag in mapping.tags), *(spec.path for spec in mapping.fields)]
+    if mapping.timestamp_path is not None:
+        keys.insert(0, mapping.timestamp_path)
+    renames = {tag.path: tag.name for tag in mapping.tags if tag.name != tag.path}
+    renames |= {spec.path: spec.field for spec in mapping.fields if spec.field != spec.path}
+    lines = [
+        f"    # Each object in `{mapping.array_path}` becomes one metric, as from the single-state topic.",
+        f"    [[{prefix}.json_v2.object]]",
+        f"      path = {_quote(mapping.array_path)}",
+        "      disable_prepend_keys = true",
+    ]
+    if mapping.timestamp_path is not None:
+        lines += [
+            f"      timestamp_key = {_quote(mapping.timestamp_path)}",
+            '      timestamp_format = "unix_ms"',
+        ]
+    lines += [
+        f"      included_keys = [{', '.join(_quote(k) for k in keys)}]",
+        f"      tags = [{', '.join(_quote(tag.path) for tag in mapping.tags)}]",
+        f"      [{prefix}.json_v2.object.renames]",
+        *(f"        {key} = {_quote(name)}" for key, name in renames.items()),
+        f"      [{prefix}.json_v2.object.fields]",
+        *(f"        {spec.path} = {_quote(spec.type.value)}" for spec in mapping.fields),
+    ]
+    return lines
 
 
 def render() -> str:

@@ -1,9 +1,9 @@
 """Mosquitto's password file and ACL, generated from the contract's topic scheme.
 
 Every MQTT user gets the same pattern rules on its own namespace ``labdcs/v1/<username>/``: a device
-(username = device id) writes its meta, online, state, stats, acks and alarms and reads the commands
-addressed to it, never a command topic. Roles add what a service needs beyond its own namespace:
-consumers read everything, commanders (UI, automation, operators' CLI) also write commands, and
+(username = device id) writes its meta, online, state, states (batches), stats, acks and alarms and
+reads the commands addressed to it, never a command topic. Roles add what a service needs beyond its
+own namespace: consumers read everything, commanders (UI, automation, operators' CLI) also write commands, and
 only command topics whose last level (the sender) is their own login: a device takes that level as
 the authenticated principal of the command (docs/security.md). These are literal lines per user, not
 a ``%u`` pattern: patterns apply to every user, devices included, which must command nothing.
@@ -73,6 +73,7 @@ def own_namespace_rules() -> list[tuple[str, str]]:
         ("readwrite", topics.online(me)),
         ("readwrite", topics.state(me, any_)),
         ("readwrite", topics.stats(me, any_)),
+        ("readwrite", topics.states(me, any_)),
         ("readwrite", topics.ack(me)),
         ("readwrite", topics.alarm(me, any_)),
         ("readwrite", topics.heartbeat(me)),

@@ -12,6 +12,9 @@
                i_charge_max: 2.5, i_discharge_max: 5.0, t_max_c: 60}
         station: {i_charge_max: 10.0}      # optional: tighter than the instrument's ratings
     sample_period: 1.0                     # s (simulated): read, check safety, run the protocol
+    speed: 1                               # simulated stations: faster than real time, or max
+    batch_max_states: 200                  # faster than real time: states per batch (.../states)
+    batch_max_wait_s: 0.5                  # ... and the longest a state waits in one (wall s)
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from labdcs.clock import parse_speed
+from labdcs.contract.batch import MAX_BATCH_STATES
 from labdcs.contract.limits import MAX_CHANNELS_PER_DEVICE, MAX_LABEL_LENGTH
 from labdcs.contract.models import DEFAULT_MAX_COMMAND_AGE_S, DeviceKind, Ident
 from labdcs.contract.topics import RESERVED_CHANNEL_IDS
@@ -108,6 +112,15 @@ class CyclerConfig(YamlSettings):
     speed: float = Field(
         default=1.0,
         description="simulated seconds per wall second (simulated stations); inf: as fast as possible",
+    )
+    batch_max_states: int = Field(
+        default=200,
+        ge=1,
+        le=MAX_BATCH_STATES,
+        description="Faster than real time only: states of a running channel sent in one batch at most",
+    )
+    batch_max_wait_s: float = Field(
+        default=0.5, gt=0, le=60, description="Faster than real time only: wall s a state waits in a batch"
     )
     exit_timeout_s: float = Field(default=10.0, gt=0, description="Longest wait for the instrument on exit")
     max_command_age_s: float = Field(

@@ -15,7 +15,15 @@ and the statistics of every finished step and cycle.
 
 With a :class:`~labdcs.clock.SteppedClock` (``speed: max``) nothing sleeps while a run is active:
 simulated time advances by one sample period per loop, and the service waits for the broker's
-acknowledgement every ``BACKPRESSURE_EVERY`` messages so the outgoing queue never overflows.
+acknowledgement every ``BACKPRESSURE_EVERY`` messages (or ``BACKPRESSURE_BYTES``) so the outgoing
+queue never overflows.
+
+Faster than real time (``speed`` above 1), the states of a running channel go out in batches on
+``.../<channel>/states`` (contract 2.1.0, :mod:`labdcs.contract.batch`): one MQTT message per state
+cost more than the simulation. A batch is sent when it holds ``batch_max_states``, when its first
+state is ``batch_max_wait_s`` (wall) old, before it would pass half the byte budget, and before
+anything that must follow its states (an ack, an alarm, statistics, a state outside a run); its
+last state is then also published retained on ``state``. At speed 1 nothing of this runs.
 """
 
 from __future__ import annotations
@@ -28,8 +36,9 @@ import time
 
 from labdcs.clock import Clock, SteppedClock
 from labdcs.contract import topics
+from labdcs.contract.batch import BATCH_OVERHEAD, batch_payload
 from labdcs.contract.codec import encode
-from labdcs.contract.limits import MAX_PROTOCOL_BYTES
+from labdcs.contract.limits import MARGIN, MAX_PROTOCOL_BYTES, MAX_STATES_BYTES
 from labdcs.contract.models import (
     AckResult,
     ChannelKind,
@@ -49,6 +58,7 @@ from labdcs.drivers.base import BidirectionalSourceDriver, InstrumentError
 from labdcs.participant import touch_health
 
 __all__ = [
+    "BACKPRESSURE_BYTES",
     "BACKPRESSURE_EVERY",
     "CYCLER_VERBS",
     "INSTRUMENT_ALARM",
@@ -62,6 +72,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BACKPRESSURE_EVERY = 200
+BACKPRESSURE_BYTES = 4 * 1024 * 1024
+#: A batch ends before its JSON would pass this (the contract's budget with its margin).
+BATCH_MAX_BYTES = MAX_STATES_BYTES // MARGIN
 CYCLER_VERBS = (Verb.LOAD_PROTOCOL, Verb.START, Verb.PAUSE, Verb.RESUME, Verb.STOP)
 
 _COMMANDS = [
@@ -77,6 +90,27 @@ def safety_alarm(channel_id: str) -> str:
     return f"{channel_id}-safety"
 
 
+class _Batch:
+    """The encoded states of one channel waiting to go out together, and since when (wall s)."""
+
+    __slots__ = ("since", "size", "states")
+
+    def __init__(self) -> None:
+        self.states: list[bytes] = []
+        self.size = BATCH_OVERHEAD
+        self.since = 0.0
+
+    def add(self, encoded: bytes) -> None:
+        if not self.states:
+            self.since = time.monotonic()
+        self.states.append(encoded)
+        self.size += len(encoded) + 1
+
+    def take(self) -> list[bytes]:
+        states, self.states, self.size = self.states, [], BATCH_OVERHEAD
+        return states
+
+
 class CyclerService(DeviceSkeleton[CyclerConfig]):
     """Runs one battery station until :meth:`stop`."""
 
@@ -89,7 +123,11 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
         self.channels = {c.id: CyclerChannel(c, driver, clock, self.boot) for c in config.channels}
         self._last_record = dict.fromkeys(self.channels, -math.inf)
         self._sent = 0
+        self._sent_bytes = 0
         self._meta_payload = encode(self._meta())
+        #: Faster than real time: per channel, the encoded states waiting in its batch.
+        self._batching = clock.speed > 1
+        self._batches: dict[str, _Batch] = {channel_id: _Batch() for channel_id in self.channels}
 
     def _channel_metas(self) -> list[ChannelMeta]:
         return [
@@ -142,6 +180,9 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
         for channel in self.channels.values():
             if channel.engine is not None:
                 period = channel.engine.period_hint(period)
+        if self._batching and not isinstance(self.clock, SteppedClock):
+            # A state waits at most batch_max_wait_s: send what would wait longer than that.
+            self._flush_batches(due_within=period / self.clock.speed)
         if isinstance(self.clock, SteppedClock) and not self._running():
             # Nothing runs: do not spin; let the idle cell relax in (scaled-down) simulated time.
             started = time.monotonic()
@@ -170,9 +211,12 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
                 self._publish_outcome(channel, channel.sample(due), now)
         except InstrumentError as exc:
             self._enter_fault(str(exc))
+        if self._batching:
+            self._flush_batches(due_within=0.0)
 
     def _publish_outcome(self, channel: CyclerChannel, outcome: Outcome, now: float) -> None:
         if outcome.alarm is not None:
+            self._flush(channel.id)
             self.alarms.raise_alarm(safety_alarm(channel.id), Severity.CRITICAL, outcome.alarm, channel.id)
         if outcome.publish:
             self._last_record[channel.id] = now
@@ -181,8 +225,11 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
 
     def _publish(self, topic: str, payload: bytes, retain: bool) -> None:
         self._sent += 1
-        if isinstance(self.clock, SteppedClock) and self._sent % BACKPRESSURE_EVERY == 0:
+        self._sent_bytes += len(payload)
+        stepped = isinstance(self.clock, SteppedClock)
+        if stepped and (self._sent % BACKPRESSURE_EVERY == 0 or self._sent_bytes >= BACKPRESSURE_BYTES):
             # As fast as possible: wait for the broker now and then instead of overflowing the queue.
+            self._sent_bytes = 0
             self.connection.publish_and_wait(topic, payload, qos=1, retain=retain, timeout=30.0)
         else:
             self.connection.publish(topic, payload, qos=1, retain=retain)
@@ -191,9 +238,38 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
         fault = None if self.instrument_ok else self.fault
         state = channel.state(self.seq, self.boot, fault)
         self.seq += 1
-        self._publish(topics.state(self.device, channel.id), encode(state), retain=True)
+        encoded = encode(state)
+        if not (self._batching and state.run_state is CyclerRunState.RUNNING and state.fault is None):
+            self._flush(channel.id)  # what came before goes first
+            self._publish(topics.state(self.device, channel.id), encoded, retain=True)
+            return
+        batch = self._batches[channel.id]
+        if batch.size + len(encoded) + 1 > BATCH_MAX_BYTES:
+            self._flush(channel.id)
+        batch.add(encoded)
+        if len(batch.states) >= self.config.batch_max_states:
+            self._flush(channel.id)
+
+    def _flush(self, channel_id: str) -> None:
+        """Send a channel's batch, then its last state retained on ``state`` (the present); a batch
+        of one is that state alone."""
+        states = self._batches[channel_id].take()
+        if not states:
+            return
+        if len(states) > 1:
+            self._publish(topics.states(self.device, channel_id), batch_payload(states), retain=False)
+        self._publish(topics.state(self.device, channel_id), states[-1], retain=True)
+
+    def _flush_batches(self, due_within: float | None = None) -> None:
+        """Send every batch, or (``due_within`` wall s) those whose wait would pass its limit by then."""
+        deadline = time.monotonic() + (due_within or 0.0) - self.config.batch_max_wait_s
+        for channel_id, batch in self._batches.items():
+            if batch.states and (due_within is None or batch.since <= deadline):
+                self._flush(channel_id)
 
     def _publish_stats(self, channel: CyclerChannel, stats: list[CyclerStats]) -> None:
+        if stats:
+            self._flush(channel.id)
         for one in stats:
             self._publish(topics.stats(self.device, channel.id), encode(one), retain=False)
 
@@ -212,6 +288,7 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
         self._instrument_ready()
 
     def _enter_fault(self, reason: str) -> None:
+        self._flush_batches()
         self._instrument_lost(reason)
         for channel in self.channels.values():
             if channel.engine is not None and channel.engine.active:
@@ -226,6 +303,7 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
 
     def _handle_commands(self) -> None:
         while (message := self._next_message(0.0)) is not None:
+            self._flush_batches()  # the states before the command go before its ack
             self._handle_command_message(message)
 
     def _execute(self, command: Command, channel_id: str, verb: str) -> None:
@@ -273,11 +351,13 @@ class CyclerService(DeviceSkeleton[CyclerConfig]):
             stopped_by = principal_label(self._ack.principal, command.user)
             self._publish_stats(channel, channel.stop(f"stopped by {stopped_by}"))
         self._publish_state(channel)
+        self._flush(channel.id)  # the state the command made goes before its ack
 
     # --- exit -------------------------------------------------------------------------------------
 
     def _shutdown(self) -> None:
         """A run without supervision is not safe: switch every active channel off."""
+        self._flush_batches()
         for channel in self.channels.values():
             if channel.run_state in (CyclerRunState.RUNNING, CyclerRunState.PAUSED) and self.instrument_ok:
                 try:
