@@ -159,6 +159,17 @@ def station_config(**overrides: Any) -> dict[str, Any]:
     return config
 
 
+def started_station(
+    device_process: Callable[..., DeviceProcess], probe: Callable[..., Probe], **overrides: Any
+) -> Probe:
+    """A station service with :func:`station_config` (and ``overrides``), online, and a probe of
+    all it publishes."""
+    device_process(station_config(**overrides))
+    watcher = probe("labdcs/v1/station1/#")
+    watcher.wait_for(topics.online("station1"), lambda m: m["online"], timeout=30)
+    return watcher
+
+
 def _command(probe: Probe, verb: str, **body: Any) -> dict[str, Any]:
     command_id = f"t-{verb}-{now_ms()}-{len(probe.messages)}"
     body = {"id": command_id, "ts": now_ms(), **body}

@@ -10,7 +10,7 @@ from typing import Any
 
 from labdcs.contract import decode, topics
 from labdcs.contract.batch import CyclerStateBatch
-from tests.devices.test_cycler import _command, _state, station_config
+from tests.devices.test_cycler import _command, _state, started_station, station_config
 from tests.support import DeviceProcess, Probe, wait_until
 
 STATE = topics.state("station1", "ch1")
@@ -18,19 +18,10 @@ STATES = topics.states("station1", "ch1")
 STATS = topics.stats("station1", "ch1")
 
 
-def _started(
-    device_process: Callable[..., DeviceProcess], probe: Callable[..., Probe], **overrides: Any
-) -> Probe:
-    device_process(station_config(**overrides))
-    watcher = probe("labdcs/v1/station1/#")
-    watcher.wait_for(topics.online("station1"), lambda m: m["online"], timeout=30)
-    return watcher
-
-
 def test_at_speed_max_running_states_come_in_ordered_batches_each_seq_once(
     device_process: Callable[..., DeviceProcess], probe: Callable[..., Probe]
 ) -> None:
-    watcher = _started(device_process, probe, speed="max", batch_max_states=50)
+    watcher = started_station(device_process, probe, speed="max", batch_max_states=50)
     protocol = "Record: every 1 second\nDischarge at 1C for 10 minutes\nRest for 10 minutes"
     loaded = _command(watcher, "load_protocol", protocol=protocol, experiment="exp-batch")
     assert loaded["result"] == "accepted"
@@ -80,7 +71,7 @@ def test_at_speed_max_running_states_come_in_ordered_batches_each_seq_once(
 def test_at_speed_1_every_state_is_its_own_message_and_no_batch_is_sent(
     device_process: Callable[..., DeviceProcess], probe: Callable[..., Probe]
 ) -> None:
-    watcher = _started(device_process, probe)
+    watcher = started_station(device_process, probe)
     protocol = "Record: every 1 second\nRest for 10 minutes"
     assert _command(watcher, "load_protocol", protocol=protocol)["result"] == "accepted"
     started = _command(watcher, "start")
@@ -98,7 +89,7 @@ def test_faster_than_real_time_a_state_waits_at_most_batch_max_wait_s(
 ) -> None:
     # 50 states per wall second (speed 50, 1 Hz record): a 0.2 s wait makes batches of about 10,
     # far below batch_max_states.
-    watcher = _started(device_process, probe, speed=50, batch_max_states=200, batch_max_wait_s=0.2)
+    watcher = started_station(device_process, probe, speed=50, batch_max_states=200, batch_max_wait_s=0.2)
     protocol = "Record: every 1 second\nRest for 1 hour"
     assert _command(watcher, "load_protocol", protocol=protocol)["result"] == "accepted"
     assert _command(watcher, "start")["result"] == "accepted"

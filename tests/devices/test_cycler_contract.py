@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labdcs.contract import now_ms, topics
-from tests.devices.test_cycler import CELL, station_config
+from tests.devices.test_cycler import CELL, started_station
 from tests.support import PROBE_USER, DeviceProcess, Probe
 
 ACK = topics.ack("station1")
@@ -25,19 +25,10 @@ def _send(probe: Probe, topic: str, **body: Any) -> dict[str, Any]:
     return ack
 
 
-def _started(
-    device_process: Callable[..., DeviceProcess], probe: Callable[..., Probe], **overrides: Any
-) -> Probe:
-    device_process(station_config(**overrides))
-    watcher = probe("labdcs/v1/station1/#")
-    watcher.wait_for(topics.online("station1"), lambda m: m["online"], timeout=30)
-    return watcher
-
-
 def test_a_command_dated_in_the_future_is_refused_with_the_reason(
     device_process: Callable[..., DeviceProcess], probe: Callable[..., Probe]
 ) -> None:
-    watcher = _started(device_process, probe)
+    watcher = started_station(device_process, probe)
     ahead = int(time.time() * 1000) + 60_000
     refused = _send(watcher, LOAD, protocol="Rest for 10 minutes", ts=ahead)
     assert refused["result"] == "rejected"
@@ -50,7 +41,7 @@ def test_a_station_alarm_is_acknowledged_by_command(
     device_process: Callable[..., DeviceProcess], probe: Callable[..., Probe]
 ) -> None:
     hot = {**CELL, "t_max_c": 26.0}  # a 2C charge warms the cell past 26 degC within minutes
-    watcher = _started(device_process, probe, speed="max", channels=[{"id": "ch1", "cell": hot}])
+    watcher = started_station(device_process, probe, speed="max", channels=[{"id": "ch1", "cell": hot}])
     charge = _send(watcher, LOAD, protocol="Charge at 2C for 2 hours")
     assert charge["result"] == "accepted"
     assert _send(watcher, topics.command("station1", "ch1", "start", PROBE_USER))["result"] == "accepted"
