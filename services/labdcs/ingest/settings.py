@@ -46,6 +46,12 @@ class IngestSettings(BaseSettings):
     batch_idle_s: float = Field(
         default=0.1, gt=0, description="s; write what is waiting once no message came for this long"
     )
+    read_coalesce_s: float = Field(
+        default=0.005,
+        ge=0,
+        le=0.05,
+        description="s; after reading only a few messages, wait this long so the next read takes several",
+    )
     stats_period_s: float = Field(default=5.0, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
     max_clock_skew_s: float | None = Field(
