@@ -47,7 +47,7 @@ class IngestSettings(BaseSettings):
         default=0.1, gt=0, description="s; write what is waiting once no message came for this long"
     )
     read_coalesce_s: float = Field(
-        default=0.005,
+        default=0.01,
         ge=0,
         le=0.05,
         description="s; after reading only a few messages, wait this long so the next read takes several",

@@ -41,8 +41,9 @@ from paho.mqtt.enums import MQTTErrorCode
 
 log = logging.getLogger(__name__)
 
-#: Bytes asked of the socket per read (~230 state messages of ~280 bytes).
-RECV_CHUNK = 256 * 1024
+#: Bytes asked of the socket per read: ~230 state messages of ~280 bytes, far more than the broker's
+#: in-flight window sends before it has acknowledgements, and below malloc's mmap threshold.
+RECV_CHUNK = 64 * 1024
 
 _PUBACK = struct.Struct("!BBH")
 
@@ -50,7 +51,7 @@ _PUBACK = struct.Struct("!BBH")
 class BatchingClient(paho.Client):
     """paho's client, receiving in batches (see the module docstring)."""
 
-    def __init__(self, *args: Any, coalesce_s: float = 0.0, coalesce_below: int = 8, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, coalesce_s: float = 0.0, coalesce_below: int = 16, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.coalesce_s = coalesce_s
         self.coalesce_below = coalesce_below
@@ -97,6 +98,16 @@ class BatchingClient(paho.Client):
         self._rbuf, self._rpos = buffer, position + len(chunk)
         return chunk
 
+    def message_callback_add(self, sub: str, callback: Any) -> None:
+        raise NotImplementedError("BatchingClient calls on_message only (see _handle_on_message)")
+
+    def _handle_on_message(self, message: paho.MQTTMessage) -> None:
+        # paho matches every message against the per-filter callbacks first; there are none here.
+        on_message = self.on_message
+        if on_message is not None:
+            with self._in_callback_mutex:
+                on_message(self, self._userdata, message)
+
     def _handle_publish(self) -> MQTTErrorCode:
         self._batch_messages += 1
         return super()._handle_publish()
@@ -122,20 +133,25 @@ class BatchingClient(paho.Client):
                     break
         finally:
             self._reading_thread = 0
-        self._end_batch()
+        if not self._end_batch() and self._sock is not None:
+            # What the batch became is not stored: no acknowledgement, and a new connection, on
+            # which the broker sends the unacknowledged messages again.
+            return self._loop_rc_handle(MQTTErrorCode.MQTT_ERR_CONN_LOST)
         if 0 < self._batch_messages < self.coalesce_below and self.coalesce_s > 0:
             time.sleep(self.coalesce_s)
         return rc
 
-    def _end_batch(self) -> None:
+    def _end_batch(self) -> bool:
+        """Run the hooks, then acknowledge the batch; False (nothing acknowledged) if a hook failed."""
+        mids, self._deferred = self._deferred, []
         for hook in self._batch_hooks:
             try:
                 hook()
             except Exception:
-                log.exception("batch-end hook failed")
-        mids, self._deferred = self._deferred, []
+                log.exception("batch-end hook failed: the batch is not acknowledged")
+                return False
         if not mids or self._sock is None:
-            return  # a lost connection: the broker sends these messages again
+            return True  # a lost connection: the broker sends these messages again
         packet = b"".join(_PUBACK.pack(paho.PUBACK, 2, mid) for mid in mids)
         self._out_packet.append(
             {
@@ -149,3 +165,4 @@ class BatchingClient(paho.Client):
             }
         )
         self.loop_write()
+        return True
