@@ -1,0 +1,134 @@
+"""The ingester's batching connection (labdcs.mqtt.batching) against a real, secured Mosquitto:
+messages are read several to a batch, and a batch is acknowledged only after its batch-end hooks
+succeeded (the ingester's spool write): otherwise the broker sends it again."""
+
+from __future__ import annotations
+
+import threading
+
+import paho.mqtt.client as paho
+
+from labdcs.mqtt import MqttConnection
+from tests.support import PROBE_USER, Broker, wait_until
+
+
+class Receiver:
+    """A batching connection with a persistent session that notes every message and every batch."""
+
+    def __init__(self, broker: Broker, client_id: str, coalesce_s: float = 0.0) -> None:
+        self.payloads: list[bytes] = []
+        self.current: list[bytes] = []
+        self.batches: list[list[bytes]] = []
+        self.fail_batches = 0
+        self.subscribed = threading.Event()
+        self.connection = MqttConnection(
+            broker.mqtt(PROBE_USER),
+            client_id=client_id,
+            clean_session=False,
+            manual_ack=True,
+            batch_reads=True,
+            coalesce_s=coalesce_s,
+        )
+        self.connection.subscribe_acking("t/batch/#", self._on_message)
+        self.connection.add_on_batch_end(self._on_batch_end)
+        self.connection.add_on_connect(self.subscribed.set)
+
+    def _on_message(self, message: paho.MQTTMessage) -> bool:
+        payload = bytes(message.payload)
+        self.payloads.append(payload)
+        self.current.append(payload)
+        return True
+
+    def _on_batch_end(self) -> None:
+        batch, self.current = self.current, []
+        if not batch:
+            return
+        self.batches.append(batch)
+        if self.fail_batches:
+            self.fail_batches -= 1
+            raise OSError("the spool's disk is full (a test)")
+
+    def start(self) -> None:
+        self.subscribed.clear()
+        self.connection.start()
+        wait_until(self.subscribed.is_set, 10, "the subscription to be in force")
+
+    def stop(self) -> None:
+        self.connection.stop()
+
+
+def _publish(broker: Broker, payloads: list[bytes]) -> None:
+    publisher = MqttConnection(broker.mqtt(PROBE_USER), client_id="t-batch-pub")
+    publisher.start()
+    try:
+        assert publisher.wait_connected(10)
+        for payload in payloads[:-1]:
+            publisher.publish("t/batch/x", payload)
+        assert publisher.publish_and_wait("t/batch/x", payloads[-1], timeout=30)
+    finally:
+        publisher.stop()
+
+
+def test_a_backlog_is_read_in_batches_and_each_is_acknowledged(broker: Broker) -> None:
+    """300 messages queued in the session arrive several to a batch (the broker's in-flight window
+    is 20), every one once; once all are acknowledged, a new connection gets only what came since
+    (an unacknowledged message would come again, before it)."""
+    receiver = Receiver(broker, "t-batch-backlog")
+    receiver.start()
+    receiver.stop()
+    sent = [f"m{n}".encode() for n in range(300)]
+    _publish(broker, sent)
+    receiver.start()
+    try:
+        wait_until(lambda: len(receiver.payloads) >= len(sent), 30, "the backlog")
+    finally:
+        receiver.stop()
+    assert receiver.payloads == sent
+    assert sum(map(len, receiver.batches)) == len(sent)
+    assert len(receiver.batches) < len(sent) / 3, f"{len(receiver.batches)} batches for {len(sent)} messages"
+    _publish(broker, [b"after"])
+    receiver.start()
+    try:
+        wait_until(lambda: b"after" in receiver.payloads, 30, "the message published after")
+    finally:
+        receiver.stop()
+    assert receiver.payloads == [*sent, b"after"], "messages acknowledged in their batch came again"
+
+
+def test_a_batch_whose_hook_fails_is_not_acknowledged(broker: Broker) -> None:
+    """The hook is where the ingester makes a batch durable: when it fails, the batch is not
+    acknowledged, the connection starts again and the broker sends the batch again."""
+    receiver = Receiver(broker, "t-batch-fail")
+    receiver.start()
+    receiver.fail_batches = 1
+    sent = [f"m{n}".encode() for n in range(50)]
+    try:
+        _publish(broker, sent)
+        wait_until(lambda: set(sent) <= set(receiver.payloads[len(receiver.batches[0]) :]), 30, "all again")
+        wait_until(lambda: receiver.connection.connect_count >= 2, 10, "a new connection")
+    finally:
+        receiver.stop()
+    failed = receiver.batches[0]
+    assert all(receiver.payloads.count(payload) >= 2 for payload in failed), "the failed batch came again"
+
+
+def test_a_steady_stream_is_read_several_messages_per_wake_up(broker: Broker) -> None:
+    """After a small batch the reader waits ``coalesce_s`` (10 ms here) before reading again: 200
+    messages published at a steady pace (one every ~2 ms) come in batches of several."""
+    receiver = Receiver(broker, "t-batch-steady", coalesce_s=0.01)
+    receiver.start()
+    publisher = MqttConnection(broker.mqtt(PROBE_USER), client_id="t-batch-steady-pub")
+    publisher.start()
+    sent = [f"m{n}".encode() for n in range(200)]
+    try:
+        assert publisher.wait_connected(10)
+        pace = threading.Event()
+        for payload in sent:
+            publisher.publish("t/batch/x", payload)
+            pace.wait(0.002)  # the publisher's pace, not a wait for a result
+        wait_until(lambda: len(receiver.payloads) >= len(sent), 30, "the stream")
+    finally:
+        publisher.stop()
+        receiver.stop()
+    assert receiver.payloads == sent
+    assert len(sent) / len(receiver.batches) >= 3, f"{len(receiver.batches)} batches for {len(sent)} messages"
