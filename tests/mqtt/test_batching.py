@@ -132,3 +132,45 @@ def test_a_steady_stream_is_read_several_messages_per_wake_up(broker: Broker) ->
         receiver.stop()
     assert receiver.payloads == sent
     assert len(sent) / len(receiver.batches) >= 3, f"{len(receiver.batches)} batches for {len(sent)} messages"
+
+
+def test_every_kind_of_packet_arrives_whole(broker: Broker) -> None:
+    """The reader takes QoS 1 PUBLISH packets from its buffer itself and leaves everything else to
+    paho: a retained message (flag kept), a QoS 0 message, a payload bigger than one read (256 KiB
+    against 64 KiB reads) and a UTF-8 topic arrive whole and in order among ordinary messages."""
+    received: list[tuple[str, bytes, bool, int]] = []
+    subscribed = threading.Event()
+    connection = MqttConnection(
+        broker.mqtt(PROBE_USER), client_id="t-batch-kinds", manual_ack=True, batch_reads=True
+    )
+
+    def on_message(message: paho.MQTTMessage) -> bool:
+        received.append((message.topic, bytes(message.payload), bool(message.retain), message.qos))
+        return True
+
+    connection.subscribe_acking("t/kinds/#", on_message)
+    connection.add_on_connect(subscribed.set)
+    publisher = MqttConnection(broker.mqtt(PROBE_USER), client_id="t-batch-kinds-pub")
+    publisher.start()
+    big = bytes(range(256)) * 1024
+    try:
+        assert publisher.wait_connected(10)
+        assert publisher.publish_and_wait("t/kinds/retained", b"kept", retain=True)
+        connection.start()
+        wait_until(subscribed.is_set, 10, "the subscription to be in force")
+        sent = [
+            ("t/kinds/a", b"1", 1),
+            ("t/kinds/big", big, 1),
+            ("t/kinds/a", b"2", 1),
+            ("t/kinds/q0", b"3", 0),
+            ("t/kinds/température", "°C".encode(), 1),
+            ("t/kinds/a", b"4", 1),
+        ]
+        for topic, payload, qos in sent:
+            assert publisher.publish_and_wait(topic, payload, qos=qos)
+        wait_until(lambda: len(received) >= len(sent) + 1, 30, "every message")
+    finally:
+        publisher.stop()
+        connection.stop()
+    assert received[0] == ("t/kinds/retained", b"kept", True, 1)
+    assert received[1:] == [(topic, payload, False, qos) for topic, payload, qos in sent]

@@ -54,6 +54,22 @@ RECV_CHUNK = 64 * 1024
 _PUBACK = struct.Struct("!BBH")
 
 
+class _Received(paho.MQTTMessage):
+    """A received QoS 1 message as paho makes it, less its ``info`` (an MQTTMessageInfo with a
+    threading.Condition per message, for publishers that wait on it; nobody waits on a received one)."""
+
+    def __init__(self, mid: int, topic: bytes, payload: bytes, header: int) -> None:
+        self.timestamp = 0.0
+        self.state = paho.mqtt_ms_invalid
+        self.dup = bool(header & 0x08)
+        self.mid = mid
+        self._topic = topic
+        self.payload = payload
+        self.qos = 1
+        self.retain = bool(header & 0x01)
+        self.properties = None
+
+
 class BatchingClient(paho.Client):
     """paho's client, receiving in batches (see the module docstring)."""
 
@@ -133,6 +149,8 @@ class BatchingClient(paho.Client):
                 if self._sock is None:
                     rc = MQTTErrorCode.MQTT_ERR_NO_CONN
                     break
+                if self._in_packet["command"] == 0 and self._protocol == paho.MQTTv311:
+                    self._take_publishes()
                 rc = self._packet_read()
                 if rc > 0:
                     rc = self._loop_rc_handle(rc)
@@ -148,6 +166,51 @@ class BatchingClient(paho.Client):
             return self._loop_rc_handle(MQTTErrorCode.MQTT_ERR_CONN_LOST)
         self._coalesce()
         return rc
+
+    def _take_publishes(self) -> None:
+        """Hand on the complete QoS 1 PUBLISH packets at the front of the buffer (MQTT 3.1.1: topic,
+        message id, payload) without paho's per-packet reading and bookkeeping; whatever else comes
+        (another packet type, a packet not complete yet) is left to paho's ``_packet_read``."""
+        if self._rpos >= len(self._rbuf) and not self._refilled:
+            try:
+                data = paho.Client._sock_recv(self, RECV_CHUNK)
+            except OSError:
+                return  # paho's own read meets it (would block, closed, reset) and handles it
+            if not data:
+                return  # the broker closed the connection: paho's read sees it again
+            self._rbuf, self._rpos, self._refilled = data, 0, True
+        buffer, position, end = self._rbuf, self._rpos, len(self._rbuf)
+        taken = 0
+        while position + 2 <= end:
+            header = buffer[position]
+            if header & 0xF6 != 0x32:  # PUBLISH (0x30) with QoS 1 (0x02); dup and retain may be set
+                break
+            length, multiplier, index = 0, 1, position + 1
+            while index < end and multiplier <= 128**3:
+                byte = buffer[index]
+                length += (byte & 0x7F) * multiplier
+                multiplier *= 128
+                index += 1
+                if not byte & 0x80:
+                    break
+            else:
+                break  # the length is not complete yet (or malformed: paho says so)
+            last = index + length
+            if last > end or length < 4:
+                break  # not complete yet, or malformed (paho says so)
+            topic_end = index + 2 + ((buffer[index] << 8) | buffer[index + 1])
+            if topic_end + 2 > last:
+                break  # malformed: paho says so
+            mid = (buffer[topic_end] << 8) | buffer[topic_end + 1]
+            message = _Received(mid, buffer[index + 2 : topic_end], buffer[topic_end + 2 : last], header)
+            position = self._rpos = last
+            self._batch_messages += 1
+            taken += 1
+            message.timestamp = time.monotonic()
+            self._handle_on_message(message)
+        if taken:
+            with self._msgtime_mutex:
+                self._last_bytes_received = time.monotonic()
 
     def _coalesce(self) -> None:
         """Wait until ``coalesce_target`` messages are likely to be there (at most ``coalesce_s``),

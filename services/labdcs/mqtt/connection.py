@@ -173,7 +173,6 @@ class MqttConnection:
         #: The address a round over the list started from (the last one connected to).
         self._round_start = 0
 
-        # batch_reads: received in batches, acknowledged per batch after add_on_batch_end's hooks.
         client = (BatchingClient if batch_reads else paho.Client)(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -218,8 +217,7 @@ class MqttConnection:
         self._on_connect_hooks.append(hook)
 
     def add_on_batch_end(self, hook: Callable[[], None]) -> None:
-        """With ``batch_reads``: run ``hook`` on the network thread after each batch of received
-        messages, before their acknowledgements leave (where an ingester makes them durable)."""
+        """With ``batch_reads`` (labdcs.mqtt.batching): run ``hook`` after each received batch."""
         if not isinstance(self._client, BatchingClient):
             raise ValueError("add_on_batch_end needs a connection made with batch_reads=True")
         self._client.add_batch_end(hook)
