@@ -5,24 +5,28 @@ succeeded (the ingester's spool write): otherwise the broker sends it again."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import paho.mqtt.client as paho
 
 from labdcs.mqtt import MqttConnection
+from labdcs.settings import MqttSettings
 from tests.support import PROBE_USER, Broker, wait_until
 
 
 class Receiver:
     """A batching connection with a persistent session that notes every message and every batch."""
 
-    def __init__(self, broker: Broker, client_id: str, coalesce_s: float = 0.0) -> None:
+    def __init__(
+        self, broker: Broker, client_id: str, coalesce_s: float = 0.0, settings: MqttSettings | None = None
+    ) -> None:
         self.payloads: list[bytes] = []
         self.current: list[bytes] = []
         self.batches: list[list[bytes]] = []
         self.fail_batches = 0
         self.subscribed = threading.Event()
         self.connection = MqttConnection(
-            broker.mqtt(PROBE_USER),
+            settings or broker.mqtt(PROBE_USER),
             client_id=client_id,
             clean_session=False,
             manual_ack=True,
@@ -104,6 +108,7 @@ def test_a_batch_whose_hook_fails_is_not_acknowledged(broker: Broker) -> None:
     sent = [f"m{n}".encode() for n in range(50)]
     try:
         _publish(broker, sent)
+        wait_until(lambda: receiver.batches, 30, "the first batch")
         wait_until(lambda: set(sent) <= set(receiver.payloads[len(receiver.batches[0]) :]), 30, "all again")
         wait_until(lambda: receiver.connection.connect_count >= 2, 10, "a new connection")
     finally:
@@ -174,3 +179,30 @@ def test_every_kind_of_packet_arrives_whole(broker: Broker) -> None:
         connection.stop()
     assert received[0] == ("t/kinds/retained", b"kept", True, 1)
     assert received[1:] == [(topic, payload, False, qos) for topic, payload, qos in sent]
+
+
+def test_a_backlog_arrives_whole_over_tls(tmp_path: Path) -> None:
+    """Over TLS a read returns at most one TLS record (16 KiB) and the rest waits in the TLS layer:
+    a backlog of 300 messages and a 256 KiB payload arrive whole, in order, each once."""
+    broker = Broker(tmp_path / "mosquitto", tls=True)
+    broker.start()
+    try:
+        assert broker.tls_port is not None
+        ca_file = broker.secrets.require("tls/ca.crt")
+        settings = broker.mqtt(PROBE_USER).model_copy(
+            update={"port": broker.tls_port, "tls": True, "ca_file": ca_file}
+        )
+        receiver = Receiver(broker, "t-batch-tls", settings=settings)
+        receiver.start()
+        receiver.stop()
+        sent = [f"m{n}".encode() for n in range(150)] + [bytes(range(256)) * 1024] + [b"last"] * 150
+        _publish(broker, sent)
+        receiver.start()
+        try:
+            wait_until(lambda: len(receiver.payloads) >= len(sent), 30, "the backlog over TLS")
+        finally:
+            receiver.stop()
+    finally:
+        broker.stop()
+    assert receiver.payloads == sent
+    assert len(receiver.batches) < len(sent) / 3, f"{len(receiver.batches)} batches for {len(sent)} messages"

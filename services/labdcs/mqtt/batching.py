@@ -36,6 +36,7 @@ a real broker.
 from __future__ import annotations
 
 import logging
+import ssl
 import struct
 import threading
 import time
@@ -114,7 +115,7 @@ class BatchingClient(paho.Client):
         if position >= len(buffer):
             if self._refilled:
                 raise BlockingIOError()
-            buffer = super()._sock_recv(RECV_CHUNK)
+            buffer = self._fill()
             if not buffer:
                 return buffer  # the broker closed the connection: paho handles it
             self._refilled = True
@@ -122,6 +123,24 @@ class BatchingClient(paho.Client):
         chunk = buffer[position : position + bufsize]
         self._rbuf, self._rpos = buffer, position + len(chunk)
         return chunk
+
+    def _fill(self) -> bytes:
+        """What the socket has, up to :data:`RECV_CHUNK`: one ``recv``, or over TLS one per record
+        until none waits (a TLS read returns one record, and Mosquitto writes one per packet)."""
+        data = paho.Client._sock_recv(self, RECV_CHUNK)
+        if not data or not isinstance(self._sock, ssl.SSLSocket):
+            return data
+        chunks, size = [data], len(data)
+        while size < RECV_CHUNK:
+            try:
+                more = paho.Client._sock_recv(self, RECV_CHUNK)
+            except OSError:
+                break  # nothing more now (or an error, which the next read meets again)
+            if not more:
+                break
+            chunks.append(more)
+            size += len(more)
+        return b"".join(chunks)
 
     def message_callback_add(self, sub: str, callback: Any) -> None:
         raise NotImplementedError("BatchingClient calls on_message only (see _handle_on_message)")
@@ -173,7 +192,7 @@ class BatchingClient(paho.Client):
         (another packet type, a packet not complete yet) is left to paho's ``_packet_read``."""
         if self._rpos >= len(self._rbuf) and not self._refilled:
             try:
-                data = paho.Client._sock_recv(self, RECV_CHUNK)
+                data = self._fill()
             except OSError:
                 return  # paho's own read meets it (would block, closed, reset) and handles it
             if not data:
