@@ -10,7 +10,8 @@ For the minimal ingester and for ``labdcs ingest`` with 1, 2 and 3 members shari
   InfluxDB, the backlog gone within 2 s of the end of publishing);
 - publish-to-queryable latency p50/p99 at 100, 1000 and 10000 msg/s (a marker device at 20 Hz
   polled in InfluxDB while the load runs);
-- CPU time per 1000 messages at 1000 msg/s (all members together);
+- CPU time per 1000 messages at 1000 msg/s (all members together), and its ratio to the minimal
+  ingester's;
 - the ratios to Mosquitto's ceiling (mosquitto_pub -l | mosquitto_sub, QoS 1) and to the minimal
   ingester.
 """
@@ -403,20 +404,21 @@ def main() -> None:
         f"offered {', '.join(map(str, RATES))} msg/s for {args.seconds:g} s each):"
     )
     print(f"  broker ceiling (C clients)  {ceiling:7.0f} msg/s")
+    minimal_cpu = median("minimal", "cpu_ms_per_1000")
     print(
         f"  {'':9} {'burst':>7} {'/broker':>7} {'/minimal':>8} {'CPU ms/1000':>11} {'paced':>6} "
-        f"{'CPU ms/1000':>11}  " + "  ".join(f"p50/p99 @{rate:<5}" for rate in LATENCY_RATES)
+        f"{'CPU ms/1000':>11} {'/minimal':>8}  " + "  ".join(f"p50/p99 @{rate:<5}" for rate in LATENCY_RATES)
     )
-    print(f"  {'':9} {'(C load, lossless)':>36} {'(Python publisher, at 1000/s)':>30}")
+    print(f"  {'':9} {'(C load, lossless)':>36} {'(Python publisher, at 1000/s)':>39}")
     for target in targets:
-        rate = median(target, "burst")
+        rate, cpu = median(target, "burst"), median(target, "cpu_ms_per_1000")
         latencies = "  ".join(
             f"{median(target, f'p50_{r}'):5.0f}/{median(target, f'p99_{r}'):<5.0f}ms" for r in LATENCY_RATES
         )
         print(
             f"  {target:9} {rate:7.0f} {ratio(rate, ceiling):7.2f} {ratio(rate, minimal):8.2f} "
             f"{median(target, 'burst_cpu'):11.1f} {median(target, 'sustained'):6.0f} "
-            f"{median(target, 'cpu_ms_per_1000'):11.1f}  {latencies}"
+            f"{cpu:11.1f} {ratio(cpu, minimal_cpu):8.2f}  {latencies}"
         )
     print(
         "  burst: msg/s from the first publish until InfluxDB holds all; paced: highest offered rate "

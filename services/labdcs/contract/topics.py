@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 ROOT = "labdcs"
 VERSION = "v1"
@@ -151,8 +152,10 @@ ALL_ALARM_COMMANDS = f"{PREFIX}/+/alarm/+/cmd/+/+"
 ALL_HEARTBEATS = f"{PREFIX}/+/heartbeat"
 
 
+@lru_cache(maxsize=8192)
 def parse(topic: str) -> TopicInfo | None:
-    """Classify a topic of this contract version; None for anything else."""
+    """Classify a topic of this contract version; None for anything else. Remembered per topic (the
+    result is immutable): the ingester classifies every message's topic, and topics repeat."""
     parts = topic.split("/")
     if len(parts) < 4 or parts[0] != ROOT or parts[1] != VERSION:
         return None

@@ -18,11 +18,7 @@ class Point:
 
     def line(self) -> str:
         """The point as one line of line protocol (millisecond precision)."""
-        tags = "".join(
-            f",{_escape_key(key)}={_escape_key(value)}"
-            for key, value in sorted(self.tags.items())
-            if value != ""
-        )
+        prefix = _series(self.measurement, tuple(self.tags.items()))
         parts = []
         for key, value in self.fields.items():
             kind = type(value)  # inlined for the common types: this runs for every field of every point
@@ -37,7 +33,7 @@ class Point:
             else:
                 parts.append(f"{_escape_key(key)}={_field(value)}")
         fields = ",".join(parts)
-        return f"{_escape_measurement(self.measurement)}{tags} {fields} {self.ts_ms}"
+        return f"{prefix} {fields} {self.ts_ms}"
 
 
 #: Characters a string field value must escape.
@@ -45,6 +41,15 @@ _NEEDS_ESCAPE = frozenset('\\"\n')
 
 #: Names and tag values repeat (device, channel, field names): escaped once each, at most this many.
 _ESCAPED_CACHE = 4096
+
+
+@lru_cache(maxsize=_ESCAPED_CACHE)
+def _series(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
+    """The escaped measurement and sorted tags of a line: the same for every point of a series."""
+    escaped = "".join(
+        f",{_escape_key(key)}={_escape_key(value)}" for key, value in sorted(tags) if value != ""
+    )
+    return f"{_escape_measurement(measurement)}{escaped}"
 
 
 @lru_cache(maxsize=_ESCAPED_CACHE)

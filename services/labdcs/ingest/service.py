@@ -157,7 +157,10 @@ class Ingester:
             will=Will(topics.online(device), encode(will)),
             clean_session=False,
             manual_ack=True,
+            batch_reads=True,
+            coalesce_s=settings.read_coalesce_s,
         )
+        self.connection.add_on_batch_end(self._on_batch_end)
         self.alarms = DeviceAlarms(self.connection, device)
         self.connection.add_on_connect(self._on_connect)
         self.declared = Declared()
@@ -213,14 +216,21 @@ class Ingester:
             return True
         lines = [point.line() for point in points]
         with self._lock:
-            if self._held or not self.spool.append(lines):
+            if self._held or not self.spool.stage(lines):
                 self._held.append((message, lines))
                 return False
             self.counters.points += len(lines)
+        return True  # acknowledged after _on_batch_end has stored the lines
+
+    def _on_batch_end(self) -> None:
+        """After each batch the connection received: store its staged points with one write,
+        before the connection sends the batch's acknowledgements."""
+        if not self.spool.write_staged():
+            return
+        with self._lock:
             starts_batch = self._appended(time.monotonic())
         if starts_batch or self.spool.pending_lines >= self.settings.batch_size:
             self._wake.set()  # the writer sleeps until the next report while nothing waits
-        return True
 
     def _appended(self, now: float) -> bool:
         """Note the arrival of points in the spool (under the lock); True when they start a batch."""

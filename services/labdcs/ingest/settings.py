@@ -46,6 +46,12 @@ class IngestSettings(BaseSettings):
     batch_idle_s: float = Field(
         default=0.1, gt=0, description="s; write what is waiting once no message came for this long"
     )
+    read_coalesce_s: float = Field(
+        default=0.02,
+        ge=0,
+        le=0.05,
+        description="s; the longest the reader waits after a batch for more messages (labdcs.mqtt.batching)",
+    )
     stats_period_s: float = Field(default=5.0, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
     max_clock_skew_s: float | None = Field(

@@ -58,6 +58,10 @@ class Spool:
         self._write_segment = segments[-1] if segments else self._read_segment
         self._writer = (folder / f"{self._write_segment:012d}.lp").open("ab")
         self._last_sync = time.monotonic()
+        #: Lines staged for the next write (see stage), and their size.
+        self._staged: list[bytes] = []
+        self._staged_lines = 0
+        self._staged_bytes = 0
         self.pending_lines = self._count_pending()
         self._pending_bytes = self._measure_pending()
 
@@ -104,21 +108,42 @@ class Spool:
     # --- producer side ------------------------------------------------------------------------------
 
     def append(self, lines: list[str]) -> bool:
-        """Store lines; False (nothing stored) when the spool is full."""
+        """Store lines now; False (nothing stored) when the spool is full."""
+        if not self.stage(lines):
+            return False
+        self.write_staged()
+        return True
+
+    def stage(self, lines: list[str]) -> bool:
+        """Take lines for the next :meth:`write_staged` (they count against the size limit at
+        once); False (nothing taken) when the spool is full. Nothing staged is stored until then:
+        what their messages' acknowledgements wait for."""
         data = "".join(line + "\n" for line in lines).encode()
         with self._lock:
-            if self._pending_bytes + len(data) > self.max_bytes:
+            if self._pending_bytes + self._staged_bytes + len(data) > self.max_bytes:
                 return False
+            self._staged.append(data)
+            self._staged_lines += len(lines)
+            self._staged_bytes += len(data)
+        return True
+
+    def write_staged(self) -> int:
+        """Store what was staged with one write; the number of lines stored."""
+        with self._lock:
+            if not self._staged:
+                return 0
+            data, lines = b"".join(self._staged), self._staged_lines
+            self._staged, self._staged_lines, self._staged_bytes = [], 0, 0
             self._writer.write(data)
             self._writer.flush()
-            self.pending_lines += len(lines)
+            self.pending_lines += lines
             self._pending_bytes += len(data)
             if self._writer.tell() >= self.segment_bytes:
                 self._rotate()
             elif time.monotonic() - self._last_sync > 1.0:
                 os.fsync(self._writer.fileno())
                 self._last_sync = time.monotonic()
-        return True
+        return lines
 
     def _rotate(self) -> None:
         os.fsync(self._writer.fileno())
@@ -165,6 +190,7 @@ class Spool:
             self._pending_bytes = max(0, self._pending_bytes - cursor.bytes)
 
     def close(self) -> None:
+        self.write_staged()
         with self._lock:
             self._writer.flush()
             os.fsync(self._writer.fileno())

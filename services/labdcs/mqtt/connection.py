@@ -24,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from labdcs.mqtt.batching import BatchingClient
 from labdcs.settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,8 @@ class MqttConnection:
         clean_session: bool = True,
         manual_ack: bool = False,
         sync: bool = False,
+        batch_reads: bool = False,
+        coalesce_s: float = 0.0,
     ) -> None:
         self.settings = settings
         self.client_id = client_id
@@ -170,12 +173,14 @@ class MqttConnection:
         #: The address a round over the list started from (the last one connected to).
         self._round_start = 0
 
-        client = paho.Client(
+        client = (BatchingClient if batch_reads else paho.Client)(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=clean_session,
             protocol=paho.MQTTv311,
         )
+        if isinstance(client, BatchingClient):
+            client.coalesce_s = coalesce_s
         client.enable_logger(_PahoLog(logging.getLogger(f"{__name__}.paho"), self))  # type: ignore[arg-type]
         if manual_ack:
             # QoS 1 messages are acknowledged to the broker only once stored: until then the broker
@@ -210,6 +215,12 @@ class MqttConnection:
         """Run ``hook`` (on paho's network thread) after every (re)connect, once the subscriptions
         made so far are in force at the broker."""
         self._on_connect_hooks.append(hook)
+
+    def add_on_batch_end(self, hook: Callable[[], None]) -> None:
+        """With ``batch_reads`` (labdcs.mqtt.batching): run ``hook`` after each received batch."""
+        if not isinstance(self._client, BatchingClient):
+            raise ValueError("add_on_batch_end needs a connection made with batch_reads=True")
+        self._client.add_batch_end(hook)
 
     def start(self) -> None:
         """Connect in the background; keeps trying until the broker answers."""
