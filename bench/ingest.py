@@ -12,8 +12,8 @@ For the minimal ingester and for ``labdcs ingest`` with 1, 2 and 3 members shari
   polled in InfluxDB while the load runs);
 - CPU time per 1000 messages at 1000 msg/s (all members together), and its ratio to the minimal
   ingester's;
-- the ratios to Mosquitto's ceiling (mosquitto_pub -l | mosquitto_sub, QoS 1) and to the minimal
-  ingester.
+- the ratios to Mosquitto's ceiling (the burst's BURST_DEVICES mosquitto_pub -l into one
+  mosquitto_sub, QoS 1) and to the minimal ingester.
 """
 
 from __future__ import annotations
@@ -185,25 +185,38 @@ def percentile(values: list[float], p: float) -> float:
     return sorted(values)[index]
 
 
-def broker_ceiling(port: int, password: str, messages: int = 30_000) -> float:
-    """Messages/s through Mosquitto with its own C clients (QoS 1, ~300-byte payloads)."""
+#: The burst: this many devices, each with its own mosquitto_pub, BURST messages in all.
+BURST_DEVICES = 4
+BURST = 40_000
+
+
+def broker_ceiling(port: int, password: str, messages: int = BURST) -> float:
+    """Messages/s through Mosquitto with its own C clients, in the burst's shape: BURST_DEVICES
+    mosquitto_pub processes (QoS 1, the same ~300-byte states) into one mosquitto_sub (QoS 1)."""
     pub, sub = shutil.which("mosquitto_pub"), shutil.which("mosquitto_sub")
     if pub is None or sub is None:
         return float("nan")
+    each = messages // BURST_DEVICES
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as lines:
-        payload = _state(0, 0)
-        lines.write((payload + "\n") * messages)
+        lines.write((_state(0, 0) + "\n") * each)
     # The subscriber registers a persistent session first, so no message is published before it
     # listens (a race a fixed delay cannot exclude on a loaded machine).
     login = ["-u", BENCH_USER, "-P", password]
-    session = ["-p", str(port), *login, "-q", "1", "-t", "bench/ceiling", "-c", "-i", "bench-ceiling-sub"]
+    session = ["-p", str(port), *login, "-q", "1", "-t", "bench/ceiling/#", "-c", "-i", "bench-ceiling-sub"]
     subprocess.run([sub, *session, "-E"], check=True, timeout=30)
-    receiver = subprocess.Popen([sub, *session, "-C", str(messages)], stdout=subprocess.DEVNULL)
+    receiver = subprocess.Popen([sub, *session, "-C", str(each * BURST_DEVICES)], stdout=subprocess.DEVNULL)
     start = time.monotonic()
-    with open(lines.name, "rb") as source:
-        subprocess.run(
-            [pub, "-p", str(port), *login, "-q", "1", "-t", "bench/ceiling", "-l"], stdin=source, check=True
+    publishers = [
+        subprocess.Popen(
+            [pub, "-p", str(port), *login, "-q", "1", "-t", f"bench/ceiling/{n}", "-l"],
+            stdin=open(lines.name, "rb"),  # noqa: SIM115 (closed with the process below)
         )
+        for n in range(BURST_DEVICES)
+    ]
+    for publisher in publishers:
+        publisher.wait(300)
+        if publisher.stdin is not None:
+            publisher.stdin.close()
     try:
         receiver.wait(300)
     except subprocess.TimeoutExpired:
@@ -212,7 +225,7 @@ def broker_ceiling(port: int, password: str, messages: int = 30_000) -> float:
         return float("nan")
     elapsed = time.monotonic() - start
     Path(lines.name).unlink()
-    return messages / elapsed
+    return each * BURST_DEVICES / elapsed
 
 
 def start_target(stack: Servers, target: str) -> list[int]:
@@ -305,11 +318,6 @@ def ladder(stack: Servers, target: str, pids: list[int], run: int, seconds: floa
         sustained = achieved
     figures["sustained"] = sustained
     return figures
-
-
-#: The burst: this many devices, each with its own mosquitto_pub, BURST messages in all.
-BURST_DEVICES = 4
-BURST = 40_000
 
 
 def burst(stack: Servers, target: str, pids: list[int], run: int) -> dict[str, float]:
