@@ -73,20 +73,26 @@ def _publish(broker: Broker, payloads: list[bytes]) -> None:
         publisher.stop()
 
 
+def _backlog(broker: Broker, receiver: Receiver, sent: list[bytes], what: str) -> None:
+    """Register the receiver's persistent session, queue ``sent`` in it while it is away, then
+    connect again and wait until it has received as many messages."""
+    receiver.start()
+    receiver.stop()
+    _publish(broker, sent)
+    receiver.start()
+    try:
+        wait_until(lambda: len(receiver.payloads) >= len(sent), 30, what)
+    finally:
+        receiver.stop()
+
+
 def test_a_backlog_is_read_in_batches_and_each_is_acknowledged(broker: Broker) -> None:
     """300 messages queued in the session arrive several to a batch (the broker's in-flight window
     is 20), every one once; once all are acknowledged, a new connection gets only what came since
     (an unacknowledged message would come again, before it)."""
     receiver = Receiver(broker, "t-batch-backlog")
-    receiver.start()
-    receiver.stop()
     sent = [f"m{n}".encode() for n in range(300)]
-    _publish(broker, sent)
-    receiver.start()
-    try:
-        wait_until(lambda: len(receiver.payloads) >= len(sent), 30, "the backlog")
-    finally:
-        receiver.stop()
+    _backlog(broker, receiver, sent, "the backlog")
     assert receiver.payloads == sent
     assert sum(map(len, receiver.batches)) == len(sent)
     assert len(receiver.batches) < len(sent) / 3, f"{len(receiver.batches)} batches for {len(sent)} messages"
@@ -193,15 +199,8 @@ def test_a_backlog_arrives_whole_over_tls(tmp_path: Path) -> None:
             update={"port": broker.tls_port, "tls": True, "ca_file": ca_file}
         )
         receiver = Receiver(broker, "t-batch-tls", settings=settings)
-        receiver.start()
-        receiver.stop()
         sent = [f"m{n}".encode() for n in range(150)] + [bytes(range(256)) * 1024] + [b"last"] * 150
-        _publish(broker, sent)
-        receiver.start()
-        try:
-            wait_until(lambda: len(receiver.payloads) >= len(sent), 30, "the backlog over TLS")
-        finally:
-            receiver.stop()
+        _backlog(broker, receiver, sent, "the backlog over TLS")
     finally:
         broker.stop()
     assert receiver.payloads == sent
